@@ -1,0 +1,352 @@
+import SluiceDescriptors
+
+/// Builds the view model of one `.proto` file from its descriptor and the symbol table.
+struct FileViewModelBuilder {
+    let file: Google_Protobuf_FileDescriptorProto
+    let symbols: SymbolTable
+    let options: CodeGenOptions
+    /// The files generated in this run, which share a module and need no import.
+    let generating: Set<String>
+    private let comments: SourceComments
+    private let code = FieldCodeWriter()
+    private var visibility: String { options.visibility.keyword }
+    private var isProto3: Bool { file.syntax == "proto3" }
+
+    init(file: Google_Protobuf_FileDescriptorProto, symbols: SymbolTable, options: CodeGenOptions, generating: Set<String>) {
+        self.file = file
+        self.generating = generating
+        self.symbols = symbols
+        self.options = options
+        self.comments = SourceComments(file.sourceCodeInfo)
+    }
+
+    func build() throws -> FileViewModel {
+        let scope = file.package.isEmpty ? "" : file.package + "."
+        var enums: [EnumViewModel] = []
+        for (i, e) in file.enumType.enumerated() {
+            enums.append(try enumViewModel(e, protoName: scope + e.name, path: [5, Int32(i)]))
+        }
+        var messages: [MessageViewModel] = []
+        var codings: [MessageCodingViewModel] = []
+        var extensions: [ExtensionViewModel] = []
+        for (i, m) in file.messageType.enumerated() {
+            let path: [Int32] = [4, Int32(i)]
+            messages.append(try messageViewModel(scope + m.name, path: path))
+            try collectCodings(scope + m.name, into: &codings)
+            try collectExtensions(scope + m.name, path: path, into: &extensions)
+        }
+        for (i, ext) in file.extension.enumerated() {
+            extensions.append(try extensionViewModel(ext, scopeSwiftName: nil, path: [7, Int32(i)]))
+        }
+
+        var imports: [String] = []
+        if usesBytes() { imports.append("Foundation") }
+        if !ModuleMap.isRuntimeFile(file.name) { imports.append("SluiceProto") }
+        var dependencyModules = Set<String>()
+        for dependency in file.dependency where !generating.contains(dependency) {
+            if let module = options.modules.module(for: dependency), module != "SluiceProto" {
+                dependencyModules.insert(module)
+            }
+        }
+        if ModuleMap.isRuntimeFile(file.name) { dependencyModules.remove("SluiceProto") }
+        imports += dependencyModules.sorted()
+
+        return FileViewModel(
+            protoFile: file.name, imports: imports, hasImports: !imports.isEmpty, enums: enums, messages: messages,
+            extensions: extensions, codings: codings,
+            hasExtensions: !extensions.isEmpty, hasCodings: !codings.isEmpty)
+    }
+
+    private func usesBytes() -> Bool {
+        func check(_ m: Google_Protobuf_DescriptorProto) -> Bool {
+            m.field.contains { $0.type == .bytes } || m.nestedType.contains(where: check)
+                || m.extension.contains { $0.type == .bytes }
+        }
+        return file.messageType.contains(where: check) || file.extension.contains { $0.type == .bytes }
+    }
+
+    // MARK: - Enums
+
+    func enumViewModel(_ e: Google_Protobuf_EnumDescriptorProto, protoName: String, path: [Int32]) throws -> EnumViewModel {
+        let symbol = try symbols.enumeration(protoName)
+        guard let first = e.value.first else {
+            throw CodeGenError.unsupported("enum \(protoName) has no values")
+        }
+        var seen = Set<Int32>()
+        var cases: [EnumCaseViewModel] = []
+        var aliases: [EnumAliasViewModel] = []
+        var caseForNumber: [Int32: String] = [:]
+        for (i, value) in e.value.enumerated() {
+            let name = SwiftNaming.enumCaseName(value.name, enumName: e.name)
+            if seen.insert(value.number).inserted {
+                caseForNumber[value.number] = name
+                cases.append(EnumCaseViewModel(
+                    docLines: comments.docLines(path + [2, Int32(i)]), name: name,
+                    number: Int(value.number), isLast: false))
+            } else if let target = caseForNumber[value.number] {
+                aliases.append(EnumAliasViewModel(name: name, target: target))
+            }
+        }
+        return EnumViewModel(
+            docLines: comments.docLines(path), visibility: visibility,
+            name: symbol.swiftName.split(separator: ".").last.map(String.init) ?? symbol.swiftName,
+            cases: cases, aliases: aliases, isOpen: !symbol.isClosed,
+            defaultCase: SwiftNaming.enumCaseName(first.name, enumName: e.name))
+    }
+
+    // MARK: - Messages
+
+    func messageViewModel(_ protoName: String, path: [Int32]) throws -> MessageViewModel {
+        let symbol = try symbols.message(protoName)
+        let d = symbol.descriptor
+        let shapes = try fieldShapes(symbol)
+        var fields: [FieldViewModel] = []
+        var storage: [StorageViewModel] = []
+        for (i, shape) in shapes.enumerated() {
+            fields.append(fieldViewModel(shape, docLines: comments.docLines(path + [2, Int32(i)])))
+            switch shape.storage {
+            case .presence:
+                storage.append(StorageViewModel(name: shape.storageName, type: shape.swiftType + "?"))
+            case .message(let boxed):
+                storage.append(StorageViewModel(
+                    name: shape.storageName,
+                    type: boxed ? "SluiceProto.Indirect<\(shape.swiftType)>?" : shape.swiftType + "?"))
+            default:
+                break
+            }
+        }
+        var oneofs: [OneofViewModel] = []
+        for (index, oneof) in d.oneofDecl.enumerated() {
+            let members = shapes.filter {
+                $0.descriptor.hasOneofIndex && Int($0.descriptor.oneofIndex) == index && !$0.descriptor.proto3Optional
+            }
+            guard !members.isEmpty else { continue }  // synthetic proto3-optional oneofs have none
+            oneofs.append(OneofViewModel(
+                docLines: comments.docLines(path + [8, Int32(index)]), visibility: visibility,
+                name: SwiftNaming.fieldName(oneof.name),
+                enumName: "OneOf_" + SwiftNaming.upperCamel(oneof.name),
+                cases: members.map { member in
+                    guard case .oneofMember(_, let caseName) = member.storage else {
+                        return OneofCaseViewModel(name: member.name, type: member.swiftType, isIndirect: false)
+                    }
+                    return OneofCaseViewModel(
+                        name: caseName, type: member.swiftType,
+                        isIndirect: member.isMessage && symbols.isRecursive(from: protoName, to: member.descriptor.typeName))
+                }))
+        }
+        var enums: [EnumViewModel] = []
+        for (i, e) in d.enumType.enumerated() {
+            enums.append(try enumViewModel(e, protoName: protoName + "." + e.name, path: path + [4, Int32(i)]))
+        }
+        var messages: [MessageViewModel] = []
+        for (i, nested) in d.nestedType.enumerated() where !nested.options.mapEntry {
+            messages.append(try messageViewModel(protoName + "." + nested.name, path: path + [3, Int32(i)]))
+        }
+        return MessageViewModel(
+            docLines: comments.docLines(path), visibility: visibility,
+            name: symbol.swiftName.split(separator: ".").last.map(String.init) ?? symbol.swiftName,
+            fields: fields, oneofs: oneofs, storage: storage, enums: enums, messages: messages)
+    }
+
+    private func fieldViewModel(_ f: FieldShape, docLines: [String]) -> FieldViewModel {
+        let upper = SwiftNaming.memberSuffix(f.descriptor.name)
+        var getter = ""
+        var setter = "newValue"
+        var oneofName = ""
+        var caseName = ""
+        switch f.storage {
+        case .presence:
+            getter = "self.\(f.storageName) ?? \(f.defaultValue)"
+        case .message(let boxed):
+            getter = boxed ? "self.\(f.storageName)?.wrapped ?? \(f.defaultValue)" : "self.\(f.storageName) ?? \(f.defaultValue)"
+            if boxed { setter = "SluiceProto.Indirect(newValue)" }
+        case .oneofMember(let oneof, let name):
+            oneofName = oneof
+            caseName = name
+        default:
+            break
+        }
+        let isPlain: Bool
+        switch f.storage {
+        case .implicit, .repeated, .map: isPlain = true
+        default: isPlain = false
+        }
+        let isOneof: Bool
+        if case .oneofMember = f.storage { isOneof = true } else { isOneof = false }
+        return FieldViewModel(
+            docLines: docLines, visibility: visibility, name: f.name, type: f.swiftType,
+            isPlain: isPlain, hasPresence: !isPlain && !isOneof, isOneofMember: isOneof,
+            defaultValue: f.defaultValue, storageName: f.storageName, getter: getter, setter: setter,
+            hasName: "has" + upper, clearName: "clear" + upper, oneofName: oneofName, caseName: caseName)
+    }
+
+    /// The shapes of a message's fields, in declaration order.
+    func fieldShapes(_ symbol: MessageSymbol) throws -> [FieldShape] {
+        try symbol.descriptor.field.map { try fieldShape($0, in: symbol) }
+    }
+
+    private func fieldShape(_ f: FieldDescriptor, in message: MessageSymbol) throws -> FieldShape {
+        let name = SwiftNaming.fieldName(f.name)
+        let proto3 = message.file.isProto3
+        var swiftType: String
+        var codec: String
+        var wire: String
+        var defaultValue: String
+        var closedEnum: String?
+        let isMessage = f.type == .message || f.type == .group
+        if let scalar = ScalarInfo.of(f.type) {
+            swiftType = scalar.swift
+            codec = scalar.codec
+            wire = scalar.wire
+            defaultValue = f.hasDefaultValue ? try DefaultValue.literal(f.defaultValue, type: f.type) : scalar.zero
+        } else if f.type == .enum {
+            let e = try symbols.enumeration(f.typeName)
+            swiftType = e.swiftName
+            codec = "ProtoEnumCodec<\(e.swiftName)>"
+            wire = ".varint"
+            if e.isClosed { closedEnum = e.swiftName }
+            if f.hasDefaultValue {
+                defaultValue = "\(e.swiftName)." + SwiftNaming.enumCaseName(f.defaultValue, enumName: e.descriptor.name)
+            } else {
+                defaultValue = "\(e.swiftName)()"
+            }
+        } else {
+            let m = try symbols.message(f.typeName)
+            swiftType = m.swiftName
+            codec = "ProtoMessageCodec<\(m.swiftName)>"
+            wire = f.type == .group ? ".startGroup" : ".lengthDelimited"
+            defaultValue = "\(m.swiftName)()"
+        }
+
+        let storage: FieldShape.Storage
+        if f.label == .repeated {
+            if f.type == .message, let entry = symbols.messages[String(f.typeName.dropFirst())], entry.isMapEntry {
+                let key = try fieldShape(entry.descriptor.field[0], in: entry)
+                let value = try fieldShape(entry.descriptor.field[1], in: entry)
+                storage = .map(key: key.codec, value: "SluiceProto." + value.codec)
+                swiftType = "[\(key.swiftType): \(value.swiftType)]"
+                defaultValue = "[:]"
+            } else {
+                let packed: Bool
+                if !ScalarInfo.isPackable(f.type) {
+                    packed = false
+                } else if f.options.hasPacked {
+                    packed = f.options.packed
+                } else {
+                    packed = proto3
+                }
+                storage = .repeated(packed: packed)
+                swiftType = "[\(swiftType)]"
+                defaultValue = "[]"
+            }
+        } else if f.hasOneofIndex && !f.proto3Optional {
+            let oneof = message.descriptor.oneofDecl[Int(f.oneofIndex)]
+            storage = .oneofMember(
+                oneof: SwiftNaming.fieldName(oneof.name),
+                caseName: SwiftNaming.oneofCaseName(f.name))
+        } else if isMessage {
+            storage = .message(boxed: symbols.isRecursive(from: message.protoName, to: f.typeName))
+        } else if proto3 && !f.proto3Optional {
+            storage = .implicit
+        } else {
+            storage = .presence
+        }
+        return FieldShape(
+            descriptor: f, name: name, number: Int(f.number), swiftType: swiftType, codec: codec,
+            storage: storage, isGroup: f.type == .group, isMessage: isMessage, closedEnum: closedEnum,
+            defaultValue: defaultValue, wireType: wire)
+    }
+
+    // MARK: - Wire format
+
+    private func collectCodings(_ protoName: String, into codings: inout [MessageCodingViewModel]) throws {
+        let symbol = try symbols.message(protoName)
+        let shapes = try fieldShapes(symbol).sorted { $0.number < $1.number }
+        var decodeCases: [DecodeCaseViewModel] = []
+        var sizeLines: [String] = []
+        var encodeLines: [String] = []
+        var requiredLines: [String] = []
+        for shape in shapes {
+            decodeCases.append(code.decodeCase(shape))
+            sizeLines += code.statements(shape, measure: true)
+            encodeLines += code.statements(shape, measure: false)
+            let holds = shape.isMessage && symbols.needsRequiredCheck.contains(String(shape.descriptor.typeName.dropFirst()))
+                || mapValueNeedsCheck(shape)
+            requiredLines += code.requiredCheck(shape, messageName: protoName, holdsRequired: holds)
+        }
+        codings.append(MessageCodingViewModel(
+            visibility: visibility, swiftName: symbol.swiftName, protoName: protoName,
+            decodeCases: decodeCases, sizeLines: sizeLines, hasFields: !sizeLines.isEmpty, encodeLines: encodeLines,
+            requiredCheckLines: requiredLines, hasRequiredCheck: symbols.needsRequiredCheck.contains(protoName)))
+        for nested in symbol.descriptor.nestedType where !nested.options.mapEntry {
+            try collectCodings(protoName + "." + nested.name, into: &codings)
+        }
+    }
+
+    private func mapValueNeedsCheck(_ shape: FieldShape) -> Bool {
+        guard case .map = shape.storage,
+              let entry = symbols.messages[String(shape.descriptor.typeName.dropFirst())],
+              entry.descriptor.field.count == 2, entry.descriptor.field[1].type == .message
+        else { return false }
+        return symbols.needsRequiredCheck.contains(String(entry.descriptor.field[1].typeName.dropFirst()))
+    }
+
+    // MARK: - Extensions
+
+    private func collectExtensions(_ protoName: String, path: [Int32], into result: inout [ExtensionViewModel]) throws {
+        let symbol = try symbols.message(protoName)
+        for (i, ext) in symbol.descriptor.extension.enumerated() {
+            result.append(try extensionViewModel(ext, scopeSwiftName: symbol.swiftName, path: path + [6, Int32(i)]))
+        }
+        for (i, nested) in symbol.descriptor.nestedType.enumerated() where !nested.options.mapEntry {
+            try collectExtensions(protoName + "." + nested.name, path: path + [3, Int32(i)], into: &result)
+        }
+    }
+
+    private func extensionViewModel(_ f: FieldDescriptor, scopeSwiftName: String?, path: [Int32]) throws -> ExtensionViewModel {
+        let extended = try symbols.message(f.extendee)
+        if f.type == .group {
+            throw CodeGenError.unsupported("group extension \(f.name) in \(file.name)")
+        }
+        let valueType: String
+        let codec: String
+        var defaultValue: String
+        if let scalar = ScalarInfo.of(f.type) {
+            valueType = scalar.swift
+            codec = "SluiceProto." + scalar.codec
+            defaultValue = f.hasDefaultValue ? try DefaultValue.literal(f.defaultValue, type: f.type) : scalar.zero
+        } else if f.type == .enum {
+            let e = try symbols.enumeration(f.typeName)
+            valueType = e.swiftName
+            codec = "SluiceProto.ProtoEnumCodec<\(e.swiftName)>"
+            defaultValue = f.hasDefaultValue
+                ? "\(e.swiftName)." + SwiftNaming.enumCaseName(f.defaultValue, enumName: e.descriptor.name)
+                : "\(e.swiftName)()"
+        } else {
+            let m = try symbols.message(f.typeName)
+            valueType = m.swiftName
+            codec = "SluiceProto.ProtoMessageCodec<\(m.swiftName)>"
+            defaultValue = "\(m.swiftName)()"
+        }
+        let isRepeated = f.label == .repeated
+        if isRepeated { defaultValue = "[]" }
+        // swift-protobuf's names: `Pkg_Extensions_foo` for the constant and `pkg_foo` on the message.
+        let scopePrefix = (scopeSwiftName.map { $0.replacingOccurrences(of: ".", with: "_") + "_" })
+            ?? SwiftNaming.typePrefix(package: file.package, swiftPrefix: file.options.hasSwiftPrefix ? file.options.swiftPrefix : nil)
+        let fieldName = SwiftNaming.lowerCamel(f.name)
+        let accessor = scopePrefix + fieldName
+        let upper = accessor.prefix(1).uppercased() + accessor.dropFirst()
+        return ExtensionViewModel(
+            docLines: comments.docLines(path), visibility: visibility, extendedType: extended.swiftName,
+            constantName: scopePrefix + "Extensions_" + fieldName, codec: codec, fieldNumber: Int(f.number),
+            protoName: (file.package.isEmpty ? "" : file.package + ".") + f.name,
+            accessorName: accessor, hasName: "has" + upper, clearName: "clear" + upper,
+            type: isRepeated ? "[\(valueType)]" : valueType, isRepeated: isRepeated, defaultValue: defaultValue)
+    }
+}
+
+extension String {
+    func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

@@ -1,0 +1,130 @@
+// The view model: plain data the templates print. Every decision (names, storage, which
+// runtime helper encodes a field) is made before rendering; the templates only loop.
+// Property names here are the keys the templates in Templates/ use.
+
+/// One generated `.pb.swift` file.
+struct FileViewModel {
+    let protoFile: String
+    let imports: [String]
+    /// Stored, not computed: templates read view models through `Mirror`, which sees only stored properties.
+    let hasImports: Bool
+    let enums: [EnumViewModel]
+    let messages: [MessageViewModel]
+    let extensions: [ExtensionViewModel]
+    let codings: [MessageCodingViewModel]
+    let hasExtensions: Bool
+    let hasCodings: Bool
+}
+
+/// A Swift enum for a protobuf enum.
+struct EnumViewModel {
+    let docLines: [String]
+    let visibility: String
+    let name: String
+    let cases: [EnumCaseViewModel]
+    let aliases: [EnumAliasViewModel]
+    let isOpen: Bool
+    let defaultCase: String
+}
+
+struct EnumCaseViewModel {
+    let docLines: [String]
+    let name: String
+    let number: Int
+    let isLast: Bool
+}
+
+struct EnumAliasViewModel {
+    let name: String
+    let target: String
+}
+
+/// A Swift struct for a protobuf message, with its nested types.
+struct MessageViewModel {
+    let docLines: [String]
+    let visibility: String
+    let name: String
+    let fields: [FieldViewModel]
+    let oneofs: [OneofViewModel]
+    let storage: [StorageViewModel]
+    let enums: [EnumViewModel]
+    let messages: [MessageViewModel]
+}
+
+/// A field's public property. Exactly one of the `is...` flags is true.
+struct FieldViewModel {
+    let docLines: [String]
+    let visibility: String
+    let name: String
+    let type: String
+    /// A stored property with a default (proto3 scalars, repeated, maps).
+    let isPlain: Bool
+    /// A computed property over optional storage, with `has` and `clear` members.
+    let hasPresence: Bool
+    /// A computed property over the oneof's enum.
+    let isOneofMember: Bool
+    let defaultValue: String
+    let storageName: String
+    let getter: String
+    let setter: String
+    let hasName: String
+    let clearName: String
+    let oneofName: String
+    let caseName: String
+}
+
+/// Private storage behind a field with presence.
+struct StorageViewModel {
+    let name: String
+    let type: String
+}
+
+/// A oneof: an optional enum property plus the enum itself.
+struct OneofViewModel {
+    let docLines: [String]
+    let visibility: String
+    let name: String
+    let enumName: String
+    let cases: [OneofCaseViewModel]
+}
+
+struct OneofCaseViewModel {
+    let name: String
+    let type: String
+    let isIndirect: Bool
+}
+
+/// The `Message` conformance of one message: the three wire-format methods.
+struct MessageCodingViewModel {
+    let visibility: String
+    let swiftName: String
+    let protoName: String
+    let decodeCases: [DecodeCaseViewModel]
+    let sizeLines: [String]
+    let hasFields: Bool
+    let encodeLines: [String]
+    let requiredCheckLines: [String]
+    let hasRequiredCheck: Bool
+}
+
+struct DecodeCaseViewModel {
+    let label: String
+    let lines: [String]
+}
+
+/// A proto2 extension field: its descriptor constant and typed accessors on the extended type.
+struct ExtensionViewModel {
+    let docLines: [String]
+    let visibility: String
+    let extendedType: String
+    let constantName: String
+    let codec: String
+    let fieldNumber: Int
+    let protoName: String
+    let accessorName: String
+    let hasName: String
+    let clearName: String
+    let type: String
+    let isRepeated: Bool
+    let defaultValue: String
+}

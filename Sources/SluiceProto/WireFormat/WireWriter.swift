@@ -1,0 +1,199 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Writes protobuf wire format into a buffer whose exact size was computed beforehand.
+///
+/// Encoding is two linear passes. ``Message/computeSize(_:)`` walks the message once and
+/// records the size of every embedded message in a ``SizeCache``, in pre-order; the
+/// writer then walks it again and takes each length prefix from the cache instead of
+/// measuring the sub-message again. Each byte of the output is measured once and written
+/// once, whatever the nesting depth: swift-protobuf re-measures nested messages at every
+/// level (its issue 713), which is quadratic in depth.
+public struct WireWriter {
+    @usableFromInline let base: UnsafeMutableRawPointer
+    @usableFromInline let capacity: Int
+    @usableFromInline var position: Int = 0
+    @usableFromInline var sizes: SizeCache
+    @usableFromInline var nextSize: Int = 0
+
+    @usableFromInline
+    init(buffer: UnsafeMutableRawBufferPointer, sizes: SizeCache) {
+        // `buffer` has a base address whenever capacity > 0; with capacity 0 nothing is written,
+        // as every write checks capacity first.
+        self.base = buffer.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 1)!
+        self.capacity = buffer.count
+        self.sizes = sizes
+    }
+
+    /// Whether map entries are written in key order, for byte-stable output.
+    @inlinable
+    public var deterministic: Bool { sizes.deterministic }
+
+    /// Bytes written so far.
+    @inlinable
+    public var count: Int { position }
+
+    @inlinable
+    mutating func reserve(_ n: Int) -> UnsafeMutableRawPointer {
+        // The size pass and the write pass are generated from one model and must agree; if a
+        // hand-written Message breaks that, stop rather than write past the buffer.
+        precondition(capacity - position >= n, "Message.encode wrote more than computeSize measured")
+        let pointer = base + position
+        position += n
+        return pointer
+    }
+
+    // MARK: - Primitives
+
+    /// Writes a base-128 varint.
+    @inlinable
+    public mutating func writeVarint(_ value: UInt64) {
+        let n = WireSize.varint(value)
+        let out = reserve(n)
+        var v = value
+        var i = 0
+        while v >= 0x80 {
+            out.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: i, as: UInt8.self)
+            v >>= 7
+            i += 1
+        }
+        out.storeBytes(of: UInt8(truncatingIfNeeded: v), toByteOffset: i, as: UInt8.self)
+    }
+
+    /// Writes a field tag.
+    @inlinable
+    public mutating func writeTag(_ fieldNumber: Int, _ wireType: WireType) {
+        writeVarint(UInt64(fieldNumber) << 3 | UInt64(wireType.rawValue))
+    }
+
+    /// Writes four little-endian bytes.
+    @inlinable
+    public mutating func writeFixed32(_ value: UInt32) {
+        reserve(4).storeBytes(of: value.littleEndian, as: UInt32.self)
+    }
+
+    /// Writes eight little-endian bytes.
+    @inlinable
+    public mutating func writeFixed64(_ value: UInt64) {
+        reserve(8).storeBytes(of: value.littleEndian, as: UInt64.self)
+    }
+
+    /// Writes raw bytes with no prefix.
+    @inlinable
+    public mutating func writeRaw(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        // A non-empty buffer always has a base address.
+        reserve(bytes.count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+    }
+
+    /// Writes a length-prefixed UTF-8 string.
+    @inlinable
+    public mutating func writeString(_ value: String) {
+        var value = value
+        value.withUTF8 { utf8 in
+            writeVarint(UInt64(utf8.count))
+            writeRaw(UnsafeRawBufferPointer(utf8))
+        }
+    }
+
+    /// Writes length-prefixed bytes.
+    @inlinable
+    public mutating func writeBytes(_ value: Data) {
+        writeVarint(UInt64(value.count))
+        value.withUnsafeBytes { writeRaw($0) }
+    }
+
+    /// Writes the unknown fields of a message back unchanged.
+    @inlinable
+    public mutating func writeUnknown(_ fields: UnknownFields) {
+        guard !fields.isEmpty else { return }
+        fields.bytes.withUnsafeBytes { writeRaw($0) }
+    }
+
+    /// Takes the next embedded-message size recorded by the size pass.
+    @inlinable
+    public mutating func takeCachedSize() -> Int {
+        let size = sizes.sizes[nextSize]
+        nextSize += 1
+        return size
+    }
+}
+
+/// Sizes of embedded messages, recorded by the size pass in the order the write pass needs them.
+public struct SizeCache {
+    @usableFromInline var sizes: [Int] = []
+    /// Whether maps are encoded in key order.
+    public let deterministic: Bool
+
+    /// Creates an empty cache.
+    @inlinable
+    public init(deterministic: Bool = false) {
+        self.deterministic = deterministic
+    }
+
+    /// Reserves a slot for a message whose size is about to be computed.
+    @inlinable
+    public mutating func reserveSlot() -> Int {
+        sizes.append(0)
+        return sizes.count - 1
+    }
+
+    /// Fills a slot reserved by ``reserveSlot()``.
+    @inlinable
+    public mutating func fill(_ slot: Int, with size: Int) {
+        sizes[slot] = size
+    }
+}
+
+/// Encoded sizes of wire-format primitives.
+public enum WireSize {
+    /// Bytes a varint of `value` takes (1 to 10).
+    @inlinable
+    public static func varint(_ value: UInt64) -> Int {
+        // Each byte carries 7 bits; `| 1` makes zero take one byte.
+        let bits = 64 - (value | 1).leadingZeroBitCount
+        return (bits + 6) / 7
+    }
+
+    /// Bytes the tag of `fieldNumber` takes.
+    @inlinable
+    public static func tag(_ fieldNumber: Int) -> Int {
+        varint(UInt64(fieldNumber) << 3)
+    }
+
+    /// Bytes a length-delimited payload of `length` bytes takes, with its prefix.
+    @inlinable
+    public static func lengthDelimited(_ length: Int) -> Int {
+        varint(UInt64(length)) + length
+    }
+}
+
+/// ZigZag encoding for `sint32` and `sint64` (protobuf encoding guide, "Signed Integers").
+public enum ZigZag {
+    /// Maps signed to unsigned so that small magnitudes encode short.
+    @inlinable
+    public static func encode32(_ value: Int32) -> UInt32 {
+        UInt32(bitPattern: (value << 1) ^ (value >> 31))
+    }
+
+    /// Inverse of ``encode32(_:)``.
+    @inlinable
+    public static func decode32(_ value: UInt32) -> Int32 {
+        Int32(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
+    }
+
+    /// Maps signed to unsigned so that small magnitudes encode short.
+    @inlinable
+    public static func encode64(_ value: Int64) -> UInt64 {
+        UInt64(bitPattern: (value << 1) ^ (value >> 63))
+    }
+
+    /// Inverse of ``encode64(_:)``.
+    @inlinable
+    public static func decode64(_ value: UInt64) -> Int64 {
+        Int64(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
+    }
+}

@@ -1,0 +1,18 @@
+// protoc-gen-swift-grpc: protoc runs this with a CodeGeneratorRequest on stdin and reads a
+// CodeGeneratorResponse from stdout. Usage: protoc --swift-grpc_out=OUT [--swift-grpc_opt=...] x.proto
+import Foundation
+import SluiceCodeGen
+import SluiceDescriptors
+import SluiceProto
+
+let input = FileHandle.standardInput.readDataToEndOfFile()
+let response: Google_Protobuf_Compiler_CodeGeneratorResponse
+do {
+    let request = try Google_Protobuf_Compiler_CodeGeneratorRequest(serializedBytes: input)
+    response = Generator.generate(request)
+} catch {
+    var failure = Google_Protobuf_Compiler_CodeGeneratorResponse()
+    failure.error = "protoc-gen-swift-grpc: could not read the CodeGeneratorRequest: \(error)"
+    response = failure
+}
+FileHandle.standardOutput.write(response.serializedData())

@@ -1,0 +1,1 @@
+fileprivate let placeholder = 0
