@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 // Layout: hand-written code lives in Sources/, the plugin's committed output in Generated/.

@@ -194,7 +194,7 @@ struct FieldCodeWriter {
         guard holdsRequired else { return lines }
         switch f.storage {
         case .message(let boxed):
-            lines.append("try self.\(f.storageName)\(boxed ? "?.wrapped" : "")?.checkRequiredFields()")
+            lines.append("try self.\(f.storageName)\(boxed ? "?.wrapped" : "")\(boxed ? "" : "?").checkRequiredFields()")
         case .repeated:
             lines.append("for value in self.\(f.name) { try value.checkRequiredFields() }")
         case .map:

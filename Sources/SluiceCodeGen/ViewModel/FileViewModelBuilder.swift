@@ -149,7 +149,7 @@ struct FileViewModelBuilder {
     }
 
     private func fieldViewModel(_ f: FieldShape, docLines: [String]) -> FieldViewModel {
-        let upper = SwiftNaming.memberSuffix(f.descriptor.name)
+        let upper = SwiftNaming.memberSuffix(Self.baseName(f.descriptor))
         var getter = ""
         var setter = "newValue"
         var oneofName = ""
@@ -186,7 +186,7 @@ struct FileViewModelBuilder {
     }
 
     private func fieldShape(_ f: FieldDescriptor, in message: MessageSymbol) throws -> FieldShape {
-        let name = SwiftNaming.fieldName(f.name)
+        let name = SwiftNaming.fieldName(Self.baseName(f))
         let proto3 = message.file.isProto3
         var swiftType: String
         var codec: String
@@ -255,6 +255,13 @@ struct FileViewModelBuilder {
             descriptor: f, name: name, number: Int(f.number), swiftType: swiftType, codec: codec,
             storage: storage, isGroup: f.type == .group, isMessage: isMessage, closedEnum: closedEnum,
             defaultValue: defaultValue, wireType: wire)
+    }
+
+    /// The name a field's Swift members derive from. protoc lowercases a group's name for its
+    /// field; like swift-protobuf, the group's own type name is used instead (`repeatedData`).
+    static func baseName(_ f: FieldDescriptor) -> String {
+        guard f.type == .group, let last = f.typeName.split(separator: ".").last else { return f.name }
+        return String(last)
     }
 
     // MARK: - Wire format
@@ -338,7 +345,7 @@ struct FileViewModelBuilder {
         let upper = accessor.prefix(1).uppercased() + accessor.dropFirst()
         return ExtensionViewModel(
             docLines: comments.docLines(path), visibility: visibility, extendedType: extended.swiftName,
-            constantName: scopePrefix + "Extensions_" + fieldName, codec: codec, fieldNumber: Int(f.number),
+            constantName: scopePrefix + "Extensions_" + f.name, codec: codec, fieldNumber: Int(f.number),
             protoName: (file.package.isEmpty ? "" : file.package + ".") + f.name,
             accessorName: accessor, hasName: "has" + upper, clearName: "clear" + upper,
             type: isRepeated ? "[\(valueType)]" : valueType, isRepeated: isRepeated, defaultValue: defaultValue)

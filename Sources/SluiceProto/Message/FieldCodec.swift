@@ -261,6 +261,11 @@ public enum ProtoString: MapKeyCodec {
     @inlinable public static func write(_ value: String, to writer: inout WireWriter) {
         writer.writeString(value)
     }
+    /// Byte-wise UTF-8 order, as the C++ and upb runtimes sort map keys; Swift's own `<`
+    /// follows Unicode canonical ordering instead.
+    @inlinable public static func less(_ lhs: String, _ rhs: String) -> Bool {
+        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+    }
 }
 
 /// `bytes`.

@@ -283,7 +283,7 @@ public struct Sluice_Test_Proto2_TestAllTypesProto2: Sendable, Hashable {
     /// Resets `data` to its default and clears its presence.
     public mutating func clearData() { self._data = nil }
 
-    public var repeateddata: [Sluice_Test_Proto2_TestAllTypesProto2.RepeatedData] = []
+    public var repeatedData: [Sluice_Test_Proto2_TestAllTypesProto2.RepeatedData] = []
 
     public var defaultInt32: Int32 {
         get { self._defaultInt32 ?? -123456789 }
@@ -609,56 +609,56 @@ public struct Sluice_Test_Proto2_TestRequiredHolder: Sendable, Hashable {
 
 // MARK: - Extensions
 
-public let Sluice_Test_Proto2_Extensions_extensionInt32 = SluiceProto.MessageExtension<Sluice_Test_Proto2_TestAllTypesProto2, SluiceProto.ProtoInt32>(fieldNumber: 120, protoName: "sluice.test.proto2.extension_int32")
+public let Sluice_Test_Proto2_Extensions_extension_int32 = SluiceProto.MessageExtension<Sluice_Test_Proto2_TestAllTypesProto2, SluiceProto.ProtoInt32>(fieldNumber: 120, protoName: "sluice.test.proto2.extension_int32")
 
 extension Sluice_Test_Proto2_TestAllTypesProto2 {
     public var Sluice_Test_Proto2_extensionInt32: Int32 {
-        get { self.extensionValue(Sluice_Test_Proto2_Extensions_extensionInt32) ?? 0 }
-        set { self.setExtensionValue(Sluice_Test_Proto2_Extensions_extensionInt32, newValue) }
+        get { self.extensionValue(Sluice_Test_Proto2_Extensions_extension_int32) ?? 0 }
+        set { self.setExtensionValue(Sluice_Test_Proto2_Extensions_extension_int32, newValue) }
     }
     /// Whether the `sluice.test.proto2.extension_int32` extension is set.
-    public var hasSluice_Test_Proto2_extensionInt32: Bool { self.hasExtension(Sluice_Test_Proto2_Extensions_extensionInt32) }
+    public var hasSluice_Test_Proto2_extensionInt32: Bool { self.hasExtension(Sluice_Test_Proto2_Extensions_extension_int32) }
     /// Removes the `sluice.test.proto2.extension_int32` extension.
-    public mutating func clearSluice_Test_Proto2_extensionInt32() { self.clearExtension(Sluice_Test_Proto2_Extensions_extensionInt32) }
+    public mutating func clearSluice_Test_Proto2_extensionInt32() { self.clearExtension(Sluice_Test_Proto2_Extensions_extension_int32) }
 }
 
-public let Sluice_Test_Proto2_Extensions_extensionString = SluiceProto.MessageExtension<Sluice_Test_Proto2_TestAllTypesProto2, SluiceProto.ProtoString>(fieldNumber: 121, protoName: "sluice.test.proto2.extension_string")
+public let Sluice_Test_Proto2_Extensions_extension_string = SluiceProto.MessageExtension<Sluice_Test_Proto2_TestAllTypesProto2, SluiceProto.ProtoString>(fieldNumber: 121, protoName: "sluice.test.proto2.extension_string")
 
 extension Sluice_Test_Proto2_TestAllTypesProto2 {
     public var Sluice_Test_Proto2_extensionString: String {
-        get { self.extensionValue(Sluice_Test_Proto2_Extensions_extensionString) ?? String() }
-        set { self.setExtensionValue(Sluice_Test_Proto2_Extensions_extensionString, newValue) }
+        get { self.extensionValue(Sluice_Test_Proto2_Extensions_extension_string) ?? String() }
+        set { self.setExtensionValue(Sluice_Test_Proto2_Extensions_extension_string, newValue) }
     }
     /// Whether the `sluice.test.proto2.extension_string` extension is set.
-    public var hasSluice_Test_Proto2_extensionString: Bool { self.hasExtension(Sluice_Test_Proto2_Extensions_extensionString) }
+    public var hasSluice_Test_Proto2_extensionString: Bool { self.hasExtension(Sluice_Test_Proto2_Extensions_extension_string) }
     /// Removes the `sluice.test.proto2.extension_string` extension.
-    public mutating func clearSluice_Test_Proto2_extensionString() { self.clearExtension(Sluice_Test_Proto2_Extensions_extensionString) }
+    public mutating func clearSluice_Test_Proto2_extensionString() { self.clearExtension(Sluice_Test_Proto2_Extensions_extension_string) }
 }
 
-public let Sluice_Test_Proto2_Extensions_repeatedExtensionInt32 = SluiceProto.MessageExtension<Sluice_Test_Proto2_TestAllTypesProto2, SluiceProto.ProtoInt32>(fieldNumber: 122, protoName: "sluice.test.proto2.repeated_extension_int32")
+public let Sluice_Test_Proto2_Extensions_repeated_extension_int32 = SluiceProto.MessageExtension<Sluice_Test_Proto2_TestAllTypesProto2, SluiceProto.ProtoInt32>(fieldNumber: 122, protoName: "sluice.test.proto2.repeated_extension_int32")
 
 extension Sluice_Test_Proto2_TestAllTypesProto2 {
     public var Sluice_Test_Proto2_repeatedExtensionInt32: [Int32] {
-        get { self.repeatedExtensionValues(Sluice_Test_Proto2_Extensions_repeatedExtensionInt32) }
-        set { self.setRepeatedExtensionValues(Sluice_Test_Proto2_Extensions_repeatedExtensionInt32, newValue) }
+        get { self.repeatedExtensionValues(Sluice_Test_Proto2_Extensions_repeated_extension_int32) }
+        set { self.setRepeatedExtensionValues(Sluice_Test_Proto2_Extensions_repeated_extension_int32, newValue) }
     }
     /// Whether the `sluice.test.proto2.repeated_extension_int32` extension is set.
-    public var hasSluice_Test_Proto2_repeatedExtensionInt32: Bool { self.hasExtension(Sluice_Test_Proto2_Extensions_repeatedExtensionInt32) }
+    public var hasSluice_Test_Proto2_repeatedExtensionInt32: Bool { self.hasExtension(Sluice_Test_Proto2_Extensions_repeated_extension_int32) }
     /// Removes the `sluice.test.proto2.repeated_extension_int32` extension.
-    public mutating func clearSluice_Test_Proto2_repeatedExtensionInt32() { self.clearExtension(Sluice_Test_Proto2_Extensions_repeatedExtensionInt32) }
+    public mutating func clearSluice_Test_Proto2_repeatedExtensionInt32() { self.clearExtension(Sluice_Test_Proto2_Extensions_repeated_extension_int32) }
 }
 
-public let Sluice_Test_Proto2_Extensions_extensionMessage = SluiceProto.MessageExtension<Sluice_Test_Proto2_TestAllTypesProto2, SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage>>(fieldNumber: 123, protoName: "sluice.test.proto2.extension_message")
+public let Sluice_Test_Proto2_Extensions_extension_message = SluiceProto.MessageExtension<Sluice_Test_Proto2_TestAllTypesProto2, SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage>>(fieldNumber: 123, protoName: "sluice.test.proto2.extension_message")
 
 extension Sluice_Test_Proto2_TestAllTypesProto2 {
     public var Sluice_Test_Proto2_extensionMessage: Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage {
-        get { self.extensionValue(Sluice_Test_Proto2_Extensions_extensionMessage) ?? Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage() }
-        set { self.setExtensionValue(Sluice_Test_Proto2_Extensions_extensionMessage, newValue) }
+        get { self.extensionValue(Sluice_Test_Proto2_Extensions_extension_message) ?? Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage() }
+        set { self.setExtensionValue(Sluice_Test_Proto2_Extensions_extension_message, newValue) }
     }
     /// Whether the `sluice.test.proto2.extension_message` extension is set.
-    public var hasSluice_Test_Proto2_extensionMessage: Bool { self.hasExtension(Sluice_Test_Proto2_Extensions_extensionMessage) }
+    public var hasSluice_Test_Proto2_extensionMessage: Bool { self.hasExtension(Sluice_Test_Proto2_Extensions_extension_message) }
     /// Removes the `sluice.test.proto2.extension_message` extension.
-    public mutating func clearSluice_Test_Proto2_extensionMessage() { self.clearExtension(Sluice_Test_Proto2_Extensions_extensionMessage) }
+    public mutating func clearSluice_Test_Proto2_extensionMessage() { self.clearExtension(Sluice_Test_Proto2_Extensions_extension_message) }
 }
 
 // MARK: - Wire format
@@ -761,7 +761,7 @@ extension Sluice_Test_Proto2_TestAllTypesProto2: SluiceProto.Message {
         case 201 where wireType == .startGroup:
             try reader.readGroup(into: &self._data, fieldNumber: 201)
         case 204 where wireType == .startGroup:
-            try reader.readRepeatedGroup(into: &self.repeateddata, fieldNumber: 204)
+            try reader.readRepeatedGroup(into: &self.repeatedData, fieldNumber: 204)
         case 241 where wireType == .varint:
             self._defaultInt32 = try reader.read(SluiceProto.ProtoInt32.self, fieldNumber: 241)
         case 242 where wireType == .varint:
@@ -883,7 +883,7 @@ extension Sluice_Test_Proto2_TestAllTypesProto2: SluiceProto.Message {
         if let value = self._data {
             size += cache.sizeGroup(field: 201, value)
         }
-        size += cache.sizeRepeatedGroup(field: 204, self.repeateddata)
+        size += cache.sizeRepeatedGroup(field: 204, self.repeatedData)
         if let value = self._defaultInt32 {
             size += cache.size(SluiceProto.ProtoInt32.self, field: 241, value)
         }
@@ -1012,7 +1012,7 @@ extension Sluice_Test_Proto2_TestAllTypesProto2: SluiceProto.Message {
         if let value = self._data {
             writer.writeGroup(field: 201, value)
         }
-        writer.writeRepeatedGroup(field: 204, self.repeateddata)
+        writer.writeRepeatedGroup(field: 204, self.repeatedData)
         if let value = self._defaultInt32 {
             writer.write(SluiceProto.ProtoInt32.self, field: 241, value)
         }
@@ -1207,7 +1207,7 @@ extension Sluice_Test_Proto2_TestRequired: SluiceProto.Message {
         if self._b == nil {
             throw SluiceProto.ProtobufDecodingError.missingRequiredField(message: "sluice.test.proto2.TestRequired", field: "b")
         }
-        try self._child?.wrapped?.checkRequiredFields()
+        try self._child?.wrapped.checkRequiredFields()
         for value in self.children { try value.checkRequiredFields() }
     }
 }
