@@ -63,11 +63,6 @@ let package = Package(
             dependencies: ["SluiceProto"],
             path: "Generated/SeedServices"
         ),
-        .executableTarget(
-            name: "sluice-proto-crosscheck",
-            dependencies: ["SluiceProto", "SluiceTestMessages"],
-            path: "Sources/sluice-proto-crosscheck"
-        ),
 
         .testTarget(
             name: "SluiceProtoTests",

@@ -1,1 +1,0 @@
-fileprivate let placeholder = 0
