@@ -70,7 +70,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceCodeGenTests",
-            dependencies: ["SluiceCodeGen", "SluiceDescriptors"]
+            dependencies: ["SluiceCodeGen", "SluiceDescriptors", "protoc-gen-swift-grpc"]
         ),
     ],
     swiftLanguageModes: [.v6]

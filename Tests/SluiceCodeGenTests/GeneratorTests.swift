@@ -1,0 +1,142 @@
+import Foundation
+@testable import SluiceCodeGen
+import SluiceDescriptors
+import SluiceProto
+import Testing
+
+let repositoryRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let protobufInclude = ProcessInfo.processInfo.environment["PROTOBUF_INCLUDE"] ?? "/usr/include"
+
+/// Runs a command in the repository root and returns its status and combined output.
+func run(_ executable: String, _ arguments: [String], in directory: URL = repositoryRoot) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [executable] + arguments
+    process.currentDirectoryURL = directory
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// A CodeGeneratorRequest for `files`, built from protoc's descriptor set with source info,
+/// as protoc would send it.
+func request(for files: [String], parameter: String = "Visibility=Public") throws -> Google_Protobuf_Compiler_CodeGeneratorRequest {
+    let out = FileManager.default.temporaryDirectory.appending(path: "sluice-set-\(UUID().uuidString).pb")
+    defer { try? FileManager.default.removeItem(at: out) }
+    let result = try run("protoc", ["--descriptor_set_out=\(out.path)", "--include_imports", "--include_source_info",
+                                    "-I", "Protos", "-I", protobufInclude] + files)
+    try #require(result.status == 0, "protoc failed: \(result.output)")
+    let set = try Google_Protobuf_FileDescriptorSet(serializedBytes: Data(contentsOf: out))
+    var request = Google_Protobuf_Compiler_CodeGeneratorRequest()
+    request.fileToGenerate = files
+    request.parameter = parameter
+    request.protoFile = set.file
+    return request
+}
+
+/// The built plugin, beside the test bundle.
+var pluginBinary: URL {
+    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appending(path: "protoc-gen-swift-grpc")
+}
+
+@Suite("Generator")
+struct GeneratorTests {
+    @Test("output for the test protos matches the committed Generated/ files")
+    func golden() throws {
+        let files = ["sluice/test/all_types_proto2.proto", "sluice/test/all_types_proto3.proto", "sluice/test/naming.proto"]
+        let response = Generator.generate(try request(for: files))
+        #expect(!response.hasError, "\(response.error)")
+        #expect(response.file.count == 3)
+        for file in response.file {
+            let committed = try String(
+                contentsOf: repositoryRoot.appending(path: "Generated/SluiceTestMessages/\(file.name)"), encoding: .utf8)
+            #expect(file.content == committed, "\(file.name) differs from Generated/")
+        }
+    }
+
+    @Test("the model boxes exactly the fields on reference cycles")
+    func recursion() throws {
+        let req = try request(for: ["sluice/test/all_types_proto3.proto"])
+        let symbols = try SymbolTable(files: req.protoFile, modules: ModuleMap(), generating: Set(req.fileToGenerate))
+        #expect(symbols.isRecursive(from: "sluice.test.TestAllTypes", to: ".sluice.test.TestAllTypes"))
+        #expect(symbols.isRecursive(from: "sluice.test.TestAllTypes", to: ".sluice.test.TestAllTypes.NestedMessage"))
+        #expect(symbols.isRecursive(from: "sluice.test.TestAllTypes.NestedMessage", to: ".sluice.test.TestAllTypes"))
+        #expect(!symbols.isRecursive(from: "sluice.test.TestAllTypes", to: ".sluice.test.ForeignMessage"))
+        #expect(!symbols.isRecursive(from: "sluice.test.TestAllTypes", to: ".google.protobuf.Timestamp"))
+    }
+
+    @Test("the model finds messages that need a required-field check, through cycles")
+    func requiredAnalysis() throws {
+        let req = try request(for: ["sluice/test/all_types_proto2.proto"])
+        let symbols = try SymbolTable(files: req.protoFile, modules: ModuleMap(), generating: Set(req.fileToGenerate))
+        #expect(symbols.needsRequiredCheck.contains("sluice.test.proto2.TestRequired"))
+        #expect(symbols.needsRequiredCheck.contains("sluice.test.proto2.TestRequiredHolder"))
+        #expect(!symbols.needsRequiredCheck.contains("sluice.test.proto2.TestAllTypesProto2"))
+    }
+
+    @Test("view models carry comments, presence and oneofs")
+    func viewModel() throws {
+        let req = try request(for: ["spooled/v1/spooled.proto"])
+        let options = try CodeGenOptions(parameter: "Visibility=Public")
+        let symbols = try SymbolTable(files: req.protoFile, modules: options.modules, generating: Set(req.fileToGenerate))
+        let file = try #require(req.protoFile.first { $0.name == "spooled/v1/spooled.proto" })
+        let model = try FileViewModelBuilder(file: file, symbols: symbols, options: options, generating: Set(req.fileToGenerate)).build()
+        #expect(model.imports == ["SluiceProto"])
+        let job = try #require(model.messages.first { $0.name == "Spooled_V1_Job" })
+        #expect(job.fields.first { $0.name == "payload" }?.docLines == ["/// JSON payload, as the seed's clients send it."])
+        #expect(job.fields.first { $0.name == "createdAt" }?.hasPresence == true)
+        #expect(job.fields.first { $0.name == "tags" }?.type == "[String: String]")
+        let worker = try #require(model.messages.first { $0.name == "Spooled_V1_WorkerMessage" })
+        #expect(worker.oneofs.map(\.enumName) == ["OneOf_Message"])
+        #expect(worker.oneofs.first?.cases.map(\.name) == ["subscribe", "complete", "fail", "heartbeat"])
+    }
+
+    @Test("unsupported input comes back as the response's error")
+    func errors() throws {
+        var bad = try request(for: ["sluice/test/naming.proto"], parameter: "Frobnicate=yes")
+        #expect(Generator.generate(bad).error.contains("unknown option 'Frobnicate'"))
+
+        bad = try request(for: ["sluice/test/naming.proto"])
+        bad.protoFile[bad.protoFile.count - 1].syntax = "editions"
+        #expect(Generator.generate(bad).error.contains("editions syntax is not supported"))
+
+        bad = try request(for: ["sluice/test/naming.proto"])
+        bad.protoFile[bad.protoFile.count - 1].messageType[0].field[0].type = .message
+        bad.protoFile[bad.protoFile.count - 1].messageType[0].field[0].typeName = ".nowhere.Missing"
+        #expect(Generator.generate(bad).error.contains("type .nowhere.Missing is not defined"))
+    }
+
+    @Test("protoc shows the plugin's errors and fails")
+    func protocReportsErrors() throws {
+        let out = FileManager.default.temporaryDirectory.appending(path: "sluice-out-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try run("protoc", ["--plugin=protoc-gen-swift-grpc=\(pluginBinary.path)", "--swift-grpc_out=\(out.path)",
+                                        "--swift-grpc_opt=Visibility=Sideways", "-I", "Protos", "-I", protobufInclude,
+                                        "venta/user.proto"])
+        #expect(result.status != 0)
+        #expect(result.output.contains("invalid value 'Sideways' for option 'Visibility'"))
+    }
+
+    @Test("the plugin binary works when copied alone to another folder")
+    func selfContained() throws {
+        let dir = FileManager.default.temporaryDirectory.appending(path: "sluice-alone-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appending(path: "out"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let copy = dir.appending(path: "protoc-gen-swift-grpc")
+        try FileManager.default.copyItem(at: pluginBinary, to: copy)
+        let result = try run("protoc", ["--plugin=protoc-gen-swift-grpc=\(copy.path)", "--swift-grpc_out=\(dir.path)/out",
+                                        "--swift-grpc_opt=Visibility=Public", "-I", repositoryRoot.path + "/Protos",
+                                        "-I", protobufInclude, "venta/user.proto"], in: dir)
+        #expect(result.status == 0, "\(result.output)")
+        let generated = try String(contentsOf: dir.appending(path: "out/venta/user.pb.swift"), encoding: .utf8)
+        let committed = try String(contentsOf: repositoryRoot.appending(path: "Generated/SeedServices/venta/user.pb.swift"), encoding: .utf8)
+        #expect(generated == committed)
+    }
+}
