@@ -24,27 +24,23 @@ let package = Package(
             dependencies: ["SluiceProto"],
             path: "Generated/SluiceDescriptors"
         ),
-        // Descriptors -> model -> view model -> Mustache templates.
+        // Descriptors -> model -> view model -> Mustache templates (embedded in EmbeddedTemplates.swift).
         .target(
             name: "SluiceCodeGen",
             dependencies: [
                 "SluiceProto",
                 "SluiceDescriptors",
                 .product(name: "Mustache", package: "swift-mustache"),
-            ],
-            plugins: ["EmbedTemplates"]
+            ]
         ),
         .executableTarget(
             name: "protoc-gen-swift-grpc",
             dependencies: ["SluiceCodeGen"]
         ),
-        // Turns Templates/*.mustache into Swift string literals, so the plugin binary runs alone.
-        .executableTarget(name: "sluice-embed-templates", path: "Sources/sluice-embed-templates"),
-        .plugin(
-            name: "EmbedTemplates",
-            capability: .buildTool(),
-            dependencies: ["sluice-embed-templates"]
-        ),
+        // Turns Templates/*.mustache into Swift string literals (scripts/regenerate runs it), so
+        // the plugin binary runs alone. Not a build-tool plugin: SwiftPM skips those for targets
+        // built as tools of another plugin, which is how applications build this generator.
+        .executableTarget(name: "sluice-embed-templates"),
         // For applications: turns a target's .proto files into Swift at build time.
         .plugin(
             name: "SluiceProtoGenerator",

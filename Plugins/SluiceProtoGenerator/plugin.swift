@@ -6,7 +6,8 @@ import PackagePlugin
 /// Add `plugins: [.plugin(name: "SluiceProtoGenerator", package: "sluice")]` to a target and
 /// put its `.proto` files in its folder. protoc is taken from `PROTOC_PATH`, else from the
 /// `protocPath` of `sluice-protoc.json`, else from PATH. `sluice-protoc.json` beside the protos
-/// may also give `options` (passed as `--swift-grpc_opt`) and `importPaths`.
+/// may also give `options` (passed as `--swift-grpc_opt`) and `importPaths` (relative to the
+/// target or absolute). The well-known types are found beside protoc.
 @main
 struct SluiceProtoGenerator: BuildToolPlugin {
     struct Configuration: Decodable {
@@ -37,7 +38,14 @@ struct SluiceProtoGenerator: BuildToolPlugin {
             "--proto_path=\(root.path)",
         ]
         for path in config.importPaths ?? [] {
-            arguments.append("--proto_path=\(root.appending(path: path).standardizedFileURL.path)")
+            let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : root.appending(path: path)
+            arguments.append("--proto_path=\(url.standardizedFileURL.path)")
+        }
+        // The well-known types ship beside protoc: /usr/bin/protoc with /usr/include on Debian,
+        // bin/protoc with include/ in protoc's release archives.
+        let wellKnown = protoc.deletingLastPathComponent().deletingLastPathComponent().appending(path: "include")
+        if FileManager.default.fileExists(atPath: wellKnown.appending(path: "google/protobuf/timestamp.proto").path) {
+            arguments.append("--proto_path=\(wellKnown.path)")
         }
         if let options = config.options, !options.isEmpty {
             arguments.append("--swift-grpc_opt=\(options.joined(separator: ","))")

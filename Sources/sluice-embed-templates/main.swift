@@ -1,5 +1,6 @@
 // Writes a Swift file holding every template as a string literal, so that
 // protoc-gen-swift-grpc needs no resource bundle and runs when copied alone.
+// scripts/regenerate writes Sources/SluiceCodeGen/Rendering/EmbeddedTemplates.swift with it.
 //
 // usage: sluice-embed-templates OUTPUT.swift TEMPLATE.mustache...
 import Foundation
@@ -13,7 +14,7 @@ guard arguments.count > 1 else {
     FileHandle.standardError.write(Data("sluice-embed-templates: no templates given\n".utf8))
     exit(1)
 }
-var source = "// Generated at build time from Templates/ by sluice-embed-templates.\n\n"
+var source = "// DO NOT EDIT. Generated from Templates/ by sluice-embed-templates (scripts/regenerate).\n\n"
 source += "enum EmbeddedTemplates {\n    static let all: [String: String] = [\n"
 for path in arguments.dropFirst().sorted() {
     let url = URL(fileURLWithPath: path)
