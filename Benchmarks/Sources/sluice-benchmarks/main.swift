@@ -1,0 +1,198 @@
+// Protobuf encode and decode: Sluice against swift-protobuf 1.39, same messages, same run.
+//
+//   swift run -c release sluice-benchmarks [--quick]
+//
+// Each scenario's message is built once with Sluice; swift-protobuf's copy is decoded from
+// Sluice's bytes, so both encode the same content. Runs alternate between the two libraries
+// and the best of several rounds is kept, which damps noise from the other core.
+import AllocationCounter
+import Foundation
+import SluiceBenchMessages
+import SluiceProto
+import SwiftProtobuf
+import SwiftProtobufBenchMessages
+
+typealias SJob = SluiceBenchMessages.Bench_Job
+typealias PJob = SwiftProtobufBenchMessages.Bench_Job
+typealias SBatch = SluiceBenchMessages.Bench_Batch
+typealias PBatch = SwiftProtobufBenchMessages.Bench_Batch
+typealias SNested = SluiceBenchMessages.Bench_Nested
+typealias PNested = SwiftProtobufBenchMessages.Bench_Nested
+typealias SBlob = SluiceBenchMessages.Bench_Blob
+typealias PBlob = SwiftProtobufBenchMessages.Bench_Blob
+
+let quick = CommandLine.arguments.contains("--quick")
+let rounds = quick ? 2 : 5
+let roundSeconds = quick ? 0.05 : 0.25
+
+/// Keeps a value alive so the optimizer cannot drop the work that produced it.
+@inline(never)
+func blackHole<T>(_ value: T) {
+    withExtendedLifetime(value) {}
+}
+
+struct Measurement {
+    var nanosPerOp: Double
+    var allocationsPerOp: Double
+}
+
+/// Runs `body` repeatedly for about `roundSeconds` and returns time and allocations per call.
+func measure(_ body: () throws -> Void) rethrows -> Measurement {
+    // Calibrate how many calls fill a round.
+    var iterations = 1
+    while true {
+        let start = ContinuousClock.now
+        for _ in 0..<iterations { try body() }
+        let elapsed = start.duration(to: .now)
+        if elapsed > .milliseconds(10) || iterations >= 1 << 24 {
+            let perOp = Double(elapsed.components.attoseconds) / 1e9 + Double(elapsed.components.seconds) * 1e9
+            iterations = max(1, Int(roundSeconds * 1e9 / (perOp / Double(iterations))))
+            break
+        }
+        iterations *= 4
+    }
+    let allocationsBefore = sluice_allocation_count()
+    let start = ContinuousClock.now
+    for _ in 0..<iterations { try body() }
+    let elapsed = start.duration(to: .now)
+    let allocations = sluice_allocation_count() - allocationsBefore
+    let nanos = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
+    return Measurement(nanosPerOp: nanos / Double(iterations), allocationsPerOp: Double(allocations) / Double(iterations))
+}
+
+struct Scenario {
+    let name: String
+    let bytes: Int
+    let sluice: () throws -> Void
+    let swiftProtobuf: () throws -> Void
+}
+
+// MARK: - Messages
+
+func makeJob() -> SJob {
+    var job = SJob()
+    job.id = "job_01JD8Z3K4M5N6P7Q8R9S0T1V2W"
+    job.queueName = "emails"
+    job.payload = #"{"to":"user@example.com","subject":"Welcome to Spooled","template":"welcome-v2"}"#
+    job.priority = 5
+    job.status = .processing
+    job.createdAt = Google_Protobuf_Timestamp(seconds: 1_795_000_000, nanos: 123_000_000)
+    job.leaseExpiresAt = Google_Protobuf_Timestamp(seconds: 1_795_000_300, nanos: 0)
+    job.tags = ["tenant": "acme", "region": "eu-west-1", "kind": "transactional", "trace": "4bf92f3577b34da6"]
+    job.retry.maxRetries = 3
+    job.retry.backoffMs = 1_000
+    job.retry.multiplier = 2.0
+    for i in 0..<2 {
+        var attempt = SJob.Attempt()
+        attempt.workerID = "worker-\(i)"
+        attempt.startedAt = Google_Protobuf_Timestamp(seconds: 1_795_000_100 + Int64(i), nanos: 0)
+        attempt.error = i == 0 ? "smtp timeout" : ""
+        job.attempts.append(attempt)
+    }
+    job.sequence = 9_876_543_210
+    return job
+}
+
+func makeBatch() -> SBatch {
+    var batch = SBatch()
+    for i in 0..<1_000 {
+        var item = SluiceBenchMessages.Bench_Item()
+        item.id = Int64(i) * 7919
+        item.name = "item-\(i)"
+        item.price = Double(i) * 1.25
+        item.flags = [1, Int32(i % 7), 300]
+        batch.items.append(item)
+    }
+    return batch
+}
+
+func makeNested() -> SNested {
+    var message = SNested()
+    message.depth = 50
+    message.label = "leaf"
+    for depth in stride(from: 49, through: 1, by: -1) {
+        var outer = SNested()
+        outer.depth = Int32(depth)
+        outer.label = "level"
+        outer.child = message
+        message = outer
+    }
+    return message
+}
+
+func makeBlob() -> SBlob {
+    var blob = SBlob()
+    blob.name = "upload.bin"
+    blob.data = Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+    return blob
+}
+
+func scenarios() throws -> [Scenario] {
+    func pair<S: SluiceProto.Message, P: SwiftProtobuf.Message>(
+        _ name: String, _ sluice: S, _ peer: P.Type
+    ) throws -> [Scenario] {
+        let bytes = sluice.serializedBytes()
+        let other = try P(serializedBytes: bytes)
+        let otherBytes: [UInt8] = try other.serializedBytes()
+        precondition(otherBytes.count == bytes.count, "\(name): the two libraries disagree on the size")
+        let roundTripped = try S(serializedBytes: otherBytes)
+        precondition(roundTripped == sluice, "\(name): swift-protobuf's bytes decode differently")
+        return [
+            Scenario(
+                name: "\(name) encode", bytes: bytes.count,
+                sluice: { blackHole(sluice.serializedBytes()) },
+                swiftProtobuf: { blackHole(try other.serializedBytes() as [UInt8]) }),
+            Scenario(
+                name: "\(name) decode", bytes: bytes.count,
+                sluice: { blackHole(try S(serializedBytes: bytes)) },
+                swiftProtobuf: { blackHole(try P(serializedBytes: bytes)) }),
+        ]
+    }
+    return try pair("job", makeJob(), PJob.self)
+        + pair("1,000 submessages", makeBatch(), PBatch.self)
+        + pair("50-deep nesting", makeNested(), PNested.self)
+        + pair("1 MiB bytes", makeBlob(), PBlob.self)
+}
+
+// MARK: - Report
+
+func pad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+}
+
+func lpad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+}
+
+func format(_ value: Double, _ digits: Int = 0) -> String {
+    String(format: "%.\(digits)f", value)
+}
+
+print("Sluice vs swift-protobuf 1.39, release build, best of \(rounds) rounds of \(roundSeconds)s")
+print(pad("scenario", 26) + lpad("bytes", 9) + lpad("sluice ns", 12) + lpad("s-pb ns", 12)
+      + lpad("sluice MB/s", 13) + lpad("allocs", 8) + lpad("s-pb allocs", 12) + lpad("speedup", 9))
+var ratios: [String: Double] = [:]
+for scenario in try scenarios() {
+    var best = (sluice: Measurement(nanosPerOp: .infinity, allocationsPerOp: 0),
+                peer: Measurement(nanosPerOp: .infinity, allocationsPerOp: 0))
+    for _ in 0..<rounds {
+        let s = try measure(scenario.sluice)
+        let p = try measure(scenario.swiftProtobuf)
+        if s.nanosPerOp < best.sluice.nanosPerOp { best.sluice = s }
+        if p.nanosPerOp < best.peer.nanosPerOp { best.peer = p }
+    }
+    let speedup = best.peer.nanosPerOp / best.sluice.nanosPerOp
+    ratios[scenario.name] = speedup
+    let megabytesPerSecond = Double(scenario.bytes) / best.sluice.nanosPerOp * 1e9 / 1e6
+    print(pad(scenario.name, 26) + lpad("\(scenario.bytes)", 9)
+          + lpad(format(best.sluice.nanosPerOp), 12) + lpad(format(best.peer.nanosPerOp), 12)
+          + lpad(format(megabytesPerSecond), 13)
+          + lpad(format(best.sluice.allocationsPerOp, 1), 8) + lpad(format(best.peer.allocationsPerOp, 1), 12)
+          + lpad(format(speedup, 2) + "x", 9))
+}
+let encode = ratios.filter { $0.key.hasSuffix("encode") }.map(\.value)
+let decode = ratios.filter { $0.key.hasSuffix("decode") }.map(\.value)
+func geometricMean(_ values: [Double]) -> Double {
+    exp(values.map { log($0) }.reduce(0, +) / Double(values.count))
+}
+print("geometric mean speedup: encode \(format(geometricMean(encode), 2))x, decode \(format(geometricMean(decode), 2))x")
