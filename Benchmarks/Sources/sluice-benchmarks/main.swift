@@ -168,6 +168,19 @@ func format(_ value: Double, _ digits: Int = 0) -> String {
     String(format: "%.\(digits)f", value)
 }
 
+// `--profile "job decode"` runs one scenario's Sluice side for five seconds, for perf.
+if let flag = CommandLine.arguments.firstIndex(of: "--profile"), flag + 1 < CommandLine.arguments.count {
+    let name = CommandLine.arguments[flag + 1]
+    guard let scenario = try scenarios().first(where: { $0.name == name }) else {
+        fatalError("no scenario named \(name)")
+    }
+    let end = ContinuousClock.now + .seconds(5)
+    while ContinuousClock.now < end {
+        for _ in 0..<1_000 { try scenario.sluice() }
+    }
+    exit(0)
+}
+
 print("Sluice vs swift-protobuf 1.39, release build, best of \(rounds) rounds of \(roundSeconds)s")
 print(pad("scenario", 26) + lpad("bytes", 9) + lpad("sluice ns", 12) + lpad("s-pb ns", 12)
       + lpad("sluice MB/s", 13) + lpad("allocs", 8) + lpad("s-pb allocs", 12) + lpad("speedup", 9))

@@ -29,11 +29,26 @@ extension WireReader {
         let length = try readLength()
         let outerLimit = limit
         limit = position + length
-        if let fixed = C.fixedSize { values.reserveCapacity(values.count + length / fixed) }
+        // Reserve once: a growing array would reallocate about log2(n) times.
+        if let fixed = C.fixedSize {
+            values.reserveCapacity(values.count + length / fixed)
+        } else {
+            values.reserveCapacity(values.count + countVarints(in: length))
+        }
         while position < limit {
             values.append(try C.read(from: &self, fieldNumber: fieldNumber))
         }
         limit = outerLimit
+    }
+
+    /// How many varints end in the next `length` bytes: the bytes without a continuation bit.
+    @inlinable
+    func countVarints(in length: Int) -> Int {
+        var count = 0
+        for offset in position..<(position + length) where base.load(fromByteOffset: offset, as: UInt8.self) < 0x80 {
+            count += 1
+        }
+        return count
     }
 
     /// Appends one value to a repeated length-delimited field (strings, bytes).
@@ -84,59 +99,51 @@ extension WireReader {
     /// Merges an embedded message into an optional field, creating it if absent.
     @inlinable
     public mutating func readMessage<M: Message>(into field: inout M?) throws {
-        var message = M()
-        if let existing = field {
-            message = existing
-            field = nil  // drop the second reference so the merge mutates in place
-        }
+        // Moving the value out (rather than copying it) keeps its storage uniquely referenced,
+        // so merging mutates in place.
+        var message = field.take() ?? M()
         try mergeMessage(into: &message)
-        field = message
+        field = consume message
     }
 
     /// Merges an embedded message into a boxed (recursive) optional field.
     @inlinable
     public mutating func readMessage<M: Message>(into field: inout Indirect<M>?) throws {
-        var message = field?.wrapped ?? M()
-        field = nil
+        var message = field.take()?.wrapped ?? M()
         try mergeMessage(into: &message)
-        field = Indirect(message)
+        field = Indirect(consume message)
     }
 
     /// Appends an embedded message to a repeated field.
     @inlinable
     public mutating func readRepeatedMessage<M: Message>(into values: inout [M]) throws {
-        var message = M()
-        try mergeMessage(into: &message)
-        values.append(message)
+        // Decoded in place in the array: no temporary to copy in and release. On error the
+        // whole decode fails, so a half-filled last element is never seen.
+        values.append(M())
+        try mergeMessage(into: &values[values.count - 1])
     }
 
     /// Merges a group into an optional field.
     @inlinable
     public mutating func readGroup<M: Message>(into field: inout M?, fieldNumber: Int) throws {
-        var message = M()
-        if let existing = field {
-            message = existing
-            field = nil
-        }
+        var message = field.take() ?? M()
         try mergeGroup(into: &message, fieldNumber: fieldNumber)
-        field = message
+        field = consume message
     }
 
     /// Merges a group into a boxed (recursive) optional field.
     @inlinable
     public mutating func readGroup<M: Message>(into field: inout Indirect<M>?, fieldNumber: Int) throws {
-        var message = field?.wrapped ?? M()
-        field = nil
+        var message = field.take()?.wrapped ?? M()
         try mergeGroup(into: &message, fieldNumber: fieldNumber)
-        field = Indirect(message)
+        field = Indirect(consume message)
     }
 
     /// Appends a group to a repeated field.
     @inlinable
     public mutating func readRepeatedGroup<M: Message>(into values: inout [M], fieldNumber: Int) throws {
-        var message = M()
-        try mergeGroup(into: &message, fieldNumber: fieldNumber)
-        values.append(message)
+        values.append(M())
+        try mergeGroup(into: &values[values.count - 1], fieldNumber: fieldNumber)
     }
 
     /// Reads one map entry (a length-delimited message with key 1 and value 2) into `map`.

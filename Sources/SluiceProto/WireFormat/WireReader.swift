@@ -92,6 +92,21 @@ public struct WireReader {
 
     @usableFromInline
     mutating func readVarintSlow() throws -> UInt64 {
+        if limit - position >= 10 {
+            // Enough bytes for the longest varint: no bounds check per byte.
+            var result: UInt64 = 0
+            var shift: UInt64 = 0
+            for i in 0..<10 {
+                let byte = base.load(fromByteOffset: position + i, as: UInt8.self)
+                if i == 9 && byte > 1 { break }  // malformed: reported by the checked loop below
+                result |= UInt64(byte & 0x7F) << shift
+                if byte < 0x80 {
+                    position += i + 1
+                    return result
+                }
+                shift += 7
+            }
+        }
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -152,10 +167,13 @@ public struct WireReader {
     public mutating func readString(fieldNumber: Int) throws -> String {
         let bytes = try readLengthDelimited()
         if bytes.isEmpty { return "" }
-        guard let string = String(validating: bytes, as: UTF8.self) else {
+        // The input buffers are byte arrays and Data, whose memory is bound to UInt8.
+        let utf8 = bytes.assumingMemoryBound(to: UInt8.self)
+        guard UTF8Validation.isValid(utf8) else {
             throw ProtobufDecodingError(.invalidUTF8(field: fieldNumber), at: fieldStart)
         }
-        return string
+        // Valid input is copied as is: `decoding` repairs nothing here.
+        return String(decoding: utf8, as: UTF8.self)
     }
 
     /// Reads a `bytes` field.

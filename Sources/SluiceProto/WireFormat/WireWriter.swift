@@ -137,6 +137,8 @@ public struct SizeCache {
     /// Reserves a slot for a message whose size is about to be computed.
     @inlinable
     public mutating func reserveSlot() -> Int {
+        // One allocation for typical messages instead of a doubling series from 1.
+        if sizes.capacity == 0 { sizes.reserveCapacity(32) }
         sizes.append(0)
         return sizes.count - 1
     }
