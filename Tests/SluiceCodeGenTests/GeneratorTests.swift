@@ -140,3 +140,27 @@ struct GeneratorTests {
         #expect(generated == committed)
     }
 }
+
+@Suite("Imports across modules")
+struct ModuleMappingTests {
+    @Test("a dependency mapped to another module is imported; one in the same run is not")
+    func imports() throws {
+        let req = try request(for: ["shop/search.proto"], parameter: "Visibility=Public,ModuleMapping=shop/catalog.proto=Catalog")
+        let response = Generator.generate(req)
+        let content = try #require(response.file.first?.content)
+        #expect(content.contains("import SluiceProto\nimport Catalog\n"))
+        #expect(content.contains("public var products: [Catalog_Product] = []"))
+
+        let both = try request(for: ["shop/search.proto", "shop/catalog.proto"])
+        let searchFile = try #require(Generator.generate(both).file.first { $0.name == "shop/search.pb.swift" })
+        #expect(!searchFile.content.contains("import Catalog"))
+    }
+
+    @Test("well-known types generated into SluiceProto import nothing of their own module")
+    func runtimeFiles() throws {
+        let req = try request(for: ["google/protobuf/api.proto", "google/protobuf/source_context.proto", "google/protobuf/type.proto"])
+        for file in Generator.generate(req).file {
+            #expect(!file.content.contains("import SluiceProto"), "\(file.name)")
+        }
+    }
+}

@@ -5,6 +5,12 @@ public struct AnyUnpackError: Error, Hashable, Sendable, CustomStringConvertible
     /// The message name that was asked for.
     public var requested: String
 
+    /// An error for an `Any` holding `typeURL` when `requested` was asked for.
+    public init(typeURL: String, requested: String) {
+        self.typeURL = typeURL
+        self.requested = requested
+    }
+
     public var description: String {
         "Any holds \(typeURL), not \(requested)"
     }
