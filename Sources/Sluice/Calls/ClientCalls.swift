@@ -1,0 +1,122 @@
+import SluiceProto
+import Synchronization
+
+/// A single response message with the call's response metadata. Member lookup reaches the
+/// message's fields directly: `try await client.getUser(request).name`.
+@dynamicMemberLookup
+public struct UnaryResponse<Message: Sendable>: Sendable {
+    public var message: Message
+    public var headers: Metadata
+    public var trailers: Metadata
+
+    public init(message: Message, headers: Metadata, trailers: Metadata) {
+        self.message = message
+        self.headers = headers
+        self.trailers = trailers
+    }
+
+    public subscript<T>(dynamicMember keyPath: KeyPath<Message, T>) -> T {
+        message[keyPath: keyPath]
+    }
+}
+
+/// Cancels its call when the last copy of the response that owns it goes away before the
+/// call ended: a response stream dropped half-read sends RST_STREAM.
+final class CallLifetime: Sendable {
+    let cancelCall: @Sendable () -> Void
+    let end: OneShot<CallEnd>
+
+    init(end: OneShot<CallEnd>, cancel: @escaping @Sendable () -> Void) {
+        self.end = end
+        self.cancelCall = cancel
+    }
+
+    deinit {
+        if end.peek() == nil { cancelCall() }
+    }
+}
+
+/// A stream of response messages, iterable anywhere (it does not need the call's closure),
+/// with the response headers and trailers. Dropping it before the end cancels the call.
+public struct StreamingResponse<Message: Sendable>: AsyncSequence, Sendable {
+    let response: StreamingClientResponse<Message>
+    let lifetime: CallLifetime
+
+    init(_ response: StreamingClientResponse<Message>) {
+        self.response = response
+        self.lifetime = CallLifetime(end: response.end, cancel: response.cancel)
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: any AsyncIteratorProtocol<Message, any Error>
+        let lifetime: CallLifetime
+
+        public mutating func next() async throws -> Message? {
+            try await base.next(isolation: nil)
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: response.messages.makeAsyncIterator(), lifetime: lifetime)
+    }
+
+    /// The response headers.
+    public var headers: Metadata {
+        get async { await response.headers.value }
+    }
+
+    /// The trailers, once the call has ended.
+    public var trailers: Metadata {
+        get async { await response.end.value.trailers }
+    }
+
+    /// OK, or how the call failed, once it has ended.
+    public var status: Status {
+        get async {
+            let end = await response.end.value
+            return end.error.map { Status(code: $0.code, message: $0.message) } ?? .ok
+        }
+    }
+
+    /// Cancels the call; iteration then throws CANCELLED.
+    public func cancel() {
+        response.cancel()
+    }
+}
+
+/// Sends request messages of a call one at a time.
+public struct RequestWriter<Message: Sendable>: Sendable {
+    let writer: RPCWriter<Message>
+
+    /// Sends a message, waiting while the server is slow. Throws once the call has ended.
+    public func send(_ message: Message) async throws {
+        try await writer.write(message)
+    }
+
+    /// Half-closes: no more requests.
+    public func finish() {
+        writer.finish()
+    }
+}
+
+/// A client-streaming call driven by a writer: send requests, finish, then await the response.
+public struct ClientStreamingCall<Request: Sendable, Response: Sendable>: Sendable {
+    public let requests: RequestWriter<Request>
+    let result: Task<UnaryResponse<Response>, any Error>
+
+    /// The single response, after the requests are finished.
+    public var response: UnaryResponse<Response> {
+        get async throws { try await result.value }
+    }
+
+    /// Cancels the call.
+    public func cancel() {
+        result.cancel()
+    }
+}
+
+/// A bidirectional call driven by a writer, with its response stream.
+public struct BidirectionalStreamingCall<Request: Sendable, Response: Sendable>: Sendable {
+    public let requests: RequestWriter<Request>
+    public let responses: StreamingResponse<Response>
+}

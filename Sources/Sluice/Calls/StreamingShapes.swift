@@ -1,0 +1,81 @@
+/// A client call as interceptors see it: metadata, and a producer of request messages.
+public struct StreamingClientRequest<Message: Sendable>: Sendable {
+    public var metadata: Metadata
+    /// Writes the request messages; returning half-closes the stream.
+    public var producer: @Sendable (MessageWriter<Message>) async throws -> Void
+
+    public init(metadata: Metadata = [:], producer: @escaping @Sendable (MessageWriter<Message>) async throws -> Void) {
+        self.metadata = metadata
+        self.producer = producer
+    }
+}
+
+/// A client call's response as interceptors see it.
+public struct StreamingClientResponse<Message: Sendable>: Sendable {
+    /// Response headers, once they arrive.
+    public var headers: OneShot<Metadata>
+    /// The response messages; the sequence throws the call's error when it fails.
+    public var messages: any AsyncSequence<Message, any Error> & Sendable
+    /// The status and trailers, once the call ends.
+    public var end: OneShot<CallEnd>
+    /// Cancels the call.
+    public var cancel: @Sendable () -> Void
+
+    public init(headers: OneShot<Metadata>, messages: any AsyncSequence<Message, any Error> & Sendable,
+                end: OneShot<CallEnd>, cancel: @escaping @Sendable () -> Void) {
+        self.headers = headers
+        self.messages = messages
+        self.end = end
+        self.cancel = cancel
+    }
+}
+
+/// A server call as interceptors and handlers see it.
+public struct StreamingServerRequest<Message: Sendable>: Sendable {
+    public var metadata: Metadata
+    public var messages: any AsyncSequence<Message, any Error> & Sendable
+
+    public init(metadata: Metadata, messages: any AsyncSequence<Message, any Error> & Sendable) {
+        self.metadata = metadata
+        self.messages = messages
+    }
+}
+
+/// A server call's response: headers, and a producer that writes the messages and returns
+/// the trailers. Throwing an ``RPCError`` from the producer ends the call with it.
+public struct StreamingServerResponse<Message: Sendable>: Sendable {
+    public var headers: Metadata
+    public var producer: @Sendable (MessageWriter<Message>) async throws -> Metadata
+
+    public init(headers: Metadata = [:], producer: @escaping @Sendable (MessageWriter<Message>) async throws -> Metadata) {
+        self.headers = headers
+        self.producer = producer
+    }
+}
+
+/// What client interceptors know about the call.
+public struct ClientContext: Sendable {
+    public let method: MethodDescriptor
+    public var options: CallOptions
+}
+
+/// Sees every client call, of any kind: its metadata, each message (by wrapping the
+/// producer or the response sequence) and its end. Throwing instead of calling `next`
+/// short-circuits the call.
+public protocol ClientInterceptor: Sendable {
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingClientRequest<Input>,
+        context: ClientContext,
+        next: @Sendable (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
+    ) async throws -> StreamingClientResponse<Output>
+}
+
+/// Sees every server call before its handler. Throwing an ``RPCError`` instead of calling
+/// `next` ends the call with it (an auth interceptor answering UNAUTHENTICATED, say).
+public protocol ServerInterceptor: Sendable {
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>,
+        context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output>
+}

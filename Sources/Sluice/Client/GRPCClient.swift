@@ -1,0 +1,255 @@
+import SluiceProto
+
+/// Makes RPCs over a transport. Generated clients wrap one.
+///
+/// Every kind of call goes through one path, a bidirectional stream
+/// (``streaming(_:request:options:)``); unary, client- and server-streaming calls are shapes
+/// over it. Interceptors run in order, the first one outermost.
+public struct GRPCClient: Sendable {
+    public let transport: any ClientTransport
+    public let interceptors: [any ClientInterceptor]
+    /// Options for calls that leave them unset.
+    public var defaultOptions: CallOptions
+
+    public init(transport: any ClientTransport, interceptors: [any ClientInterceptor] = [], defaultOptions: CallOptions = .defaults) {
+        self.transport = transport
+        self.interceptors = interceptors
+        self.defaultOptions = defaultOptions
+    }
+
+    /// Closes the transport's connections once calls in flight end.
+    public func close() async {
+        await transport.close()
+    }
+
+    // MARK: The one call path
+
+    /// Starts a call: interceptors, then the transport.
+    public func streaming<Request: SluiceProto.Message, Response: SluiceProto.Message>(
+        _ method: MethodDescriptor,
+        request: StreamingClientRequest<Request>,
+        options: CallOptions = .defaults
+    ) async throws -> StreamingClientResponse<Response> {
+        let context = ClientContext(method: method, options: merged(options))
+        return try await Self.run(request, context, interceptors[...]) { request, context in
+            try await execute(request, context)
+        }
+    }
+
+    private static func run<Request: Sendable, Response: Sendable>(
+        _ request: StreamingClientRequest<Request>,
+        _ context: ClientContext,
+        _ remaining: ArraySlice<any ClientInterceptor>,
+        _ terminal: @escaping @Sendable (StreamingClientRequest<Request>, ClientContext) async throws -> StreamingClientResponse<Response>
+    ) async throws -> StreamingClientResponse<Response> {
+        guard let first = remaining.first else { return try await terminal(request, context) }
+        let rest = remaining.dropFirst()
+        return try await first.intercept(request: request, context: context) { request, context in
+            try await run(request, context, rest, terminal)
+        }
+    }
+
+    private func merged(_ options: CallOptions) -> CallOptions {
+        var result = options
+        if result.timeout == nil { result.timeout = defaultOptions.timeout }
+        if result.deadline == nil { result.deadline = defaultOptions.deadline }
+        if result.compression == nil { result.compression = defaultOptions.compression }
+        if result.maxRequestMessageBytes == nil { result.maxRequestMessageBytes = defaultOptions.maxRequestMessageBytes }
+        if result.maxResponseMessageBytes == nil { result.maxResponseMessageBytes = defaultOptions.maxResponseMessageBytes }
+        return result
+    }
+
+    /// Below the interceptors: serialize, open the stream, enforce the deadline.
+    private func execute<Request: SluiceProto.Message, Response: SluiceProto.Message>(
+        _ request: StreamingClientRequest<Request>,
+        _ context: ClientContext
+    ) async throws -> StreamingClientResponse<Response> {
+        let deadline = context.options.effectiveDeadline()
+        if let deadline, deadline <= .now {
+            throw RPCError(code: .deadlineExceeded, message: "deadline passed before the call started")
+        }
+        if Task.isCancelled {
+            throw RPCError(code: .cancelled, message: "the calling task was cancelled")
+        }
+        var metadata = request.metadata
+        for element in metadata where Metadata.isReserved(element.key) { metadata.removeAll(element.key) }
+        let head = RequestHead(method: context.method, metadata: metadata, deadline: deadline,
+                               compression: context.options.compression)
+        let stream = try await transport.openStream(head)
+
+        if let deadline {
+            let timer = Task {
+                try await Task.sleep(until: deadline, clock: .continuous)
+                stream.cancel(RPCError(code: .deadlineExceeded, message: "deadline exceeded"))
+            }
+            Task {
+                _ = await stream.end.value
+                timer.cancel()
+            }
+        }
+
+        let maxRequest = context.options.maxRequestMessageBytes
+        let writer = MessageWriter<Request> { message in
+            let bytes = message.serializedBytes()
+            if let maxRequest, bytes.count > maxRequest {
+                throw RPCError(code: .resourceExhausted,
+                               message: "request message of \(bytes.count) bytes exceeds the \(maxRequest)-byte limit")
+            }
+            try await stream.requests.write(bytes)
+        }
+        let produce: @Sendable () async -> Void = {
+            do {
+                try await request.producer(writer)
+                stream.requests.finish()
+            } catch let error as RPCError {
+                stream.cancel(error)
+            } catch is CancellationError {
+                // The call ended first; its status says why.
+                stream.requests.finish()
+            } catch {
+                stream.cancel(RPCError(code: .unknown, message: "request producer failed: \(error)"))
+            }
+        }
+        switch context.method.kind {
+        case .unary, .serverStreaming:
+            // One message fits the stream's buffer: no task needed.
+            await produce()
+        case .clientStreaming, .bidirectionalStreaming:
+            Task { await produce() }
+        }
+
+        let messages = DecodedMessages<Response>(
+            bytes: stream.messages, limit: context.options.maxResponseMessageBytes ?? MessageSizeLimits.defaultMaxReceive,
+            fail: { stream.cancel($0) })
+        return StreamingClientResponse(
+            headers: stream.headers, messages: messages, end: stream.end,
+            cancel: { stream.cancel(RPCError(code: .cancelled, message: "cancelled by the client")) })
+    }
+
+    // MARK: The four shapes
+
+    /// A unary call.
+    public func unary<Request: SluiceProto.Message, Response: SluiceProto.Message>(
+        _ method: MethodDescriptor, _ request: Request, metadata: Metadata = [:], options: CallOptions = .defaults
+    ) async throws -> UnaryResponse<Response> {
+        let response: StreamingClientResponse<Response> = try await streaming(
+            method, request: StreamingClientRequest(metadata: metadata) { try await $0.write(request) }, options: options)
+        return try await Self.single(response)
+    }
+
+    /// A server-streaming call; iterate the result for the responses.
+    public func serverStreaming<Request: SluiceProto.Message, Response: SluiceProto.Message>(
+        _ method: MethodDescriptor, _ request: Request, metadata: Metadata = [:], options: CallOptions = .defaults
+    ) async throws -> StreamingResponse<Response> {
+        StreamingResponse(try await streaming(
+            method, request: StreamingClientRequest(metadata: metadata) { try await $0.write(request) }, options: options))
+    }
+
+    /// A client-streaming call fed from any async sequence.
+    public func clientStreaming<Request: SluiceProto.Message, Response: SluiceProto.Message, Requests: AsyncSequence & Sendable>(
+        _ method: MethodDescriptor, requests: Requests, metadata: Metadata = [:], options: CallOptions = .defaults
+    ) async throws -> UnaryResponse<Response> where Requests.Element == Request {
+        let response: StreamingClientResponse<Response> = try await streaming(
+            method, request: StreamingClientRequest(metadata: metadata, producer: Self.forward(requests)), options: options)
+        return try await Self.single(response)
+    }
+
+    /// A client-streaming call driven by a writer.
+    public func clientStreaming<Request: SluiceProto.Message, Response: SluiceProto.Message>(
+        _ method: MethodDescriptor, metadata: Metadata = [:], options: CallOptions = .defaults
+    ) async throws -> ClientStreamingCall<Request, Response> {
+        let (writer, sequence) = makeRPCStream(of: Request.self)
+        let response: StreamingClientResponse<Response> = try await streaming(
+            method, request: StreamingClientRequest(metadata: metadata, producer: Self.forward(sequence)), options: options)
+        let lifetime = CallLifetime(end: response.end, cancel: response.cancel)
+        let result = Task {
+            try await withTaskCancellationHandler {
+                try await Self.single(response, keepAlive: lifetime)
+            } onCancel: {
+                response.cancel()
+            }
+        }
+        return ClientStreamingCall(requests: RequestWriter(writer: writer), result: result)
+    }
+
+    /// A bidirectional call fed from any async sequence.
+    public func bidirectionalStreaming<Request: SluiceProto.Message, Response: SluiceProto.Message, Requests: AsyncSequence & Sendable>(
+        _ method: MethodDescriptor, requests: Requests, metadata: Metadata = [:], options: CallOptions = .defaults
+    ) async throws -> StreamingResponse<Response> where Requests.Element == Request {
+        StreamingResponse(try await streaming(
+            method, request: StreamingClientRequest(metadata: metadata, producer: Self.forward(requests)), options: options))
+    }
+
+    /// A bidirectional call driven by a writer.
+    public func bidirectionalStreaming<Request: SluiceProto.Message, Response: SluiceProto.Message>(
+        _ method: MethodDescriptor, metadata: Metadata = [:], options: CallOptions = .defaults
+    ) async throws -> BidirectionalStreamingCall<Request, Response> {
+        let (writer, sequence) = makeRPCStream(of: Request.self)
+        let response: StreamingClientResponse<Response> = try await streaming(
+            method, request: StreamingClientRequest(metadata: metadata, producer: Self.forward(sequence)), options: options)
+        return BidirectionalStreamingCall(requests: RequestWriter(writer: writer), responses: StreamingResponse(response))
+    }
+
+    // MARK: Helpers
+
+    private static func forward<Requests: AsyncSequence & Sendable>(
+        _ requests: Requests
+    ) -> @Sendable (MessageWriter<Requests.Element>) async throws -> Void where Requests.Element: Sendable {
+        { writer in
+            for try await message in requests { try await writer.write(message) }
+        }
+    }
+
+    /// Exactly one response message, then the end.
+    private static func single<Response: Sendable>(
+        _ response: StreamingClientResponse<Response>, keepAlive: CallLifetime? = nil
+    ) async throws -> UnaryResponse<Response> {
+        var iterator = response.messages.makeAsyncIterator()
+        guard let message = try await iterator.next(isolation: nil) else {
+            let end = await response.end.value
+            throw end.error ?? RPCError(code: .internal, message: "the server ended the call without a response message")
+        }
+        if try await iterator.next(isolation: nil) != nil {
+            response.cancel()
+            throw RPCError(code: .internal, message: "the server sent more than one response message")
+        }
+        let end = await response.end.value
+        if let error = end.error { throw error }
+        withExtendedLifetime(keepAlive) {}
+        return UnaryResponse(message: message, headers: await response.headers.value, trailers: end.trailers)
+    }
+}
+
+/// Serialized messages decoded as they are read, with the receive size limit.
+struct DecodedMessages<Message: SluiceProto.Message>: AsyncSequence, Sendable {
+    let bytes: RPCAsyncSequence<[UInt8]>
+    let limit: Int
+    let fail: @Sendable (RPCError) -> Void
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: RPCAsyncSequence<[UInt8]>.AsyncIterator
+        let limit: Int
+        let fail: @Sendable (RPCError) -> Void
+
+        mutating func next() async throws -> Message? {
+            guard let bytes = try await base.next() else { return nil }
+            if bytes.count > limit {
+                let error = RPCError(code: .resourceExhausted,
+                                     message: "message of \(bytes.count) bytes exceeds the \(limit)-byte limit")
+                fail(error)
+                throw error
+            }
+            do {
+                return try Message(serializedBytes: bytes)
+            } catch {
+                let failure = RPCError(code: .internal, message: "could not decode \(Message.protoMessageName): \(error)")
+                fail(failure)
+                throw failure
+            }
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: bytes.makeAsyncIterator(), limit: limit, fail: fail)
+    }
+}

@@ -1,0 +1,163 @@
+/// The state of a ``MessagePipe``: a bounded buffer between one producer and one consumer.
+///
+/// A plain value type: every method returns what the caller must do (resume a continuation,
+/// ask the producer for more), and never does it itself, so the pipe can act outside its lock
+/// and the machine can be tested state by state.
+struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
+    enum Terminal {
+        case finished
+        case failed(any Error)
+    }
+
+    private(set) var buffer: [Element] = []
+    private var head = 0
+    let highWatermark: Int
+    private(set) var terminal: Terminal?
+    /// The consumer stopped listening: further elements are dropped and producers fail.
+    private(set) var consumerGone = false
+    /// The consumer waits in `next()`.
+    private var waiter: Waiter?
+    /// Async producers waiting for room, in order.
+    private var producers: [ProducerWaiter] = []
+    /// The synchronous producer was told to stop and awaits a demand signal.
+    private var producerPaused = false
+
+    init(highWatermark: Int) {
+        precondition(highWatermark > 0)
+        self.highWatermark = highWatermark
+    }
+
+    var buffered: Int { buffer.count - head }
+
+    // MARK: Producer side
+
+    enum YieldAction {
+        /// Deliver straight to the waiting consumer.
+        case resumeConsumer(Waiter, Element)
+        /// Buffered; `more` says whether the producer may continue.
+        case buffered(more: Bool)
+        /// Nobody will read it.
+        case dropped
+    }
+
+    mutating func yield(_ element: Element) -> YieldAction {
+        if consumerGone || terminal != nil { return .dropped }
+        if let waiter = self.waiter {
+            self.waiter = nil
+            return .resumeConsumer(waiter, element)
+        }
+        buffer.append(element)
+        let more = buffered < highWatermark
+        if !more { producerPaused = true }
+        return .buffered(more: more)
+    }
+
+    enum SendAction {
+        case resumeConsumer(Waiter, Element)
+        case buffered
+        /// Full: the producer must wait; ``admit(_:)`` decides once it has a continuation.
+        case wait
+        case fail
+    }
+
+    /// An async producer's send: like `yield`, but waits instead of overfilling.
+    mutating func send(_ element: Element) -> SendAction {
+        if consumerGone || terminal != nil { return .fail }
+        if let waiter = self.waiter {
+            self.waiter = nil
+            return .resumeConsumer(waiter, element)
+        }
+        if buffered < highWatermark {
+            buffer.append(element)
+            return .buffered
+        }
+        return .wait
+    }
+
+    /// Parks an async producer until there is room; false when it should fail at once.
+    mutating func park(_ producer: ProducerWaiter) -> Bool {
+        if consumerGone || terminal != nil { return false }
+        producers.append(producer)
+        return true
+    }
+
+    enum FinishAction {
+        case resumeConsumer(Waiter, Terminal)
+        case none
+    }
+
+    /// Ends the stream after the buffered elements.
+    mutating func finish(_ how: Terminal) -> FinishAction {
+        guard terminal == nil else { return .none }
+        terminal = how
+        if buffered == 0, let waiter = self.waiter {
+            self.waiter = nil
+            return .resumeConsumer(waiter, how)
+        }
+        return .none
+    }
+
+    // MARK: Consumer side
+
+    enum NextAction {
+        /// An element; `wakeProducer` is an async producer now let in, `demand` asks the
+        /// synchronous producer to resume reading.
+        case element(Element, wakeProducer: ProducerWaiter?, demand: Bool)
+        case end(Terminal)
+        /// The consumer already left.
+        case gone
+        case wait
+    }
+
+    mutating func next() -> NextAction {
+        if consumerGone { return .gone }
+        if buffered > 0 {
+            let element = buffer[head]
+            head += 1
+            if head == buffer.count {
+                buffer.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 64 && head * 2 >= buffer.count {
+                buffer.removeFirst(head)
+                head = 0
+            }
+            var wake: ProducerWaiter?
+            if !producers.isEmpty && buffered < highWatermark {
+                wake = producers.removeFirst()
+            }
+            var demand = false
+            if producerPaused && buffered < highWatermark / 2 + 1 {
+                producerPaused = false
+                demand = true
+            }
+            return .element(element, wakeProducer: wake, demand: demand)
+        }
+        if let terminal { return .end(terminal) }
+        return .wait
+    }
+
+    /// Parks the consumer; false when something arrived since ``next()`` said wait.
+    mutating func park(consumer: Waiter) -> Bool {
+        guard buffered == 0, terminal == nil, !consumerGone else { return false }
+        waiter = consumer
+        return true
+    }
+
+    enum GoneAction {
+        case notify(consumer: Waiter?, producers: [ProducerWaiter])
+        case none
+    }
+
+    /// The consumer will read no more (cancelled, or the stream was dropped).
+    mutating func consumerDidLeave() -> GoneAction {
+        guard !consumerGone else { return .none }
+        consumerGone = true
+        buffer = []
+        head = 0
+        let consumer = waiter
+        waiter = nil
+        let waiting = producers
+        producers = []
+        return .notify(consumer: consumer, producers: waiting)
+    }
+}

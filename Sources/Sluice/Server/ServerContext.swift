@@ -1,0 +1,52 @@
+import Synchronization
+
+/// What a server handler knows about its call, and how it sets response metadata.
+///
+/// Available to the handler as a parameter and, for code it calls, as ``current``: a client
+/// call made while handling a request reads it to inherit the deadline.
+public struct ServerContext: Sendable {
+    public let method: MethodDescriptor
+    /// The request's metadata (headers, without the reserved ones).
+    public let metadata: Metadata
+    /// When the client wants the call over; the handler is cancelled then.
+    public let deadline: ContinuousClock.Instant?
+    /// The client's address, such as `ipv4:127.0.0.1:53012`.
+    public let peer: String
+    let response: ResponseMetadataStore
+
+    /// The context of the handler running in this task, if any.
+    @TaskLocal public static var current: ServerContext?
+
+    init(method: MethodDescriptor, metadata: Metadata, deadline: ContinuousClock.Instant?, peer: String) {
+        self.method = method
+        self.metadata = metadata
+        self.deadline = deadline
+        self.peer = peer
+        self.response = ResponseMetadataStore()
+    }
+
+    /// Time left until the deadline, if there is one.
+    public var timeRemaining: Duration? {
+        deadline.map { ContinuousClock.now.duration(to: $0) }
+    }
+
+    /// Adds response headers; they go out with the first message (or the status).
+    public func addResponseHeader(_ key: String, _ value: Metadata.Value) {
+        response.state.withLock { $0.headers.add(key, value) }
+    }
+
+    /// Adds trailing metadata, sent with the status.
+    public func addTrailer(_ key: String, _ value: Metadata.Value) {
+        response.state.withLock { $0.trailers.add(key, value) }
+    }
+}
+
+/// Response metadata a handler sets through its context while it runs.
+final class ResponseMetadataStore: Sendable {
+    struct State {
+        var headers = Metadata()
+        var trailers = Metadata()
+    }
+
+    let state = Mutex(State())
+}

@@ -1,0 +1,40 @@
+/// What opens an RPC on the wire: the method, metadata and deadline.
+public struct RequestHead: Sendable {
+    public var method: MethodDescriptor
+    public var metadata: Metadata
+    /// When the call must end. Transports send the time left as `grpc-timeout`.
+    public var deadline: ContinuousClock.Instant?
+    /// The message encoding to send with (`grpc-encoding`), nil for identity.
+    public var compression: CompressionAlgorithm?
+
+    public init(method: MethodDescriptor, metadata: Metadata = [:], deadline: ContinuousClock.Instant? = nil,
+                compression: CompressionAlgorithm? = nil) {
+        self.method = method
+        self.metadata = metadata
+        self.deadline = deadline
+        self.compression = compression
+    }
+}
+
+/// A part of an RPC's response, in the order the protocol allows: headers, messages, then
+/// the end. A Trailers-Only response is just `.end`.
+public enum ResponsePart: Sendable {
+    case headers(Metadata)
+    case message([UInt8])
+    /// The status and trailing metadata. `error` is nil when the call succeeded.
+    case end(RPCError?, trailers: Metadata)
+}
+
+/// Message encodings a call may use.
+public struct CompressionAlgorithm: Hashable, Sendable, CustomStringConvertible {
+    /// The `grpc-encoding` token.
+    public let name: String
+
+    public init(name: String) { self.name = name }
+
+    public static let identity = CompressionAlgorithm(name: "identity")
+    public static let gzip = CompressionAlgorithm(name: "gzip")
+    public static let deflate = CompressionAlgorithm(name: "deflate")
+
+    public var description: String { name }
+}

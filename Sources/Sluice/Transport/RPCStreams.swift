@@ -1,0 +1,64 @@
+/// The writing end of one direction of an RPC: messages go in, backpressure comes out.
+public struct RPCWriter<Element: Sendable>: Sendable {
+    let pipe: MessagePipe<Element>
+
+    /// Sends an element, waiting while the peer is slow. Throws `CancellationError` once the
+    /// reading side has gone (the RPC was cancelled or ended).
+    public func write(_ element: Element) async throws {
+        try await pipe.send(element)
+    }
+
+    /// Offers an element without waiting; returns whether more are welcome now. For event-loop
+    /// producers, which pause until their demand callback fires.
+    public func yield(_ element: Element) -> Bool {
+        pipe.yield(element)
+    }
+
+    /// Ends the stream after what was written.
+    public func finish() {
+        pipe.finish()
+    }
+
+    /// Ends the stream with an error the reader throws.
+    public func finish(throwing error: any Error) {
+        pipe.finish(throwing: error)
+    }
+}
+
+/// The reading end: an AsyncSequence of what the peer sent.
+public struct RPCAsyncSequence<Element: Sendable>: AsyncSequence, Sendable {
+    let pipe: MessagePipe<Element>
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let pipe: MessagePipe<Element>
+
+        public mutating func next() async throws -> Element? {
+            try await pipe.next()
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(pipe: pipe)
+    }
+
+    /// Stops reading: what is buffered is dropped and the writer fails.
+    public func cancel() {
+        pipe.consumerDidLeave()
+    }
+}
+
+/// Makes a connected writer and sequence.
+///
+/// - Parameters:
+///   - highWatermark: How many elements may wait before the writer is held back.
+///   - onDemand: Called when a producer paused by `yield` may resume.
+///   - onReaderGone: Called once if the reader stops before the end.
+public func makeRPCStream<Element: Sendable>(
+    of type: Element.Type = Element.self,
+    highWatermark: Int = 16,
+    onDemand: (@Sendable () -> Void)? = nil,
+    onReaderGone: (@Sendable () -> Void)? = nil
+) -> (writer: RPCWriter<Element>, sequence: RPCAsyncSequence<Element>) {
+    let pipe = MessagePipe<Element>(highWatermark: highWatermark, onDemand: onDemand, onConsumerGone: onReaderGone)
+    return (RPCWriter(pipe: pipe), RPCAsyncSequence(pipe: pipe))
+}

@@ -1,0 +1,148 @@
+/// How a call ended: the error (nil for OK) and the trailing metadata.
+public struct CallEnd: Sendable {
+    public var error: RPCError?
+    public var trailers: Metadata
+
+    public init(error: RPCError?, trailers: Metadata) {
+        self.error = error
+        self.trailers = trailers
+    }
+}
+
+/// One RPC as a client transport opened it: serialized requests out; response headers,
+/// messages and the end in.
+public struct ClientStream: Sendable {
+    /// Request messages, serialized. Finishing the writer half-closes the stream.
+    public let requests: RPCWriter<[UInt8]>
+    /// The response headers (empty for a Trailers-Only response).
+    public let headers: OneShot<Metadata>
+    /// Response messages, serialized; the sequence throws the call's error if it fails.
+    public let messages: RPCAsyncSequence<[UInt8]>
+    /// The status and trailers.
+    public let end: OneShot<CallEnd>
+    private let abort: @Sendable (RPCError) -> Void
+    private let sink: ClientStreamSink
+
+    /// Aborts the RPC (RST_STREAM on HTTP/2) and ends it locally with `error`.
+    public func cancel(_ error: RPCError) {
+        abort(error)
+        sink.receive(.end(error, trailers: [:]))
+    }
+
+    init(requests: RPCWriter<[UInt8]>, sink: ClientStreamSink, abort: @escaping @Sendable (RPCError) -> Void) {
+        self.requests = requests
+        self.headers = sink.headers
+        self.messages = sink.messages
+        self.end = sink.end
+        self.abort = abort
+        self.sink = sink
+    }
+}
+
+/// The transport's side of a ``ClientStream``: where it reads requests and delivers what the
+/// server sent.
+public struct ClientStreamSink: Sendable {
+    /// Serialized request messages to send, ending when the client half-closes.
+    public let requests: RPCAsyncSequence<[UInt8]>
+    let headers: OneShot<Metadata>
+    let messagesWriter: RPCWriter<[UInt8]>
+    let messages: RPCAsyncSequence<[UInt8]>
+    let end: OneShot<CallEnd>
+
+    /// Delivers a response part. Returns whether more are welcome now; after false, an event
+    /// loop producer waits for its `onDemand` callback before reading on.
+    @discardableResult
+    public func receive(_ part: ResponsePart) -> Bool {
+        switch part {
+        case .headers(let metadata):
+            headers.set(metadata)
+            return true
+        case .message(let bytes):
+            return messagesWriter.yield(bytes)
+        case .end(let error, let trailers):
+            headers.set([:])
+            if end.set(CallEnd(error: error, trailers: trailers)) {
+                if let error { messagesWriter.finish(throwing: error) } else { messagesWriter.finish() }
+            }
+            return false
+        }
+    }
+
+    /// Whether the call has ended.
+    public var hasEnded: Bool { end.peek() != nil }
+}
+
+/// Makes the two sides of a client RPC stream.
+///
+/// - Parameters:
+///   - onDemand: Called when a transport paused by ``ClientStreamSink/receive(_:)`` may read on.
+///   - onAbort: Called when the client cancels; the transport resets the stream.
+public func makeClientStream(
+    highWatermark: Int = 16,
+    onDemand: (@Sendable () -> Void)? = nil,
+    onAbort: @escaping @Sendable (RPCError) -> Void
+) -> (stream: ClientStream, sink: ClientStreamSink) {
+    let requests = makeRPCStream(of: [UInt8].self, highWatermark: highWatermark)
+    let end = OneShot<CallEnd>()
+    // A reader that leaves before the end cancels the call.
+    let box = AbortBox()
+    let responses = makeRPCStream(of: [UInt8].self, highWatermark: highWatermark, onDemand: onDemand) {
+        box.fire(RPCError(code: .cancelled, message: "the response stream was dropped"))
+    }
+    let sink = ClientStreamSink(
+        requests: requests.sequence, headers: OneShot(), messagesWriter: responses.writer,
+        messages: responses.sequence, end: end)
+    let stream = ClientStream(requests: requests.writer, sink: sink, abort: onAbort)
+    box.set { error in
+        if end.peek() == nil { stream.cancel(error) }
+    }
+    return (stream, sink)
+}
+
+/// Late binding of the abort action for the response pipe's reader-gone callback, which must
+/// exist before the stream it cancels.
+final class AbortBox: Sendable {
+    private let action = OneShot<@Sendable (RPCError) -> Void>()
+
+    func set(_ body: @escaping @Sendable (RPCError) -> Void) { action.set(body) }
+
+    func fire(_ error: RPCError) { action.peek()?(error) }
+}
+
+/// Carries RPCs to a server: HTTP/2 in `SluiceHTTP2`, in-process for tests.
+public protocol ClientTransport: Sendable {
+    /// Opens a stream for one RPC. Fails with UNAVAILABLE when no connection can be had.
+    func openStream(_ head: RequestHead) async throws -> ClientStream
+    /// Closes connections once open streams end.
+    func close() async
+}
+
+/// One RPC as a server transport accepted it.
+public struct ServerStream: Sendable {
+    public let head: RequestHead
+    /// The client's messages, serialized.
+    public let requests: RPCAsyncSequence<[UInt8]>
+    /// Headers, messages and the end, to the client. The server writes `.headers` at most
+    /// once, before any message, and `.end` last.
+    public let responses: RPCWriter<ResponsePart>
+    /// Description of the peer, such as `ipv4:127.0.0.1:53012`.
+    public let peer: String
+
+    public init(head: RequestHead, requests: RPCAsyncSequence<[UInt8]>, responses: RPCWriter<ResponsePart>, peer: String) {
+        self.head = head
+        self.requests = requests
+        self.responses = responses
+        self.peer = peer
+    }
+}
+// The transport runs each stream's handler in a task it cancels when the client cancels the
+// RPC or goes away; the handler's writes then fail and its reads end.
+
+/// Accepts RPCs for a server.
+public protocol ServerTransport: Sendable {
+    /// Accepts streams and calls `handle` for each, concurrently, until shut down. Returns
+    /// once every accepted stream's handler has returned.
+    func listen(_ handle: @escaping @Sendable (ServerStream) async -> Void) async throws
+    /// Stops accepting; streams in flight run to completion.
+    func beginGracefulShutdown()
+}
