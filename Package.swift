@@ -60,13 +60,17 @@ let package = Package(
         ),
         .target(
             name: "SeedServices",
-            dependencies: ["SluiceProto"],
+            dependencies: ["SluiceProto", "Sluice"],
             path: "Generated/SeedServices"
         ),
 
         .testTarget(
             name: "SluiceProtoTests",
             dependencies: ["SluiceProto", "SluiceTestMessages", "SeedServices"]
+        ),
+        .testTarget(
+            name: "SluiceTests",
+            dependencies: ["Sluice", "SluiceProto", "SeedServices"]
         ),
         .testTarget(
             name: "SluiceCodeGenTests",

@@ -30,7 +30,7 @@ public enum InProcessTransport {
             // Deliver the server's parts to the client side as they come.
             Task {
                 do {
-                    for try await part in responses.sequence { sink.receive(part) }
+                    for try await part in responses.sequence { await sink.deliver(part) }
                 } catch {}
                 if !sink.hasEnded {
                     sink.receive(.end(RPCError(code: .unavailable, message: "the server ended the stream without a status"), trailers: [:]))

@@ -126,7 +126,9 @@ struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
                 wake = producers.removeFirst()
             }
             var demand = false
-            if producerPaused && buffered < highWatermark / 2 + 1 {
+            // Resume a paused producer once half the buffer has drained: not at once, which
+            // would toggle reading on and off per element.
+            if producerPaused && buffered <= highWatermark / 2 {
                 producerPaused = false
                 demand = true
             }

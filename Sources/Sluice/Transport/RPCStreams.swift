@@ -10,6 +10,7 @@ public struct RPCWriter<Element: Sendable>: Sendable {
 
     /// Offers an element without waiting; returns whether more are welcome now. For event-loop
     /// producers, which pause until their demand callback fires.
+    @discardableResult
     public func yield(_ element: Element) -> Bool {
         pipe.yield(element)
     }

@@ -68,6 +68,17 @@ public struct ClientStreamSink: Sendable {
         }
     }
 
+    /// Delivers a response part, waiting while the reader is behind: for transports that
+    /// run as tasks rather than event handlers.
+    public func deliver(_ part: ResponsePart) async {
+        if case .message(let bytes) = part {
+            // Fails only once the reader has gone, and then the call is being cancelled.
+            try? await messagesWriter.write(bytes)
+        } else {
+            receive(part)
+        }
+    }
+
     /// Whether the call has ended.
     public var hasEnded: Bool { end.peek() != nil }
 }

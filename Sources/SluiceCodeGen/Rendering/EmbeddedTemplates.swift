@@ -164,6 +164,10 @@ import {{.}}
 {{> extension}}
 {{/extensions}}
 {{/hasExtensions}}
+{{#services}}
+
+{{> service}}
+{{/services}}
 {{#hasCodings}}
 
 // MARK: - Wire format
@@ -238,6 +242,175 @@ import {{.}}
 {{#storage}}
     fileprivate var {{name}}: {{type}} = nil
 {{/storage}}
+}
+
+"""#,
+        "service": #"""
+{{% CONTENT_TYPE: TEXT}}
+// MARK: - {{protoName}}
+
+{{#docLines}}
+{{.}}
+{{/docLines}}
+{{visibility}} enum {{name}} {
+    /// The service's fully qualified name.
+    {{visibility}} static let name = "{{protoName}}"
+
+    /// Descriptors of the service's methods, for routing, interceptors and reflection.
+    {{visibility}} enum Method {
+{{#methods}}
+        {{visibility}} enum {{typeName}} {
+            {{visibility}} typealias Input = {{input}}
+            {{visibility}} typealias Output = {{output}}
+            {{visibility}} static let descriptor = Sluice.MethodDescriptor(service: "{{serviceProtoName}}", method: "{{protoName}}", kind: .{{kind}})
+        }
+{{/methods}}
+
+        {{visibility}} static let all: [Sluice.MethodDescriptor] = [
+{{#methods}}
+            {{typeName}}.descriptor,
+{{/methods}}
+        ]
+    }
+
+    /// What a client of {{protoName}} can call; conform a fake to it in tests.
+    {{visibility}} protocol ClientProtocol: Sendable {
+{{#methods}}
+{{#docLines}}
+        {{.}}
+{{/docLines}}
+{{#isUnary}}
+        func {{funcName}}(_ request: {{input}}, metadata: Sluice.Metadata, options: Sluice.CallOptions) async throws -> Sluice.UnaryResponse<{{output}}>
+{{/isUnary}}
+{{#isServerStreaming}}
+        func {{funcName}}(_ request: {{input}}, metadata: Sluice.Metadata, options: Sluice.CallOptions) async throws -> Sluice.StreamingResponse<{{output}}>
+{{/isServerStreaming}}
+{{#isClientStreaming}}
+        func {{funcName}}<Requests: AsyncSequence & Sendable>(requests: Requests, metadata: Sluice.Metadata, options: Sluice.CallOptions) async throws -> Sluice.UnaryResponse<{{output}}> where Requests.Element == {{input}}
+        func {{funcName}}(metadata: Sluice.Metadata, options: Sluice.CallOptions) async throws -> Sluice.ClientStreamingCall<{{input}}, {{output}}>
+{{/isClientStreaming}}
+{{#isBidirectional}}
+        func {{funcName}}<Requests: AsyncSequence & Sendable>(requests: Requests, metadata: Sluice.Metadata, options: Sluice.CallOptions) async throws -> Sluice.StreamingResponse<{{output}}> where Requests.Element == {{input}}
+        func {{funcName}}(metadata: Sluice.Metadata, options: Sluice.CallOptions) async throws -> Sluice.BidirectionalStreamingCall<{{input}}, {{output}}>
+{{/isBidirectional}}
+{{/methods}}
+    }
+
+    /// Calls {{protoName}} through a ``Sluice/GRPCClient``.
+    {{visibility}} struct Client: ClientProtocol {
+        {{visibility}} let client: Sluice.GRPCClient
+
+        {{visibility}} init(wrapping client: Sluice.GRPCClient) {
+            self.client = client
+        }
+{{#methods}}
+
+{{#isUnary}}
+        {{visibility}} func {{funcName}}(_ request: {{input}}, metadata: Sluice.Metadata, options: Sluice.CallOptions) async throws -> Sluice.UnaryResponse<{{output}}> {
+            try await client.unary(Method.{{typeName}}.descriptor, request, metadata: metadata, options: options)
+        }
+{{/isUnary}}
+{{#isServerStreaming}}
+        {{visibility}} func {{funcName}}(_ request: {{input}}, metadata: Sluice.Metadata, options: Sluice.CallOptions) async throws -> Sluice.StreamingResponse<{{output}}> {
+            try await client.serverStreaming(Method.{{typeName}}.descriptor, request, metadata: metadata, options: options)
+        }
+{{/isServerStreaming}}
+{{#isClientStreaming}}
+        {{visibility}} func {{funcName}}<Requests: AsyncSequence & Sendable>(requests: Requests, metadata: Sluice.Metadata, options: Sluice.CallOptions) async throws -> Sluice.UnaryResponse<{{output}}> where Requests.Element == {{input}} {
+            try await client.clientStreaming(Method.{{typeName}}.descriptor, requests: requests, metadata: metadata, options: options)
+        }
+
+        {{visibility}} func {{funcName}}(metadata: Sluice.Metadata, options: Sluice.CallOptions) async throws -> Sluice.ClientStreamingCall<{{input}}, {{output}}> {
+            try await client.clientStreaming(Method.{{typeName}}.descriptor, metadata: metadata, options: options)
+        }
+{{/isClientStreaming}}
+{{#isBidirectional}}
+        {{visibility}} func {{funcName}}<Requests: AsyncSequence & Sendable>(requests: Requests, metadata: Sluice.Metadata, options: Sluice.CallOptions) async throws -> Sluice.StreamingResponse<{{output}}> where Requests.Element == {{input}} {
+            try await client.bidirectionalStreaming(Method.{{typeName}}.descriptor, requests: requests, metadata: metadata, options: options)
+        }
+
+        {{visibility}} func {{funcName}}(metadata: Sluice.Metadata, options: Sluice.CallOptions) async throws -> Sluice.BidirectionalStreamingCall<{{input}}, {{output}}> {
+            try await client.bidirectionalStreaming(Method.{{typeName}}.descriptor, metadata: metadata, options: options)
+        }
+{{/isBidirectional}}
+{{/methods}}
+    }
+
+    /// What a server of {{protoName}} implements. Throw ``Sluice/RPCError`` to fail a call
+    /// with a chosen status.
+    {{visibility}} protocol ServiceProtocol: Sluice.RegistrableService {
+{{#methods}}
+{{#docLines}}
+        {{.}}
+{{/docLines}}
+{{#isUnary}}
+        func {{funcName}}(request: {{input}}, context: Sluice.ServerContext) async throws -> {{output}}
+{{/isUnary}}
+{{#isServerStreaming}}
+        func {{funcName}}(request: {{input}}, responses: Sluice.MessageWriter<{{output}}>, context: Sluice.ServerContext) async throws
+{{/isServerStreaming}}
+{{#isClientStreaming}}
+        func {{funcName}}(requests: Sluice.RequestStream<{{input}}>, context: Sluice.ServerContext) async throws -> {{output}}
+{{/isClientStreaming}}
+{{#isBidirectional}}
+        func {{funcName}}(requests: Sluice.RequestStream<{{input}}>, responses: Sluice.MessageWriter<{{output}}>, context: Sluice.ServerContext) async throws
+{{/isBidirectional}}
+{{/methods}}
+    }
+}
+
+extension {{name}}.ClientProtocol {
+{{#methods}}
+{{#hasSingleRequest}}
+    {{visibility}} func {{funcName}}(_ request: {{input}}) async throws -> {{singleResult}} {
+        try await {{funcName}}(request, metadata: [:], options: .defaults)
+    }
+
+    {{visibility}} func {{funcName}}(_ request: {{input}}, metadata: Sluice.Metadata) async throws -> {{singleResult}} {
+        try await {{funcName}}(request, metadata: metadata, options: .defaults)
+    }
+
+    {{visibility}} func {{funcName}}(_ request: {{input}}, options: Sluice.CallOptions) async throws -> {{singleResult}} {
+        try await {{funcName}}(request, metadata: [:], options: options)
+    }
+{{/hasSingleRequest}}
+{{^hasSingleRequest}}
+    {{visibility}} func {{funcName}}<Requests: AsyncSequence & Sendable>(requests: Requests, metadata: Sluice.Metadata = [:]) async throws -> {{sequenceResult}} where Requests.Element == {{input}} {
+        try await {{funcName}}(requests: requests, metadata: metadata, options: .defaults)
+    }
+
+    {{visibility}} func {{funcName}}(metadata: Sluice.Metadata = [:]) async throws -> {{writerResult}} {
+        try await {{funcName}}(metadata: metadata, options: .defaults)
+    }
+{{/hasSingleRequest}}
+{{/methods}}
+}
+
+extension {{name}}.ServiceProtocol {
+    {{visibility}} func registerMethods(with router: inout Sluice.RPCRouter) {
+{{#methods}}
+{{#isUnary}}
+        router.register({{name}}.Method.{{typeName}}.descriptor, handler: Sluice.ServerHandlers.unary { request, context in
+            try await self.{{funcName}}(request: request, context: context)
+        })
+{{/isUnary}}
+{{#isServerStreaming}}
+        router.register({{name}}.Method.{{typeName}}.descriptor, handler: Sluice.ServerHandlers.serverStreaming { request, responses, context in
+            try await self.{{funcName}}(request: request, responses: responses, context: context)
+        })
+{{/isServerStreaming}}
+{{#isClientStreaming}}
+        router.register({{name}}.Method.{{typeName}}.descriptor, handler: Sluice.ServerHandlers.clientStreaming { requests, context in
+            try await self.{{funcName}}(requests: requests, context: context)
+        })
+{{/isClientStreaming}}
+{{#isBidirectional}}
+        router.register({{name}}.Method.{{typeName}}.descriptor, handler: Sluice.ServerHandlers.bidirectionalStreaming { requests, responses, context in
+            try await self.{{funcName}}(requests: requests, responses: responses, context: context)
+        })
+{{/isBidirectional}}
+{{/methods}}
+    }
 }
 
 """#,

@@ -1,4 +1,4 @@
-/// Lays out generated Swift: indentation from brace depth, `case` labels level with their
+/// Lays out generated Swift: indentation from brace and bracket depth, `case` labels level with their
 /// `switch`, at most one blank line in a row, none just inside braces.
 ///
 /// Templates then describe structure only, and nested types (rendered through recursive
@@ -24,7 +24,7 @@ enum SwiftLayout {
             let isCaseLabel = (trimmed.hasPrefix("case ") || trimmed.hasPrefix("default:"))
                 && blocks.last == true
             if isCaseLabel { depth -= 1 }
-            let closesBlockFirst = leadingCloses > 0
+            let closesBlockFirst = leadingCloses > 0 || trimmed.hasPrefix("]")
             if pendingBlank, !closesBlockFirst, let last = output.last, !last.hasSuffix("{") {
                 output.append("")
             }
@@ -37,7 +37,7 @@ enum SwiftLayout {
         return output.joined(separator: "\n") + "\n"
     }
 
-    /// Braces outside string literals and comments: how many open, how many close, and how
+    /// Braces and brackets outside string literals and comments: how many open, how many close, and how
     /// many of the closes come before any other code on the line.
     private static func braceCounts(_ line: String) -> (opens: Int, closes: Int, leadingCloses: Int) {
         var opens = 0
@@ -56,8 +56,8 @@ enum SwiftLayout {
             if ch == "/" && previous == "/" { break }
             switch ch {
             case "\"": inString = true; sawCode = true
-            case "{": opens += 1; sawCode = true
-            case "}":
+            case "{", "[": opens += 1; sawCode = true
+            case "}", "]":
                 closes += 1
                 if !sawCode { leading += 1 }
                 // `} else {` pairs a close with an open, so the close is leading and balanced.

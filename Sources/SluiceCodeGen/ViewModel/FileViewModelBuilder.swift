@@ -39,8 +39,14 @@ struct FileViewModelBuilder {
             extensions.append(try extensionViewModel(ext, scopeSwiftName: nil, path: [7, Int32(i)]))
         }
 
+        var services: [ServiceViewModel] = []
+        for (i, service) in file.service.enumerated() {
+            services.append(try serviceViewModel(service, path: [6, Int32(i)]))
+        }
+
         var imports: [String] = []
         if usesBytes() { imports.append("Foundation") }
+        if !services.isEmpty { imports.append("Sluice") }
         if !ModuleMap.isRuntimeFile(file.name) { imports.append("SluiceProto") }
         var dependencyModules = Set<String>()
         for dependency in file.dependency where !generating.contains(dependency) {
@@ -53,7 +59,7 @@ struct FileViewModelBuilder {
 
         return FileViewModel(
             protoFile: file.name, imports: imports, hasImports: !imports.isEmpty, enums: enums, messages: messages,
-            extensions: extensions, codings: codings,
+            extensions: extensions, codings: codings, services: services,
             hasExtensions: !extensions.isEmpty, hasCodings: !codings.isEmpty)
     }
 
@@ -63,6 +69,43 @@ struct FileViewModelBuilder {
                 || m.extension.contains { $0.type == .bytes }
         }
         return file.messageType.contains(where: check) || file.extension.contains { $0.type == .bytes }
+    }
+
+    // MARK: - Services
+
+    func serviceViewModel(_ service: Google_Protobuf_ServiceDescriptorProto, path: [Int32]) throws -> ServiceViewModel {
+        let protoName = (file.package.isEmpty ? "" : file.package + ".") + service.name
+        let prefix = SwiftNaming.typePrefix(
+            package: file.package, swiftPrefix: file.options.hasSwiftPrefix ? file.options.swiftPrefix : nil)
+        let name = prefix + service.name
+        var methods: [MethodViewModel] = []
+        for (i, method) in service.method.enumerated() {
+            let input = try symbols.message(method.inputType).swiftName
+            let output = try symbols.message(method.outputType).swiftName
+            let kind: String
+            switch (method.clientStreaming, method.serverStreaming) {
+            case (false, false): kind = "unary"
+            case (false, true): kind = "serverStreaming"
+            case (true, false): kind = "clientStreaming"
+            case (true, true): kind = "bidirectionalStreaming"
+            }
+            let single = !method.clientStreaming
+            methods.append(MethodViewModel(
+                docLines: comments.docLines(path + [2, Int32(i)]).map { $0 }, visibility: visibility, name: name,
+                typeName: SwiftNaming.upperCamel(method.name),
+                funcName: SwiftNaming.escaped(SwiftNaming.lowerCamel(method.name)),
+                protoName: method.name, serviceProtoName: protoName, kind: kind, input: input, output: output,
+                isUnary: kind == "unary", isServerStreaming: kind == "serverStreaming",
+                isClientStreaming: kind == "clientStreaming", isBidirectional: kind == "bidirectionalStreaming",
+                hasSingleRequest: single,
+                singleResult: method.serverStreaming ? "Sluice.StreamingResponse<\(output)>" : "Sluice.UnaryResponse<\(output)>",
+                sequenceResult: method.serverStreaming ? "Sluice.StreamingResponse<\(output)>" : "Sluice.UnaryResponse<\(output)>",
+                writerResult: method.serverStreaming
+                    ? "Sluice.BidirectionalStreamingCall<\(input), \(output)>"
+                    : "Sluice.ClientStreamingCall<\(input), \(output)>"))
+        }
+        return ServiceViewModel(
+            docLines: comments.docLines(path), visibility: visibility, name: name, protoName: protoName, methods: methods)
     }
 
     // MARK: - Enums

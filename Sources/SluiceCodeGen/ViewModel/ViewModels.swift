@@ -12,6 +12,7 @@ struct FileViewModel {
     let messages: [MessageViewModel]
     let extensions: [ExtensionViewModel]
     let codings: [MessageCodingViewModel]
+    let services: [ServiceViewModel]
     let hasExtensions: Bool
     let hasCodings: Bool
 }
@@ -127,4 +128,37 @@ struct ExtensionViewModel {
     let type: String
     let isRepeated: Bool
     let defaultValue: String
+}
+
+/// A service: its namespace enum, method descriptors, client and server protocols.
+struct ServiceViewModel {
+    let docLines: [String]
+    let visibility: String
+    let name: String
+    let protoName: String
+    let methods: [MethodViewModel]
+}
+
+/// One RPC. Exactly one of the four kind flags is true.
+struct MethodViewModel {
+    let docLines: [String]
+    let visibility: String
+    let name: String
+    let typeName: String
+    let funcName: String
+    let protoName: String
+    let serviceProtoName: String
+    let kind: String
+    let input: String
+    let output: String
+    let isUnary: Bool
+    let isServerStreaming: Bool
+    let isClientStreaming: Bool
+    let isBidirectional: Bool
+    let hasSingleRequest: Bool
+    /// The result of the single-request shapes (unary, server streaming).
+    let singleResult: String
+    /// The results of the streaming-request shapes: fed by a sequence, or by a writer.
+    let sequenceResult: String
+    let writerResult: String
 }

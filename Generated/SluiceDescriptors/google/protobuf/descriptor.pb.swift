@@ -445,24 +445,24 @@ public struct Google_Protobuf_FieldDescriptorProto: Sendable, Hashable {
         }
 
         public static let allCases: [Self] = [
-        .double,
-        .float,
-        .int64,
-        .uint64,
-        .int32,
-        .fixed64,
-        .fixed32,
-        .bool,
-        .string,
-        .group,
-        .message,
-        .bytes,
-        .uint32,
-        .`enum`,
-        .sfixed32,
-        .sfixed64,
-        .sint32,
-        .sint64,
+            .double,
+            .float,
+            .int64,
+            .uint64,
+            .int32,
+            .fixed64,
+            .fixed32,
+            .bool,
+            .string,
+            .group,
+            .message,
+            .bytes,
+            .uint32,
+            .`enum`,
+            .sfixed32,
+            .sfixed64,
+            .sint32,
+            .sint64,
         ]
     }
 
@@ -494,9 +494,9 @@ public struct Google_Protobuf_FieldDescriptorProto: Sendable, Hashable {
         }
 
         public static let allCases: [Self] = [
-        .optional,
-        .required,
-        .repeated,
+            .optional,
+            .required,
+            .repeated,
         ]
     }
 
@@ -1032,9 +1032,9 @@ public struct Google_Protobuf_FileOptions: Sendable, Hashable {
         }
 
         public static let allCases: [Self] = [
-        .speed,
-        .codeSize,
-        .liteRuntime,
+            .speed,
+            .codeSize,
+            .liteRuntime,
         ]
     }
 
@@ -1317,9 +1317,9 @@ public struct Google_Protobuf_FieldOptions: Sendable, Hashable {
         }
 
         public static let allCases: [Self] = [
-        .string,
-        .cord,
-        .stringPiece,
+            .string,
+            .cord,
+            .stringPiece,
         ]
     }
 
@@ -1353,9 +1353,9 @@ public struct Google_Protobuf_FieldOptions: Sendable, Hashable {
         }
 
         public static let allCases: [Self] = [
-        .jsNormal,
-        .jsString,
-        .jsNumber,
+            .jsNormal,
+            .jsString,
+            .jsNumber,
         ]
     }
 
@@ -1521,9 +1521,9 @@ public struct Google_Protobuf_MethodOptions: Sendable, Hashable {
         }
 
         public static let allCases: [Self] = [
-        .idempotencyUnknown,
-        .noSideEffects,
-        .idempotent,
+            .idempotencyUnknown,
+            .noSideEffects,
+            .idempotent,
         ]
     }
 

@@ -30,7 +30,7 @@ public enum Google_Protobuf_NullValue: SluiceProto.ProtoEnum, CaseIterable {
     }
 
     public static let allCases: [Self] = [
-    .nullValue,
+        .nullValue,
     ]
 }
 

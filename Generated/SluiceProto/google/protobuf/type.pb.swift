@@ -31,8 +31,8 @@ public enum Google_Protobuf_Syntax: SluiceProto.ProtoEnum, CaseIterable {
     }
 
     public static let allCases: [Self] = [
-    .proto2,
-    .proto3,
+        .proto2,
+        .proto3,
     ]
 }
 
@@ -204,25 +204,25 @@ public struct Google_Protobuf_Field: Sendable, Hashable {
         }
 
         public static let allCases: [Self] = [
-        .typeUnknown,
-        .typeDouble,
-        .typeFloat,
-        .typeInt64,
-        .typeUint64,
-        .typeInt32,
-        .typeFixed64,
-        .typeFixed32,
-        .typeBool,
-        .typeString,
-        .typeGroup,
-        .typeMessage,
-        .typeBytes,
-        .typeUint32,
-        .typeEnum,
-        .typeSfixed32,
-        .typeSfixed64,
-        .typeSint32,
-        .typeSint64,
+            .typeUnknown,
+            .typeDouble,
+            .typeFloat,
+            .typeInt64,
+            .typeUint64,
+            .typeInt32,
+            .typeFixed64,
+            .typeFixed32,
+            .typeBool,
+            .typeString,
+            .typeGroup,
+            .typeMessage,
+            .typeBytes,
+            .typeUint32,
+            .typeEnum,
+            .typeSfixed32,
+            .typeSfixed64,
+            .typeSint32,
+            .typeSint64,
         ]
     }
 
@@ -264,10 +264,10 @@ public struct Google_Protobuf_Field: Sendable, Hashable {
         }
 
         public static let allCases: [Self] = [
-        .unknown,
-        .optional,
-        .required,
-        .repeated,
+            .unknown,
+            .optional,
+            .required,
+            .repeated,
         ]
     }
 

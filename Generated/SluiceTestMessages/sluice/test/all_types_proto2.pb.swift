@@ -32,9 +32,9 @@ public enum Sluice_Test_Proto2_ForeignEnumProto2: SluiceProto.ProtoEnum, CaseIte
     }
 
     public static let allCases: [Self] = [
-    .foreignZero,
-    .foreignFoo,
-    .foreignBar,
+        .foreignZero,
+        .foreignFoo,
+        .foreignBar,
     ]
 }
 
@@ -434,10 +434,10 @@ public struct Sluice_Test_Proto2_TestAllTypesProto2: Sendable, Hashable {
         }
 
         public static let allCases: [Self] = [
-        .foo,
-        .bar,
-        .baz,
-        .neg,
+            .foo,
+            .bar,
+            .baz,
+            .neg,
         ]
     }
 

@@ -38,10 +38,10 @@ public enum Sluice_Test_ForeignEnum: SluiceProto.ProtoEnum, CaseIterable {
     }
 
     public static let allCases: [Self] = [
-    .foreignZero,
-    .foreignFoo,
-    .foreignBar,
-    .foreignNegative,
+        .foreignZero,
+        .foreignFoo,
+        .foreignBar,
+        .foreignNegative,
     ]
 }
 
@@ -349,10 +349,10 @@ public struct Sluice_Test_TestAllTypes: Sendable, Hashable {
         }
 
         public static let allCases: [Self] = [
-        .foo,
-        .bar,
-        .baz,
-        .neg,
+            .foo,
+            .bar,
+            .baz,
+            .neg,
         ]
     }
 

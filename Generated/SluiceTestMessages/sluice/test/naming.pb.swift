@@ -36,10 +36,10 @@ public enum NCHTTPStatusKind: SluiceProto.ProtoEnum, CaseIterable {
     }
 
     public static let allCases: [Self] = [
-    .unspecified,
-    .ok,
-    .httpStatusKind2Xx,
-    .self_,
+        .unspecified,
+        .ok,
+        .httpStatusKind2Xx,
+        .self_,
     ]
 }
 
@@ -123,8 +123,8 @@ public struct NCKeywords: Sendable, Hashable {
         }
 
         public static let allCases: [Self] = [
-        .`default`,
-        .init_,
+            .`default`,
+            .init_,
         ]
     }
 

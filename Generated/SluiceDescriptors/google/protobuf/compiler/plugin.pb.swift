@@ -163,8 +163,8 @@ public struct Google_Protobuf_Compiler_CodeGeneratorResponse: Sendable, Hashable
         }
 
         public static let allCases: [Self] = [
-        .none,
-        .proto3Optional,
+            .none,
+            .proto3Optional,
         ]
     }
 
