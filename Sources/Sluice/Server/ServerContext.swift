@@ -13,11 +13,14 @@ public struct ServerContext: Sendable {
     /// The client's address, such as `ipv4:127.0.0.1:53012`.
     public let peer: String
     let response: ResponseMetadataStore
+    let acceptEncoding: [String]
 
     /// The context of the handler running in this task, if any.
     @TaskLocal public static var current: ServerContext?
 
-    init(method: MethodDescriptor, metadata: Metadata, deadline: ContinuousClock.Instant?, peer: String) {
+    init(method: MethodDescriptor, metadata: Metadata, deadline: ContinuousClock.Instant?, peer: String,
+         acceptEncoding: [String] = []) {
+        self.acceptEncoding = acceptEncoding
         self.method = method
         self.metadata = metadata
         self.deadline = deadline
@@ -35,6 +38,16 @@ public struct ServerContext: Sendable {
         response.state.withLock { $0.headers.add(key, value) }
     }
 
+    /// Compresses the response messages with `algorithm`, if the client accepts it.
+    public func setResponseCompression(_ algorithm: CompressionAlgorithm?) {
+        response.state.withLock { $0.compression = algorithm }
+    }
+
+    /// The encodings the client said it accepts (`grpc-accept-encoding`).
+    public var acceptedEncodings: [String] {
+        acceptEncoding
+    }
+
     /// Adds trailing metadata, sent with the status.
     public func addTrailer(_ key: String, _ value: Metadata.Value) {
         response.state.withLock { $0.trailers.add(key, value) }
@@ -46,6 +59,7 @@ final class ResponseMetadataStore: Sendable {
     struct State {
         var headers = Metadata()
         var trailers = Metadata()
+        var compression: CompressionAlgorithm?
     }
 
     let state = Mutex(State())

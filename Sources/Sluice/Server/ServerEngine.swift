@@ -11,7 +11,8 @@ enum ServerEngine {
             return
         }
         let context = ServerContext(method: route.method, metadata: stream.head.metadata,
-                                    deadline: stream.head.deadline, peer: stream.peer)
+                                    deadline: stream.head.deadline, peer: stream.peer,
+                                    acceptEncoding: stream.head.acceptEncoding)
         do {
             try await ServerContext.$current.withValue(context) {
                 if let deadline = context.deadline {
@@ -70,8 +71,10 @@ enum ServerEngine {
         let writer = MessageWriter<Response> { message in
             if headersSent.set(()) {
                 var headers = response.headers
-                headers.add(contentsOf: context.response.state.withLock { $0.headers })
-                try await out.write(.headers(headers))
+                let (extra, compression) = context.response.state.withLock { ($0.headers, $0.compression) }
+                headers.add(contentsOf: extra)
+                let accepted = compression.map { context.acceptEncoding.contains($0.name) } ?? false
+                try await out.write(.headers(headers, compression: accepted ? compression : nil))
             }
             try await out.write(.message(message.serializedBytes()))
         }

@@ -6,6 +6,8 @@ public struct RequestHead: Sendable {
     public var deadline: ContinuousClock.Instant?
     /// The message encoding to send with (`grpc-encoding`), nil for identity.
     public var compression: CompressionAlgorithm?
+    /// Encodings the peer accepts for what is sent back (`grpc-accept-encoding`).
+    public var acceptEncoding: [String] = []
 
     public init(method: MethodDescriptor, metadata: Metadata = [:], deadline: ContinuousClock.Instant? = nil,
                 compression: CompressionAlgorithm? = nil) {
@@ -19,7 +21,8 @@ public struct RequestHead: Sendable {
 /// A part of an RPC's response, in the order the protocol allows: headers, messages, then
 /// the end. A Trailers-Only response is just `.end`.
 public enum ResponsePart: Sendable {
-    case headers(Metadata)
+    /// Response headers; `compression` is the encoding the messages that follow will use.
+    case headers(Metadata, compression: CompressionAlgorithm? = nil)
     case message([UInt8])
     /// The status and trailing metadata. `error` is nil when the call succeeded.
     case end(RPCError?, trailers: Metadata)

@@ -1,28 +1,56 @@
 /// The writing end of one direction of an RPC: messages go in, backpressure comes out.
+///
+/// Backed by a pipe to an ``RPCAsyncSequence`` (``makeRPCStream(of:highWatermark:onDemand:onReaderGone:)``)
+/// or by a transport writing straight to its connection (``init(write:yield:finish:)``).
 public struct RPCWriter<Element: Sendable>: Sendable {
-    let pipe: MessagePipe<Element>
+    private let writeElement: @Sendable (Element) async throws -> Void
+    private let yieldElement: @Sendable (Element) -> Bool
+    private let end: @Sendable ((any Error)?) -> Void
+
+    /// A writer over a transport's own sink.
+    ///
+    /// - Parameters:
+    ///   - write: Sends an element, suspending while the peer is slow.
+    ///   - yield: Sends without suspending; returns whether more are welcome now.
+    ///   - finish: Ends the stream, with an error or not.
+    public init(
+        write: @escaping @Sendable (Element) async throws -> Void,
+        yield: @escaping @Sendable (Element) -> Bool,
+        finish: @escaping @Sendable ((any Error)?) -> Void
+    ) {
+        self.writeElement = write
+        self.yieldElement = yield
+        self.end = finish
+    }
+
+    init(pipe: MessagePipe<Element>) {
+        self.init(
+            write: { try await pipe.send($0) },
+            yield: { pipe.yield($0) },
+            finish: { error in pipe.finish(throwing: error) })
+    }
 
     /// Sends an element, waiting while the peer is slow. Throws `CancellationError` once the
     /// reading side has gone (the RPC was cancelled or ended).
     public func write(_ element: Element) async throws {
-        try await pipe.send(element)
+        try await writeElement(element)
     }
 
     /// Offers an element without waiting; returns whether more are welcome now. For event-loop
     /// producers, which pause until their demand callback fires.
     @discardableResult
     public func yield(_ element: Element) -> Bool {
-        pipe.yield(element)
+        yieldElement(element)
     }
 
     /// Ends the stream after what was written.
     public func finish() {
-        pipe.finish()
+        end(nil)
     }
 
     /// Ends the stream with an error the reader throws.
     public func finish(throwing error: any Error) {
-        pipe.finish(throwing: error)
+        end(error)
     }
 }
 

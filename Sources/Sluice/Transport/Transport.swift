@@ -54,7 +54,7 @@ public struct ClientStreamSink: Sendable {
     @discardableResult
     public func receive(_ part: ResponsePart) -> Bool {
         switch part {
-        case .headers(let metadata):
+        case .headers(let metadata, _):
             headers.set(metadata)
             return true
         case .message(let bytes):

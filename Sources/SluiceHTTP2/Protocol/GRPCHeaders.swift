@@ -1,0 +1,98 @@
+import NIOHPACK
+import Sluice
+
+/// Building and reading the HEADERS frames of gRPC over HTTP/2 (PROTOCOL-HTTP2.md).
+enum GRPCHeaders {
+    static let contentType = "application/grpc"
+    static let userAgent = "grpc-swift-sluice/0.1"
+
+    /// Request headers, in the order the spec lists them: pseudo-headers, te, content-type,
+    /// encodings, user-agent, timeout, then custom metadata.
+    static func request(_ head: RequestHead, scheme: String, authority: String) -> HPACKHeaders {
+        var headers = HPACKHeaders()
+        headers.reserveCapacity(8 + head.metadata.count)
+        headers.add(name: ":method", value: "POST")
+        headers.add(name: ":scheme", value: scheme)
+        headers.add(name: ":path", value: head.method.fullPath)
+        headers.add(name: ":authority", value: authority)
+        headers.add(name: "te", value: "trailers")
+        headers.add(name: "content-type", value: contentType)
+        if let compression = head.compression, compression != .identity {
+            headers.add(name: "grpc-encoding", value: compression.name)
+        }
+        headers.add(name: "grpc-accept-encoding", value: MessageCompression.acceptEncoding)
+        headers.add(name: "user-agent", value: userAgent)
+        if let deadline = head.deadline {
+            headers.add(name: "grpc-timeout", value: GRPCTimeout.encode(ContinuousClock.now.duration(to: deadline)))
+        }
+        add(head.metadata, to: &headers)
+        return headers
+    }
+
+    /// Response headers ahead of the first message.
+    static func response(_ metadata: Metadata, encoding: CompressionAlgorithm?) -> HPACKHeaders {
+        var headers = HPACKHeaders()
+        headers.add(name: ":status", value: "200")
+        headers.add(name: "content-type", value: contentType)
+        if let encoding, encoding != .identity { headers.add(name: "grpc-encoding", value: encoding.name) }
+        headers.add(name: "grpc-accept-encoding", value: MessageCompression.acceptEncoding)
+        add(metadata, to: &headers)
+        return headers
+    }
+
+    /// Trailers; with `trailersOnly`, also the response headers a Trailers-Only response needs.
+    static func trailers(_ error: RPCError?, _ metadata: Metadata, trailersOnly: Bool) -> HPACKHeaders {
+        var headers = HPACKHeaders()
+        if trailersOnly {
+            headers.add(name: ":status", value: "200")
+            headers.add(name: "content-type", value: contentType)
+        }
+        headers.add(name: "grpc-status", value: String(error?.code.rawValue ?? 0))
+        if let error, !error.message.isEmpty {
+            headers.add(name: "grpc-message", value: StatusMessageEncoding.encode(error.message))
+        }
+        add(metadata, to: &headers)
+        return headers
+    }
+
+    /// Custom metadata into headers, without the reserved ones; binary values as base64.
+    static func add(_ metadata: Metadata, to headers: inout HPACKHeaders) {
+        for element in metadata where !Metadata.isReserved(element.key) {
+            switch element.value {
+            case .string(let value): headers.add(name: element.key, value: value)
+            case .binary(let bytes): headers.add(name: element.key, value: Metadata.encodeBinary(bytes))
+            }
+        }
+    }
+
+    /// Custom metadata out of received headers: reserved headers are left out, `-bin` values
+    /// decoded (a value that is not base64 is dropped rather than failing the call).
+    static func metadata(from headers: HPACKHeaders) -> Metadata {
+        var metadata = Metadata()
+        for (name, value, _) in headers where !Metadata.isReserved(name) {
+            if Metadata.isBinary(name) {
+                if let bytes = Metadata.decodeBinary(Substring(value)) { metadata.add(name, binary: bytes) }
+            } else {
+                metadata.add(name, value)
+            }
+        }
+        return metadata
+    }
+
+    /// The status a trailers block (or Trailers-Only response) carries. Without `grpc-status`,
+    /// the HTTP status decides.
+    static func status(from headers: HPACKHeaders, httpStatus: Int?) -> RPCError? {
+        guard let raw = headers.first(name: "grpc-status") else {
+            let http = httpStatus ?? headers.first(name: ":status").flatMap { Int($0) }
+            let code = http.map(StatusMapping.code(forHTTPStatus:)) ?? .unknown
+            return RPCError(code: code == .ok ? .unknown : code,
+                            message: "response had no grpc-status" + (http.map { " (HTTP \($0))" } ?? ""))
+        }
+        guard let number = Int(raw), let code = StatusCode(rawValue: number) else {
+            return RPCError(code: .unknown, message: "invalid grpc-status '\(raw)'")
+        }
+        if code == .ok { return nil }
+        let message = headers.first(name: "grpc-message").map(StatusMessageEncoding.decode) ?? ""
+        return RPCError(code: code, message: message, metadata: metadata(from: headers))
+    }
+}

@@ -1,0 +1,210 @@
+import NIOCore
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+import Sluice
+import Synchronization
+
+/// Where a server listens or a client connects.
+public enum SocketTarget: Sendable, Hashable, CustomStringConvertible {
+    /// A host name or IPv4/IPv6 address and a port (0 for any free port, on a server).
+    case host(String, port: Int)
+    /// A Unix domain socket path.
+    case unixDomainSocket(String)
+
+    public var description: String {
+        switch self {
+        case .host(let host, let port): return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        case .unixDomainSocket(let path): return "unix:\(path)"
+        }
+    }
+}
+
+/// gRPC over HTTP/2 for servers: plaintext or TLS, TCP or Unix domain sockets.
+public final class HTTP2ServerTransport: ServerTransport {
+    /// Server settings.
+    public struct Configuration: Sendable {
+        /// Largest request message accepted, after decompression (gRPC's default: 4 MiB).
+        public var maxReceiveMessageSize = MessageSizeLimits.defaultMaxReceive
+        /// SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients.
+        public var maxConcurrentStreams = 100
+        /// TLS, with ALPN `h2`; nil serves plaintext (h2c with prior knowledge).
+        public var tls: TLSConfiguration?
+        /// Keepalive: how the server answers and polices client pings.
+        public var keepalive = ServerKeepalive()
+
+        public init() {}
+    }
+
+    private struct State {
+        var handler: (@Sendable (ServerStream) async -> Void)?
+        var activeCalls = 0
+        var shuttingDown = false
+        var drained: CheckedContinuation<Void, Never>?
+        var connections: [ObjectIdentifier: any Channel] = [:]
+        var serverChannel: (any Channel)?
+    }
+
+    public let target: SocketTarget
+    public let configuration: Configuration
+    private let group: any EventLoopGroup
+    private let state = Mutex(State())
+    private let boundAddress = OneShot<Result<SocketAddress, any Error>>()
+
+    public init(target: SocketTarget, configuration: Configuration = Configuration(),
+                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.target = target
+        self.configuration = configuration
+        self.group = eventLoopGroup
+    }
+
+    /// The address the server is bound to, once it listens (useful with port 0).
+    public var listeningAddress: SocketAddress {
+        get async throws { try await boundAddress.value.get() }
+    }
+
+    public func listen(_ handle: @escaping @Sendable (ServerStream) async -> Void) async throws {
+        state.withLock { $0.handler = handle }
+        let sslContext = try configuration.tls.map { tls -> NIOSSLContext in
+            var tls = tls
+            tls.applicationProtocols = ["h2"]
+            return try NIOSSLContext(configuration: tls)
+        }
+        let configuration = self.configuration
+        let isTCP: Bool
+        if case .host = target { isTCP = true } else { isTCP = false }
+        var bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        if isTCP { bootstrap = bootstrap.childChannelOption(.socketOption(.tcp_nodelay), value: 1) }
+        bootstrap = bootstrap.childChannelInitializer { [self] channel in
+            channel.eventLoop.makeCompletedFuture {
+                try self.configureConnection(channel, sslContext: sslContext, configuration: configuration)
+            }
+        }
+        let channel: any Channel
+        do {
+            switch target {
+            case .host(let host, let port):
+                channel = try await bootstrap.bind(host: host, port: port).get()
+            case .unixDomainSocket(let path):
+                channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            }
+        } catch {
+            boundAddress.set(.failure(error))
+            throw error
+        }
+        let alreadyShuttingDown = state.withLock { state -> Bool in
+            state.serverChannel = channel
+            return state.shuttingDown
+        }
+        if let address = channel.localAddress {
+            boundAddress.set(.success(address))
+        }
+        if alreadyShuttingDown { try? await channel.close() }
+
+        // Serve until shut down and every call has ended.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                if state.shuttingDown && state.activeCalls == 0 { return true }
+                state.drained = continuation
+                return false
+            }
+            if done { continuation.resume() }
+        }
+        try? await channel.closeFuture.get()
+        let connections = state.withLock { Array($0.connections.values) }
+        for connection in connections { connection.close(promise: nil) }
+    }
+
+    public func beginGracefulShutdown() {
+        let (server, connections, resume) = state.withLock { state -> ((any Channel)?, [any Channel], CheckedContinuation<Void, Never>?) in
+            state.shuttingDown = true
+            var resume: CheckedContinuation<Void, Never>?
+            if state.activeCalls == 0 {
+                resume = state.drained
+                state.drained = nil
+            }
+            return (state.serverChannel, Array(state.connections.values), resume)
+        }
+        server?.close(promise: nil)
+        for connection in connections {
+            // GOAWAY: no new streams; those in flight finish.
+            let goAway = HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil))
+            connection.writeAndFlush(goAway, promise: nil)
+        }
+        resume?.resume()
+    }
+
+    // MARK: - Connections and calls
+
+    private func configureConnection(_ channel: any Channel, sslContext: NIOSSLContext?, configuration: Configuration) throws {
+        let sync = channel.pipeline.syncOperations
+        if let sslContext {
+            try sync.addHandler(NIOSSLServerHandler(context: sslContext))
+        }
+        let peer = Self.describe(channel.remoteAddress)
+        var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
+        connectionConfiguration.initialSettings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maxConcurrentStreams),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoderDefaults.maxHeaderListSize),
+            HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
+        ]
+        let maxReceive = configuration.maxReceiveMessageSize
+        let accept: ServerStreamHandler.Accept = { [weak self] stream in self?.startCall(stream) }
+        let activity = ConnectionActivity()
+        _ = try sync.configureHTTP2Pipeline(
+            mode: .server, connectionConfiguration: connectionConfiguration, streamConfiguration: .init()
+        ) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(
+                    ServerStreamHandler(accept: accept, maxReceiveMessageSize: maxReceive, peer: peer, activity: activity))
+            }
+        }
+        try sync.addHandler(ServerConnectionHandler(keepalive: configuration.keepalive, activity: activity))
+        let id = ObjectIdentifier(channel)
+        state.withLock { $0.connections[id] = channel }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
+        }
+    }
+
+    private func startCall(_ stream: ServerStream) -> Task<Void, Never>? {
+        let handler = state.withLock { state -> (@Sendable (ServerStream) async -> Void)? in
+            guard !state.shuttingDown, let handler = state.handler else { return nil }
+            state.activeCalls += 1
+            return handler
+        }
+        guard let handler else { return nil }
+        return Task { [weak self] in
+            await handler(stream)
+            self?.callEnded()
+        }
+    }
+
+    private func callEnded() {
+        let resume = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.activeCalls -= 1
+            guard state.shuttingDown, state.activeCalls == 0 else { return nil }
+            defer { state.drained = nil }
+            return state.drained
+        }
+        resume?.resume()
+    }
+
+    /// `ipv4:127.0.0.1:5000`, `ipv6:[::1]:5000`, `unix:/tmp/s`: gRPC's peer notation.
+    static func describe(_ address: SocketAddress?) -> String {
+        guard let address else { return "unknown" }
+        switch address {
+        case .v4(let v4): return "ipv4:\(v4.host):\(address.port ?? 0)"
+        case .v6(let v6): return "ipv6:[\(v6.host)]:\(address.port ?? 0)"
+        case .unixDomainSocket: return "unix:\(address.pathname ?? "")"
+        }
+    }
+}
+
+/// Defaults NIO does not export.
+enum HPACKDecoderDefaults {
+    /// 16 KiB, as grpc-go and C-core advertise.
+    static let maxHeaderListSize = 16 * 1024
+}

@@ -1,0 +1,390 @@
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import Sluice
+import Synchronization
+
+/// Runs one gRPC call on one HTTP/2 stream of a server connection.
+///
+/// Inbound: request HEADERS become a ``RequestHead``, DATA is deframed into messages and
+/// handed to the call through a bounded pipe; when that pipe is full the handler stops issuing
+/// `read()`, so swift-nio-http2 stops opening the flow-control window and the client is held
+/// back. Outbound: the call's ``ResponsePart``s are written as HEADERS, DATA and trailers
+/// (Trailers-Only when the status comes first). A reset or a vanished client cancels the call.
+final class ServerStreamHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTP2Frame.FramePayload
+    typealias OutboundIn = HTTP2Frame.FramePayload
+    typealias OutboundOut = HTTP2Frame.FramePayload
+
+    /// Starts the call's task; nil when the server no longer accepts calls.
+    typealias Accept = @Sendable (ServerStream) -> Task<Void, Never>?
+
+    private enum State {
+        case idle
+        /// Reading requests.
+        case open(requests: RPCWriter<[UInt8]>)
+        /// The client half-closed; responses may still go out.
+        case halfClosed
+        case closed
+    }
+
+    private let accept: Accept
+    private let maxReceiveMessageSize: Int
+    private let peer: String
+    private var state = State.idle
+    private var deframer: MessageDeframer
+    private var requestEncoding: CompressionAlgorithm?
+    private var task: Task<Void, Never>?
+    private var context: ChannelHandlerContext?
+
+    // Backpressure on reads.
+    private var readingPaused = false
+    private var readPending = false
+
+    // Response side, shared with the writer running in the call's task.
+    private let outbound = OutboundState()
+    private var headersSent = false
+    private var responseEncoding: CompressionAlgorithm?
+    private var ended = false
+    private var writabilityWaiters: [EventLoopPromise<Void>] = []
+
+    private let activity: ConnectionActivity
+
+    init(accept: @escaping Accept, maxReceiveMessageSize: Int, peer: String, activity: ConnectionActivity) {
+        self.activity = activity
+        self.accept = accept
+        self.maxReceiveMessageSize = maxReceiveMessageSize
+        self.peer = peer
+        self.deframer = MessageDeframer(maxMessageSize: maxReceiveMessageSize)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: - Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let payload = unwrapInboundIn(data)
+        switch payload {
+        case .headers(let headers):
+            if case .idle = state {
+                receiveRequestHeaders(headers.headers, endStream: headers.endStream, context: context)
+            } else if headers.endStream {
+                // Trailers from the client carry nothing gRPC uses: treat as half-close.
+                receiveEndOfRequests()
+            }
+        case .data(let data):
+            guard case .open = state, case .byteBuffer(let buffer) = data.data else {
+                if data.endStream { receiveEndOfRequests() }
+                return
+            }
+            deframer.append(buffer)
+            deliverMessages()
+            if data.endStream { receiveEndOfRequests() }
+        case .rstStream:
+            abort(RPCError(code: .cancelled, message: "the client reset the stream"))
+        default:
+            break
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        abort(RPCError(code: .cancelled, message: "the stream closed"))
+        failWritabilityWaiters()
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        outbound.writable.store(context.channel.isWritable, ordering: .relaxed)
+        if context.channel.isWritable {
+            let waiters = writabilityWaiters
+            writabilityWaiters = []
+            for waiter in waiters { waiter.succeed() }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        abort(RPCError(code: .unavailable, message: "stream error: \(error)"))
+        context.close(promise: nil)
+    }
+
+    // MARK: Reads held back while the call is behind
+
+    func read(context: ChannelHandlerContext) {
+        if readingPaused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func resumeReading() {
+        guard readingPaused else { return }
+        readingPaused = false
+        if readPending, let context {
+            readPending = false
+            context.read()
+        }
+    }
+
+    // MARK: Request handling
+
+    private func receiveRequestHeaders(_ headers: HPACKHeaders, endStream: Bool, context: ChannelHandlerContext) {
+        guard headers.first(name: ":method") == "POST" else {
+            rejectWithHTTPStatus("405", message: "gRPC requires POST", context: context)
+            return
+        }
+        guard let contentType = headers.first(name: "content-type"), contentType.hasPrefix("application/grpc") else {
+            rejectWithHTTPStatus("415", message: "content-type must be application/grpc", context: context)
+            return
+        }
+        guard let path = headers.first(name: ":path"), let method = Self.method(fromPath: path) else {
+            rejectEarly(RPCError(code: .unimplemented, message: "malformed :path"), context: context)
+            return
+        }
+        if let encoding = headers.first(name: "grpc-encoding"), encoding != "identity" {
+            guard MessageCompression.isSupported(encoding) else {
+                rejectEarly(RPCError(code: .unimplemented, message: "message encoding '\(encoding)' is not supported"),
+                            context: context)
+                return
+            }
+            requestEncoding = CompressionAlgorithm(name: encoding)
+        }
+        var deadline: ContinuousClock.Instant?
+        if let timeout = headers.first(name: "grpc-timeout") {
+            guard let duration = GRPCTimeout.parse(timeout) else {
+                rejectEarly(RPCError(code: .internal, message: "malformed grpc-timeout '\(timeout)'"), context: context)
+                return
+            }
+            deadline = .now + duration
+        }
+        var head = RequestHead(method: method, metadata: GRPCHeaders.metadata(from: headers), deadline: deadline,
+                               compression: requestEncoding)
+        head.acceptEncoding = headers[canonicalForm: "grpc-accept-encoding"].map { String($0) }
+
+        let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let requests = makeRPCStream(of: [UInt8].self, highWatermark: 16, onDemand: {
+            eventLoop.execute { loop.value.resumeReading() }
+        })
+        state = .open(requests: requests.writer)
+        outbound.writable.store(context.channel.isWritable, ordering: .relaxed)
+        let stream = ServerStream(head: head, requests: requests.sequence, responses: makeResponseWriter(loop, eventLoop),
+                                  peer: peer)
+        guard let task = accept(stream) else {
+            state = .closed
+            requests.writer.finish(throwing: CancellationError())
+            rejectEarly(RPCError(code: .unavailable, message: "the server is shutting down"), context: context)
+            return
+        }
+        self.task = task
+        if endStream { receiveEndOfRequests() }
+    }
+
+    private func deliverMessages() {
+        guard case .open(let requests) = state else { return }
+        while true {
+            let message: MessageDeframer.Message?
+            do {
+                message = try deframer.next()
+            } catch {
+                let failure: RPCError
+                switch error {
+                case .messageTooLarge(let length, let limit):
+                    failure = RPCError(code: .resourceExhausted, message: "request message of \(length) bytes exceeds the \(limit)-byte limit")
+                case .invalidCompressionFlag(let flag):
+                    failure = RPCError(code: .internal, message: "invalid compressed flag \(flag)")
+                case .truncated:
+                    failure = RPCError(code: .internal, message: "truncated message")
+                }
+                failCall(failure)
+                return
+            }
+            guard let message else { return }
+            var bytes = message.bytes
+            if message.compressed {
+                guard let encoding = requestEncoding, let context else {
+                    failCall(RPCError(code: .internal, message: "compressed message without grpc-encoding"))
+                    return
+                }
+                do {
+                    bytes = try MessageCompression.decompress(bytes, with: encoding, limit: maxReceiveMessageSize,
+                                                              allocator: context.channel.allocator)
+                } catch let error as RPCError {
+                    failCall(error)
+                    return
+                } catch {
+                    failCall(RPCError(code: .internal, message: "\(error)"))
+                    return
+                }
+            }
+            if !requests.yield(Array(bytes.readableBytesView)) {
+                readingPaused = true
+            }
+        }
+    }
+
+    private func receiveEndOfRequests() {
+        guard case .open(let requests) = state else { return }
+        state = .halfClosed
+        do {
+            try deframer.finish()
+            requests.finish()
+        } catch {
+            requests.finish(throwing: RPCError(code: .internal, message: "the request stream ended inside a message"))
+        }
+    }
+
+    /// Ends the call from the transport's side: a malformed or oversized request.
+    private func failCall(_ error: RPCError) {
+        if case .open(let requests) = state { requests.finish(throwing: error) }
+        state = .closed
+        task?.cancel()
+        writeEnd(error, trailers: [:])
+    }
+
+    /// The client went away or reset the stream.
+    private func abort(_ error: RPCError) {
+        switch state {
+        case .open(let requests):
+            requests.finish(throwing: error)
+        case .idle, .halfClosed, .closed:
+            break
+        }
+        state = .closed
+        if !ended {
+            ended = true
+            outbound.closed.store(true, ordering: .relaxed)
+            task?.cancel()
+        }
+    }
+
+    // MARK: - Outbound
+
+    /// The writer the call's task writes its response through, hopping onto the event loop.
+    private func makeResponseWriter(_ loop: NIOLoopBound<ServerStreamHandler>, _ eventLoop: any EventLoop) -> RPCWriter<ResponsePart> {
+        let outbound = self.outbound
+        return RPCWriter(
+            write: { part in
+                if outbound.closed.load(ordering: .relaxed) { throw CancellationError() }
+                if !outbound.writable.load(ordering: .relaxed) {
+                    try await eventLoop.flatSubmit { loop.value.writabilityFuture(on: eventLoop) }.get()
+                }
+                eventLoop.execute { loop.value.write(part) }
+            },
+            yield: { part in
+                eventLoop.execute { loop.value.write(part) }
+                return outbound.writable.load(ordering: .relaxed)
+            },
+            finish: { _ in
+                eventLoop.execute { loop.value.finishResponses() }
+            })
+    }
+
+    private func writabilityFuture(on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        // No context means the stream is gone: fail the writer.
+        guard let context else { return eventLoop.makeFailedFuture(CancellationError()) }
+        if context.channel.isWritable || ended { return eventLoop.makeSucceededVoidFuture() }
+        let promise = eventLoop.makePromise(of: Void.self)
+        writabilityWaiters.append(promise)
+        return promise.futureResult
+    }
+
+    private func failWritabilityWaiters() {
+        let waiters = writabilityWaiters
+        writabilityWaiters = []
+        for waiter in waiters { waiter.fail(CancellationError()) }
+    }
+
+    private func write(_ part: ResponsePart) {
+        guard let context, !ended else { return }
+        switch part {
+        case .headers(let metadata, let compression):
+            guard !headersSent else { return }
+            headersSent = true
+            responseEncoding = compression
+            let headers = GRPCHeaders.response(metadata, encoding: compression)
+            context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
+            activity.noteDataSent()
+        case .message(let bytes):
+            if !headersSent {
+                headersSent = true
+                context.write(wrapOutboundOut(.headers(.init(headers: GRPCHeaders.response([:], encoding: nil)))), promise: nil)
+            }
+            let framed: ByteBuffer
+            if let encoding = responseEncoding,
+               let compressed = try? MessageCompression.compress(bytes, with: encoding, allocator: context.channel.allocator) {
+                framed = MessageFramer.frame(compressed.readableBytesView, compressed: true, allocator: context.channel.allocator)
+            } else {
+                framed = MessageFramer.frame(bytes, compressed: false, allocator: context.channel.allocator)
+            }
+            context.writeAndFlush(wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
+            activity.noteDataSent()
+            outbound.writable.store(context.channel.isWritable, ordering: .relaxed)
+        case .end(let error, let trailers):
+            writeEnd(error, trailers: trailers)
+        }
+    }
+
+    private func writeEnd(_ error: RPCError?, trailers: Metadata) {
+        guard let context, !ended else { return }
+        ended = true
+        outbound.closed.store(true, ordering: .relaxed)
+        let headers = GRPCHeaders.trailers(error, trailers, trailersOnly: !headersSent)
+        headersSent = true
+        context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))), promise: nil)
+        if case .open(let requests) = state {
+            // The call is over: requests still arriving have nowhere to go.
+            requests.finish()
+            state = .closed
+        }
+    }
+
+    private func finishResponses() {
+        guard !ended, let context else { return }
+        // The call ended without a status (it should not): reset rather than hang the client.
+        ended = true
+        outbound.closed.store(true, ordering: .relaxed)
+        context.writeAndFlush(wrapOutboundOut(.rstStream(.internalError)), promise: nil)
+    }
+
+    // MARK: - Early rejections
+
+    private func rejectEarly(_ error: RPCError, context: ChannelHandlerContext) {
+        state = .closed
+        ended = true
+        var headers = GRPCHeaders.trailers(error, [:], trailersOnly: true)
+        if error.code == .unimplemented { headers.add(name: "grpc-accept-encoding", value: MessageCompression.acceptEncoding) }
+        context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))), promise: nil)
+    }
+
+    private func rejectWithHTTPStatus(_ status: String, message: String, context: ChannelHandlerContext) {
+        state = .closed
+        ended = true
+        var headers = HPACKHeaders()
+        headers.add(name: ":status", value: status)
+        headers.add(name: "content-type", value: GRPCHeaders.contentType)
+        headers.add(name: "grpc-status", value: String(StatusCode.internal.rawValue))
+        headers.add(name: "grpc-message", value: StatusMessageEncoding.encode(message))
+        context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))), promise: nil)
+    }
+
+    /// `/package.Service/Method` into a descriptor; the kind is the router's business.
+    static func method(fromPath path: String) -> MethodDescriptor? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else { return nil }
+        return MethodDescriptor(service: String(parts[1]), method: String(parts[2]), kind: .bidirectionalStreaming)
+    }
+}
+
+/// Flags the call's writer reads without hopping onto the event loop.
+final class OutboundState: Sendable {
+    let writable = Atomic<Bool>(true)
+    let closed = Atomic<Bool>(false)
+}
