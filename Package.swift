@@ -91,6 +91,10 @@ let package = Package(
             dependencies: ["Sluice", "SluiceProto", "SeedServices"]
         ),
         .testTarget(
+            name: "SluiceHTTP2Tests",
+            dependencies: ["SluiceHTTP2", "Sluice", "SluiceProto", "SeedServices"]
+        ),
+        .testTarget(
             name: "SluiceCodeGenTests",
             dependencies: ["SluiceCodeGen", "SluiceDescriptors", "protoc-gen-swift-grpc"]
         ),

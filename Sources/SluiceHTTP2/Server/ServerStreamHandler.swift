@@ -273,7 +273,13 @@ final class ServerStreamHandler: ChannelDuplexHandler {
         return RPCWriter(
             write: { part in
                 if outbound.closed.load(ordering: .relaxed) { throw CancellationError() }
-                if !outbound.writable.load(ordering: .relaxed) {
+                // Writes are queued on the event loop without waiting, but at most
+                // `maxQueuedWrites` at a time: then (or when the stream is not writable) the
+                // writer waits for a round trip through the loop, which runs after every write
+                // queued before it, and for writability.
+                let queued = outbound.queuedWrites.wrappingAdd(1, ordering: .relaxed).newValue
+                if queued >= OutboundState.maxQueuedWrites || !outbound.writable.load(ordering: .relaxed) {
+                    outbound.queuedWrites.store(0, ordering: .relaxed)
                     try await eventLoop.flatSubmit { loop.value.writabilityFuture(on: eventLoop) }.get()
                 }
                 eventLoop.execute { loop.value.write(part) }
@@ -385,6 +391,10 @@ final class ServerStreamHandler: ChannelDuplexHandler {
 
 /// Flags the call's writer reads without hopping onto the event loop.
 final class OutboundState: Sendable {
+    /// Writes queued on the event loop before the writer waits for them to drain.
+    static let maxQueuedWrites = 16
+
     let writable = Atomic<Bool>(true)
     let closed = Atomic<Bool>(false)
+    let queuedWrites = Atomic<Int>(0)
 }

@@ -1,0 +1,222 @@
+import NIOCore
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+import Sluice
+import Synchronization
+
+/// gRPC over HTTP/2 for clients: a pool of connections to one target.
+///
+/// Calls share a connection until it reaches the server's MAX_CONCURRENT_STREAMS, then
+/// another connection opens. A connection that received GOAWAY takes no new calls and closes
+/// when its last call ends. After a failed connection attempt, further attempts wait by
+/// exponential backoff, and calls meanwhile fail fast with UNAVAILABLE.
+public final class HTTP2ClientTransport: ClientTransport {
+    /// Client settings.
+    public struct Configuration: Sendable {
+        /// Largest response message accepted, after decompression.
+        public var maxReceiveMessageSize = MessageSizeLimits.defaultMaxReceive
+        /// TLS, with ALPN `h2`; nil uses plaintext (h2c with prior knowledge).
+        public var tls: TLSConfiguration?
+        /// Host name for TLS verification and `:authority`; defaults to the target's host.
+        public var serverHostname: String?
+        public var keepalive = ClientKeepalive()
+        public var backoff = ConnectionBackoff()
+        public var connectTimeout: Duration = .seconds(20)
+        /// Connections opened at most; past that, calls queue on the least loaded one.
+        public var maxConnections = 8
+
+        public init() {}
+    }
+
+    private struct PoolState {
+        var connections: [ClientConnection] = []
+        var connecting: OneShot<Result<ClientConnection, any Error>>?
+        var failures = 0
+        var retryAfter: ContinuousClock.Instant?
+        var lastError: (any Error)?
+        var closed = false
+    }
+
+    public let target: SocketTarget
+    public let configuration: Configuration
+    private let group: any EventLoopGroup
+    private let pool = Mutex(PoolState())
+    private let sslContext: NIOSSLContext?
+
+    public init(target: SocketTarget, configuration: Configuration = Configuration(),
+                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+        self.target = target
+        self.configuration = configuration
+        self.group = eventLoopGroup
+        if var tls = configuration.tls {
+            tls.applicationProtocols = ["h2"]
+            self.sslContext = try NIOSSLContext(configuration: tls)
+        } else {
+            self.sslContext = nil
+        }
+    }
+
+    private var authority: String {
+        switch target {
+        case .host(let host, let port):
+            let name = configuration.serverHostname ?? host
+            return name.contains(":") ? "[\(name)]:\(port)" : "\(name):\(port)"
+        case .unixDomainSocket:
+            return configuration.serverHostname ?? "localhost"
+        }
+    }
+
+    public func openStream(_ head: RequestHead) async throws -> ClientStream {
+        let connection = try await acquire()
+        let eventLoop = connection.channel.eventLoop
+        let handler = OneShot<NIOLoopBound<ClientStreamHandler>>()
+        let (stream, sink) = makeClientStream(
+            onDemand: { eventLoop.execute { handler.peek()?.value.resumeReading() } },
+            onAbort: { _ in eventLoop.execute { handler.peek()?.value.cancel() } })
+        let scheme = sslContext == nil ? "http" : "https"
+        let authority = self.authority
+        let maxReceive = configuration.maxReceiveMessageSize
+        do {
+            let channel = try await connection.multiplexer.createStreamChannel { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let streamHandler = ClientStreamHandler(head: head, sink: sink, scheme: scheme, authority: authority,
+                                                            maxReceiveMessageSize: maxReceive)
+                    try channel.pipeline.syncOperations.addHandler(streamHandler)
+                    handler.set(NIOLoopBound(streamHandler, eventLoop: channel.eventLoop))
+                }
+            }.get()
+            channel.closeFuture.whenComplete { _ in connection.releaseStream() }
+        } catch {
+            connection.releaseStream()
+            throw RPCError(code: .unavailable, message: "could not open a stream: \(error)")
+        }
+        return stream
+    }
+
+    public func close() async {
+        let connections = pool.withLock { state -> [ClientConnection] in
+            state.closed = true
+            return state.connections
+        }
+        for connection in connections {
+            try? await connection.channel.close()
+        }
+    }
+
+    // MARK: - The pool
+
+    private func acquire() async throws -> ClientConnection {
+        while true {
+            enum Next {
+                case use(ClientConnection)
+                case wait(OneShot<Result<ClientConnection, any Error>>)
+                case connect(OneShot<Result<ClientConnection, any Error>>)
+                case fail(RPCError)
+            }
+            let next = pool.withLock { state -> Next in
+                if state.closed { return .fail(RPCError(code: .unavailable, message: "the client transport is closed")) }
+                state.connections.removeAll { !$0.isUsable }
+                if let ready = state.connections.first(where: { $0.reserveStream() }) { return .use(ready) }
+                if let connecting = state.connecting { return .wait(connecting) }
+                if state.connections.count >= configuration.maxConnections,
+                   let least = state.connections.min(by: { $0.load < $1.load }), least.forceReserveStream() {
+                    return .use(least)
+                }
+                if let retryAfter = state.retryAfter, retryAfter > .now {
+                    return .fail(RPCError(code: .unavailable,
+                                          message: "connecting to \(target) failed: \(state.lastError.map { "\($0)" } ?? "unknown error")"))
+                }
+                let connecting = OneShot<Result<ClientConnection, any Error>>()
+                state.connecting = connecting
+                return .connect(connecting)
+            }
+            switch next {
+            case .use(let connection):
+                return connection
+            case .fail(let error):
+                throw error
+            case .wait(let connecting):
+                if case .failure(let error) = await connecting.value {
+                    throw RPCError(code: .unavailable, message: "connecting to \(target) failed: \(error)")
+                }
+            case .connect(let connecting):
+                do {
+                    let connection = try await connect()
+                    pool.withLock { state in
+                        state.connections.append(connection)
+                        state.connecting = nil
+                        state.failures = 0
+                        state.retryAfter = nil
+                    }
+                    connecting.set(.success(connection))
+                } catch {
+                    pool.withLock { state in
+                        state.connecting = nil
+                        state.failures += 1
+                        state.lastError = error
+                        state.retryAfter = .now + configuration.backoff.delay(afterFailures: state.failures)
+                    }
+                    connecting.set(.failure(error))
+                    throw RPCError(code: .unavailable, message: "connecting to \(target) failed: \(error)")
+                }
+            }
+        }
+    }
+
+    private func connect() async throws -> ClientConnection {
+        let sslContext = self.sslContext
+        let hostname: String?
+        switch target {
+        case .host(let host, _): hostname = configuration.serverHostname ?? host
+        case .unixDomainSocket: hostname = configuration.serverHostname
+        }
+        let keepalive = configuration.keepalive
+        let connectionBox = OneShot<ClientConnection>()
+        var bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(.nanoseconds(Int64(configuration.connectTimeout.seconds * 1e9)))
+        if case .host = target { bootstrap = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1) }
+        bootstrap = bootstrap.channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let sync = channel.pipeline.syncOperations
+                if let sslContext {
+                    // SNI only for names, not IP addresses.
+                    let sni = hostname.flatMap { $0.contains(":") || $0.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : $0 }
+                    try sync.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: sni))
+                }
+                var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
+                connectionConfiguration.initialSettings = [
+                    HTTP2Setting(parameter: .maxConcurrentStreams, value: 100),
+                    HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoderDefaults.maxHeaderListSize),
+                    HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
+                    HTTP2Setting(parameter: .enablePush, value: 0),
+                ]
+                let multiplexer = try sync.configureHTTP2Pipeline(
+                    mode: .client, connectionConfiguration: connectionConfiguration, streamConfiguration: .init()
+                ) { stream in
+                    // Servers do not open streams on gRPC connections.
+                    stream.close()
+                }
+                try sync.addHandler(ClientConnectionHandler(connection: connectionBox, keepalive: keepalive))
+                connectionBox.set(ClientConnection(channel: channel, multiplexer: multiplexer))
+            }
+        }
+        let channel: any Channel
+        switch target {
+        case .host(let host, let port):
+            channel = try await bootstrap.connect(host: host, port: port).get()
+        case .unixDomainSocket(let path):
+            channel = try await bootstrap.connect(unixDomainSocketPath: path).get()
+        }
+        guard let connection = connectionBox.peek() else {
+            channel.close(promise: nil)
+            throw RPCError(code: .internal, message: "connection set-up did not complete")
+        }
+        _ = channel
+        // The pool reserves the first stream for the caller that connected.
+        guard connection.forceReserveStream() else {
+            throw RPCError(code: .unavailable, message: "the connection closed at once")
+        }
+        return connection
+    }
+}

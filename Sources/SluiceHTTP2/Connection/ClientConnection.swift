@@ -1,0 +1,150 @@
+import NIOCore
+import NIOHTTP2
+import Sluice
+import Synchronization
+
+/// Keepalive pings a client sends (gRFC A8).
+public struct ClientKeepalive: Sendable, Hashable {
+    /// Interval between pings; nil sends none.
+    public var time: Duration?
+    /// How long to wait for the ping's ACK before closing the connection.
+    public var timeout: Duration = .seconds(20)
+    /// Whether to ping while no calls are open.
+    public var permitWithoutCalls = false
+
+    public init(time: Duration? = nil) {
+        self.time = time
+    }
+}
+
+/// One HTTP/2 connection of a client, with what the pool needs to choose among connections.
+final class ClientConnection: Sendable {
+    struct State {
+        var openStreams = 0
+        /// The server's SETTINGS_MAX_CONCURRENT_STREAMS; 100 until it says otherwise.
+        var maxConcurrentStreams = 100
+        var goingAway = false
+        var closed = false
+    }
+
+    let channel: any Channel
+    let multiplexer: NIOHTTP2Handler.StreamMultiplexer
+    let state = Mutex(State())
+
+    init(channel: any Channel, multiplexer: NIOHTTP2Handler.StreamMultiplexer) {
+        self.channel = channel
+        self.multiplexer = multiplexer
+    }
+
+    /// Reserves a stream slot if this connection can take one more call.
+    func reserveStream() -> Bool {
+        state.withLock { state in
+            guard !state.goingAway, !state.closed, state.openStreams < state.maxConcurrentStreams else { return false }
+            state.openStreams += 1
+            return true
+        }
+    }
+
+    /// Reserves a slot even past the server's limit (NIO then queues the stream).
+    func forceReserveStream() -> Bool {
+        state.withLock { state in
+            guard !state.goingAway, !state.closed else { return false }
+            state.openStreams += 1
+            return true
+        }
+    }
+
+    func releaseStream() {
+        let idleAndGoingAway = state.withLock { state -> Bool in
+            state.openStreams -= 1
+            return state.goingAway && state.openStreams == 0
+        }
+        if idleAndGoingAway { channel.close(promise: nil) }
+    }
+
+    var isUsable: Bool {
+        state.withLock { !$0.goingAway && !$0.closed }
+    }
+
+    var load: Int {
+        state.withLock { $0.openStreams }
+    }
+}
+
+/// Watches a client connection's SETTINGS, GOAWAY and closure, and sends keepalive pings.
+final class ClientConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    private let connection: OneShot<ClientConnection>
+    private let keepalive: ClientKeepalive
+    private var pingTask: Scheduled<Void>?
+    private var pingTimeout: Scheduled<Void>?
+    private static let pingData = HTTP2PingData(withInteger: 0x534C_5549_4345)  // "SLUICE"
+
+    init(connection: OneShot<ClientConnection>, keepalive: ClientKeepalive) {
+        self.connection = connection
+        self.keepalive = keepalive
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        schedulePing(context: context)
+        context.fireChannelActive()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { schedulePing(context: context) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.payload {
+        case .settings(.settings(let settings)):
+            for setting in settings where setting.parameter == .maxConcurrentStreams {
+                connection.peek()?.state.withLock { $0.maxConcurrentStreams = setting.value }
+            }
+        case .goAway:
+            connection.peek()?.state.withLock { $0.goingAway = true }
+            if connection.peek()?.load == 0 { context.close(promise: nil) }
+        case .ping(let data, ack: true) where data == Self.pingData:
+            pingTimeout?.cancel()
+            pingTimeout = nil
+        default:
+            break
+        }
+        context.fireChannelRead(data)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connection.peek()?.state.withLock { $0.closed = true }
+        pingTask?.cancel()
+        pingTimeout?.cancel()
+        context.fireChannelInactive()
+    }
+
+    private func schedulePing(context: ChannelHandlerContext) {
+        guard let interval = keepalive.time, pingTask == nil else { return }
+        let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let loopContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        pingTask = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(interval.seconds * 1e9))) {
+            loop.value.pingTask = nil
+            loop.value.ping(context: loopContext.value)
+        }
+    }
+
+    private func ping(context: ChannelHandlerContext) {
+        let calls = connection.peek()?.load ?? 0
+        if calls > 0 || keepalive.permitWithoutCalls {
+            context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .ping(Self.pingData, ack: false))),
+                                  promise: nil)
+            if pingTimeout == nil {
+                let channel = context.channel
+                pingTimeout = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(keepalive.timeout.seconds * 1e9))) {
+                    // No ACK in time: the peer is gone.
+                    channel.close(promise: nil)
+                }
+            }
+        }
+        schedulePing(context: context)
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import SeedServices
+import Sluice
+import SluiceHTTP2
+import SluiceProto
+import Testing
+
+@Suite("Calls over HTTP/2 on loopback", .timeLimit(.minutes(1)))
+struct HTTP2CallTests {
+    @Test("all four kinds of call, with metadata and trailers", arguments: [
+        SocketTarget.host("127.0.0.1", port: 0), .host("::1", port: 0),
+        .unixDomainSocket("/tmp/sluice-test-\\(getpid()).sock"),
+    ])
+    func fourKinds(target: SocketTarget) async throws {
+        try await withHTTP2Server([UserService(), CatalogService(), FileService(), ChatService()], target: target) { client, _ in
+            var request = Venta_User_GetUserRequest()
+            request.id = "123"
+            let user = try await Venta_User_UserService.Client(wrapping: client).getUser(request, metadata: ["x-trace-id": "t1"])
+            #expect(user.name == "John Doe")
+            #expect(user.headers.first("x-served-by") == "users-1")
+            #expect(user.trailers.first("x-cost") == "3")
+
+            var list = Catalog_ListProductsRequest()
+            list.limit = 100
+            var count = 0
+            for try await _ in try await Catalog_ProductService.Client(wrapping: client).listProducts(list) { count += 1 }
+            #expect(count == 100)
+
+            let files = Files_FileService.Client(wrapping: client)
+            let upload = try await files.uploadFile()
+            for _ in 0..<10 {
+                var chunk = Files_FileChunk()
+                chunk.content = Data(count: 1000)
+                try await upload.requests.send(chunk)
+            }
+            upload.requests.finish()
+            let uploaded = try await upload.response
+            #expect(uploaded.size == 10_000)
+
+            let chat = try await Chat_ChatService.Client(wrapping: client).chat()
+            var responses = chat.responses.makeAsyncIterator()
+            var message = Chat_ChatMessage()
+            message.text = "ping"
+            try await chat.requests.send(message)
+            let pong = try await responses.next()
+            #expect(pong?.text == "PING")
+            chat.requests.finish()
+            let last = try await responses.next()
+            #expect(last == nil)
+        }
+    }
+
+    @Test("errors, unimplemented methods and deadlines")
+    func failures() async throws {
+        let catalog = CatalogService()
+        try await withHTTP2Server([UserService(), catalog]) { client, _ in
+            var request = Venta_User_GetUserRequest()
+            request.id = "999"
+            let notFound = await #expect(throws: RPCError.self) { try await Venta_User_UserService.Client(wrapping: client).getUser(request) }
+            #expect(notFound?.code == .notFound)
+            #expect(notFound?.message == "user 999 not found")
+            #expect(notFound?.metadata.first("x-lookup") == "miss")
+
+            let orders = Order_OrderService.Client(wrapping: client)
+            let unimplemented = await #expect(throws: RPCError.self) { try await orders.getUserOrders(Order_GetUserOrdersRequest()) }
+            #expect(unimplemented?.code == .unimplemented)
+
+            let api = Catalog_ProductService.Client(wrapping: client)
+            let late = await #expect(throws: RPCError.self) {
+                try await api.getRecommendations(Catalog_GetRecommendationsRequest(), options: CallOptions(timeout: .milliseconds(200)))
+            }
+            #expect(late?.code == .deadlineExceeded)
+            for _ in 0..<200 where !catalog.cancelled.value { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(catalog.cancelled.value, "the server handler should be cancelled by the deadline")
+        }
+    }
+
+    @Test("dropping a response stream resets it and cancels the server handler")
+    func cancellation() async throws {
+        let catalog = CatalogService()
+        try await withHTTP2Server([catalog]) { client, _ in
+            var request = Catalog_ListProductsRequest()
+            request.limit = 10_000_000
+            do {
+                let products = try await Catalog_ProductService.Client(wrapping: client).listProducts(request)
+                var iterator = products.makeAsyncIterator()
+                _ = try await iterator.next()
+            }
+            for _ in 0..<500 where !catalog.cancelled.value { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(catalog.cancelled.value)
+            // Flow control held the server back: it got nowhere near the end.
+            #expect(catalog.produced.value < 100_000)
+        }
+    }
+
+    @Test("concurrent calls share connections")
+    func concurrency() async throws {
+        try await withHTTP2Server([UserService()]) { client, _ in
+            let api = Venta_User_UserService.Client(wrapping: client)
+            try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<200 {
+                    group.addTask {
+                        var request = Venta_User_GetUserRequest()
+                        request.id = "123"
+                        return try await api.getUser(request).name
+                    }
+                }
+                var names = 0
+                for try await name in group where name == "John Doe" { names += 1 }
+                #expect(names == 200)
+            }
+        }
+    }
+}
