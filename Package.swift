@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "Sluice", targets: ["Sluice"]),
         .library(name: "SluiceHTTP2", targets: ["SluiceHTTP2"]),
         .executable(name: "protoc-gen-swift-grpc", targets: ["protoc-gen-swift-grpc"]),
+        .executable(name: "interop-server", targets: ["interop-server"]),
+        .executable(name: "interop-client", targets: ["interop-client"]),
         .plugin(name: "SluiceProtoGenerator", targets: ["SluiceProtoGenerator"]),
     ],
     dependencies: [
@@ -19,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // Wire format, the Message protocol and the well-known types.
@@ -75,6 +78,27 @@ let package = Package(
             name: "SluiceTestMessages",
             dependencies: ["SluiceProto"],
             path: "Generated/SluiceTestMessages"
+        ),
+        .target(
+            name: "InteropMessages",
+            dependencies: ["SluiceProto", "Sluice"],
+            path: "Generated/InteropMessages"
+        ),
+        // The gRPC interop test service and client test cases, and their executables.
+        .target(
+            name: "SluiceInterop",
+            dependencies: [
+                "InteropMessages", "Sluice", "SluiceHTTP2",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .executableTarget(
+            name: "interop-server",
+            dependencies: ["SluiceInterop", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "interop-client",
+            dependencies: ["SluiceInterop", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(
             name: "SeedServices",

@@ -1,0 +1,279 @@
+import Foundation
+import InteropMessages
+import Sluice
+import SluiceProto
+
+/// The standard client test cases of doc/interop-test-descriptions.md, by their names.
+public enum InteropTestCase: String, CaseIterable, Sendable {
+    case emptyUnary = "empty_unary"
+    case largeUnary = "large_unary"
+    case clientCompressedUnary = "client_compressed_unary"
+    case serverCompressedUnary = "server_compressed_unary"
+    case clientStreaming = "client_streaming"
+    case clientCompressedStreaming = "client_compressed_streaming"
+    case serverStreaming = "server_streaming"
+    case serverCompressedStreaming = "server_compressed_streaming"
+    case pingPong = "ping_pong"
+    case emptyStream = "empty_stream"
+    case customMetadata = "custom_metadata"
+    case statusCodeAndMessage = "status_code_and_message"
+    case specialStatusMessage = "special_status_message"
+    case unimplementedMethod = "unimplemented_method"
+    case unimplementedService = "unimplemented_service"
+    case cancelAfterBegin = "cancel_after_begin"
+    case cancelAfterFirstResponse = "cancel_after_first_response"
+    case timeoutOnSleepingServer = "timeout_on_sleeping_server"
+}
+
+/// A failed interop assertion.
+public struct InteropFailure: Error, CustomStringConvertible {
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// Runs interop test cases against a server.
+public struct InteropClient: Sendable {
+    let client: GRPCClient
+    var test: Grpc_Testing_TestService.Client { .init(wrapping: client) }
+
+    public init(client: GRPCClient) {
+        self.client = client
+    }
+
+    public func run(_ testCase: InteropTestCase) async throws {
+        switch testCase {
+        case .emptyUnary: try await emptyUnary()
+        case .largeUnary: try await largeUnary()
+        case .clientCompressedUnary: try await clientCompressedUnary()
+        case .serverCompressedUnary: try await serverCompressedUnary()
+        case .clientStreaming: try await clientStreaming(compressed: false)
+        case .clientCompressedStreaming: try await clientStreaming(compressed: true)
+        case .serverStreaming: try await serverStreaming(compressed: false)
+        case .serverCompressedStreaming: try await serverStreaming(compressed: true)
+        case .pingPong: try await pingPong()
+        case .emptyStream: try await emptyStream()
+        case .customMetadata: try await customMetadata()
+        case .statusCodeAndMessage: try await statusCodeAndMessage(message: "test status message")
+        case .specialStatusMessage:
+            try await statusCodeAndMessage(message: "\t\ntest with whitespace\r\nand Unicode BMP ☺ and non-BMP 😈\t\n")
+        case .unimplementedMethod: try await unimplementedMethod()
+        case .unimplementedService: try await unimplementedService()
+        case .cancelAfterBegin: try await cancelAfterBegin()
+        case .cancelAfterFirstResponse: try await cancelAfterFirstResponse()
+        case .timeoutOnSleepingServer: try await timeoutOnSleepingServer()
+        }
+    }
+
+    private func expect(_ condition: Bool, _ what: @autoclosure () -> String) throws {
+        if !condition { throw InteropFailure(what()) }
+    }
+
+    private func expectError(_ code: StatusCode, _ body: () async throws -> Void) async throws -> RPCError {
+        do {
+            try await body()
+        } catch let error as RPCError {
+            try expect(error.code == code, "expected \(code), got \(error)")
+            return error
+        }
+        throw InteropFailure("expected \(code), but the call succeeded")
+    }
+
+    private static func payload(_ size: Int) -> Grpc_Testing_Payload {
+        var payload = Grpc_Testing_Payload()
+        payload.body = Data(count: size)
+        return payload
+    }
+
+    private static func bool(_ value: Bool) -> Grpc_Testing_BoolValue {
+        var wrapper = Grpc_Testing_BoolValue()
+        wrapper.value = value
+        return wrapper
+    }
+
+    private func largeRequest() -> Grpc_Testing_SimpleRequest {
+        var request = Grpc_Testing_SimpleRequest()
+        request.responseSize = 314_159
+        request.payload = Self.payload(271_828)
+        return request
+    }
+
+    func emptyUnary() async throws {
+        let response = try await test.emptyCall(Grpc_Testing_Empty())
+        try expect(response.message == Grpc_Testing_Empty(), "non-empty response")
+    }
+
+    func largeUnary() async throws {
+        let response = try await test.unaryCall(largeRequest())
+        try expect(response.payload.body == Data(count: 314_159), "payload of \(response.payload.body.count) bytes")
+    }
+
+    func clientCompressedUnary() async throws {
+        // Probe: claims to be compressed but is not; servers that check answer INVALID_ARGUMENT.
+        var probe = largeRequest()
+        probe.expectCompressed = Self.bool(true)
+        probe.responseSize = 314_159
+        do {
+            _ = try await test.unaryCall(probe)
+        } catch let error as RPCError where error.code == .invalidArgument {
+            // The server checks the compressed flag, as C-core does.
+        }
+        var compressed = largeRequest()
+        compressed.expectCompressed = Self.bool(true)
+        let first = try await test.unaryCall(compressed, options: CallOptions(compression: .gzip))
+        try expect(first.payload.body.count == 314_159, "compressed request: wrong payload")
+        var plain = largeRequest()
+        plain.expectCompressed = Self.bool(false)
+        let second = try await test.unaryCall(plain)
+        try expect(second.payload.body.count == 314_159, "uncompressed request: wrong payload")
+    }
+
+    func serverCompressedUnary() async throws {
+        for compressed in [true, false] {
+            var request = largeRequest()
+            request.responseCompressed = Self.bool(compressed)
+            let response = try await test.unaryCall(request)
+            try expect(response.payload.body.count == 314_159, "wrong payload size")
+        }
+    }
+
+    func clientStreaming(compressed: Bool) async throws {
+        let sizes = compressed ? [27_182, 45_904] : [27_182, 8, 1_828, 45_904]
+        let requests: [Grpc_Testing_StreamingInputCallRequest] = sizes.enumerated().map { index, size in
+            var request = Grpc_Testing_StreamingInputCallRequest()
+            request.payload = Self.payload(size)
+            if compressed { request.expectCompressed = Self.bool(index == 0) }
+            return request
+        }
+        let call = try await test.streamingInputCall(metadata: [:], options: CallOptions(compression: compressed ? .gzip : nil))
+        for request in requests { try await call.requests.send(request) }
+        call.requests.finish()
+        let response = try await call.response
+        try expect(Int(response.aggregatedPayloadSize) == sizes.reduce(0, +),
+                   "aggregated size \(response.aggregatedPayloadSize)")
+    }
+
+    func serverStreaming(compressed: Bool) async throws {
+        let sizes = compressed ? [31_415, 92_653] : [31_415, 9, 2_653, 58_979]
+        var request = Grpc_Testing_StreamingOutputCallRequest()
+        request.responseParameters = sizes.enumerated().map { index, size in
+            var parameters = Grpc_Testing_ResponseParameters()
+            parameters.size = Int32(size)
+            if compressed { parameters.compressed = Self.bool(index == 0) }
+            return parameters
+        }
+        var received: [Int] = []
+        for try await response in try await test.streamingOutputCall(request) {
+            received.append(response.payload.body.count)
+        }
+        try expect(received == sizes, "received sizes \(received)")
+    }
+
+    func pingPong() async throws {
+        let call = try await test.fullDuplexCall()
+        var responses = call.responses.makeAsyncIterator()
+        for (requestSize, responseSize) in [(27_182, 31_415), (8, 9), (1_828, 2_653), (45_904, 58_979)] {
+            var request = Grpc_Testing_StreamingOutputCallRequest()
+            var parameters = Grpc_Testing_ResponseParameters()
+            parameters.size = Int32(responseSize)
+            request.responseParameters = [parameters]
+            request.payload = Self.payload(requestSize)
+            try await call.requests.send(request)
+            let response = try await responses.next()
+            try expect(response?.payload.body.count == responseSize, "ping-pong response size")
+        }
+        call.requests.finish()
+        try expect(try await responses.next() == nil, "responses after the last request")
+    }
+
+    func emptyStream() async throws {
+        let call = try await test.fullDuplexCall()
+        call.requests.finish()
+        var count = 0
+        for try await _ in call.responses { count += 1 }
+        try expect(count == 0, "\(count) responses to no requests")
+    }
+
+    func customMetadata() async throws {
+        let metadata: Metadata = [
+            TestServiceProvider.echoInitialKey: "test_initial_metadata_value",
+            TestServiceProvider.echoTrailingKey: .binary([0xAB, 0xAB, 0xAB]),
+        ]
+        var request = largeRequest()
+        request.responseSize = 314_159
+        let unary = try await test.unaryCall(request, metadata: metadata)
+        try expect(unary.headers.first(TestServiceProvider.echoInitialKey) == "test_initial_metadata_value", "initial metadata not echoed")
+        try expect(unary.trailers.firstBinary(TestServiceProvider.echoTrailingKey) == [0xAB, 0xAB, 0xAB], "trailing metadata not echoed")
+
+        let call = try await test.fullDuplexCall(metadata: metadata, options: .defaults)
+        var streamRequest = Grpc_Testing_StreamingOutputCallRequest()
+        var parameters = Grpc_Testing_ResponseParameters()
+        parameters.size = 314_159
+        streamRequest.responseParameters = [parameters]
+        streamRequest.payload = Self.payload(271_828)
+        try await call.requests.send(streamRequest)
+        call.requests.finish()
+        for try await _ in call.responses {}
+        try expect(await call.responses.headers.first(TestServiceProvider.echoInitialKey) == "test_initial_metadata_value",
+                   "initial metadata not echoed on the stream")
+        try expect(await call.responses.trailers.firstBinary(TestServiceProvider.echoTrailingKey) == [0xAB, 0xAB, 0xAB],
+                   "trailing metadata not echoed on the stream")
+    }
+
+    func statusCodeAndMessage(message: String) async throws {
+        var status = Grpc_Testing_EchoStatus()
+        status.code = 2
+        status.message = message
+        var request = Grpc_Testing_SimpleRequest()
+        request.responseStatus = status
+        let unary = try await expectError(.unknown) { _ = try await test.unaryCall(request) }
+        try expect(unary.message == message, "unary status message \(unary.message.debugDescription)")
+
+        let call = try await test.fullDuplexCall()
+        var streamRequest = Grpc_Testing_StreamingOutputCallRequest()
+        streamRequest.responseStatus = status
+        try await call.requests.send(streamRequest)
+        call.requests.finish()
+        let streamed = try await expectError(.unknown) { for try await _ in call.responses {} }
+        try expect(streamed.message == message, "streaming status message \(streamed.message.debugDescription)")
+    }
+
+    func unimplementedMethod() async throws {
+        _ = try await expectError(.unimplemented) { _ = try await test.unimplementedCall(Grpc_Testing_Empty()) }
+    }
+
+    func unimplementedService() async throws {
+        let service = Grpc_Testing_UnimplementedService.Client(wrapping: client)
+        _ = try await expectError(.unimplemented) { _ = try await service.unimplementedCall(Grpc_Testing_Empty()) }
+    }
+
+    func cancelAfterBegin() async throws {
+        let call = try await test.streamingInputCall()
+        call.cancel()
+        _ = try await expectError(.cancelled) { _ = try await call.response }
+    }
+
+    func cancelAfterFirstResponse() async throws {
+        let call = try await test.fullDuplexCall()
+        var request = Grpc_Testing_StreamingOutputCallRequest()
+        var parameters = Grpc_Testing_ResponseParameters()
+        parameters.size = 31_415
+        request.responseParameters = [parameters]
+        request.payload = Self.payload(27_182)
+        try await call.requests.send(request)
+        var responses = call.responses.makeAsyncIterator()
+        _ = try await responses.next()
+        call.responses.cancel()
+        _ = try await expectError(.cancelled) { while try await responses.next() != nil {} }
+    }
+
+    func timeoutOnSleepingServer() async throws {
+        let call = try await test.fullDuplexCall(metadata: [:], options: CallOptions(timeout: .milliseconds(1)))
+        var request = Grpc_Testing_StreamingOutputCallRequest()
+        request.payload = Self.payload(27_182)
+        try? await call.requests.send(request)
+        _ = try await expectError(.deadlineExceeded) { for try await _ in call.responses {} }
+    }
+}

@@ -1,0 +1,68 @@
+// The gRPC interop test client:
+// interop-client --server_host H --server_port P --test_case NAME [--use_tls ...]
+import ArgumentParser
+import Foundation
+import Sluice
+import SluiceHTTP2
+import SluiceInterop
+
+@main
+struct InteropClientCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "interop-client",
+                                                    abstract: "Runs gRPC interop test cases against a server.")
+
+    @Option(name: .customLong("server_host"), help: "Server host.")
+    var serverHost: String = "127.0.0.1"
+
+    @Option(name: .customLong("server_port"), help: "Server port.")
+    var serverPort: Int = 10000
+
+    @Option(name: .customLong("test_case"), help: "A test case name, or 'all'.")
+    var testCase: String = "large_unary"
+
+    @Flag(name: .customLong("use_tls"), help: "Connect with TLS.")
+    var useTLS = false
+
+    @Option(name: .customLong("server_host_override"), help: "Host name to verify the server's certificate against.")
+    var serverHostOverride: String?
+
+    @Option(name: .customLong("ca_file"), help: "PEM CA certificate to trust (default: the system's).")
+    var caFile: String?
+
+    @Option(name: .customLong("tls_cert_file"), help: "Client certificate for mTLS.")
+    var certificate: String?
+
+    @Option(name: .customLong("tls_key_file"), help: "Client key for mTLS.")
+    var key: String?
+
+    func run() async throws {
+        let cases: [InteropTestCase]
+        if testCase == "all" {
+            cases = InteropTestCase.allCases
+        } else {
+            guard let one = InteropTestCase(rawValue: testCase) else {
+                throw ValidationError("unknown test case \(testCase); known: \(InteropTestCase.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            cases = [one]
+        }
+        var configuration = HTTP2ClientTransport.Configuration()
+        if useTLS {
+            configuration.tls = try InteropTLS.client(ca: caFile, certificate: certificate, key: key)
+            configuration.serverHostname = serverHostOverride
+        }
+        let transport = try HTTP2ClientTransport(target: .host(serverHost, port: serverPort), configuration: configuration)
+        let client = InteropClient(client: GRPCClient(transport: transport))
+        var failed = 0
+        for testCase in cases {
+            do {
+                try await client.run(testCase)
+                print("PASS \(testCase.rawValue)")
+            } catch {
+                failed += 1
+                print("FAIL \(testCase.rawValue): \(error)")
+            }
+        }
+        await transport.close()
+        if failed > 0 { throw ExitCode(1) }
+    }
+}
