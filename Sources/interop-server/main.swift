@@ -41,8 +41,8 @@ struct InteropServer: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             let address = try await transport.listeningAddress
-            print("interop-server listening on port \(address.port ?? port)")
-            fflush(stdout)
+            // Written unbuffered: test harnesses read the port from it.
+            FileHandle.standardOutput.write(Data("interop-server listening on port \(address.port ?? port)\n".utf8))
             try await group.next()
         }
     }
