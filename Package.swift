@@ -118,6 +118,11 @@ let package = Package(
             name: "SluiceHTTP2Tests",
             dependencies: ["SluiceHTTP2", "Sluice", "SluiceProto", "SeedServices"]
         ),
+        // Runs the interop executables against Python grpcio, as processes.
+        .testTarget(
+            name: "InteropTests",
+            dependencies: ["interop-server", "interop-client"]
+        ),
         .testTarget(
             name: "SluiceCodeGenTests",
             dependencies: ["SluiceCodeGen", "SluiceDescriptors", "protoc-gen-swift-grpc"]

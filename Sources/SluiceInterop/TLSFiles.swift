@@ -7,7 +7,10 @@ public enum InteropTLS {
     /// certificate signed by it (mTLS).
     public static func server(certificate: String, key: String, clientCA: String? = nil) throws -> TLSConfiguration {
         let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
-        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .file(key))
+        // Loaded explicitly as PEM: NIOSSL's `.file` guesses the format from the extension and
+        // takes `.key` for DER.
+        let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
         if let clientCA {
             tls.trustRoots = .file(clientCA)
             tls.certificateVerification = .noHostnameVerification
@@ -21,7 +24,7 @@ public enum InteropTLS {
         if let ca { tls.trustRoots = .file(ca) }
         if let certificate, let key {
             tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
-            tls.privateKey = .file(key)
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
         }
         return tls
     }

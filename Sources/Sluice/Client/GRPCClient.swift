@@ -200,9 +200,21 @@ public struct GRPCClient: Sendable {
         }
     }
 
-    /// Exactly one response message, then the end.
+    /// Exactly one response message, then the end. A cancelled task ends the call as CANCELLED,
+    /// so callers always see an ``RPCError``.
     private static func single<Response: Sendable>(
         _ response: StreamingClientResponse<Response>, keepAlive: CallLifetime? = nil
+    ) async throws -> UnaryResponse<Response> {
+        do {
+            return try await singleMessage(response, keepAlive: keepAlive)
+        } catch is CancellationError {
+            response.cancel()
+            throw RPCError(code: .cancelled, message: "the call was cancelled")
+        }
+    }
+
+    private static func singleMessage<Response: Sendable>(
+        _ response: StreamingClientResponse<Response>, keepAlive: CallLifetime?
     ) async throws -> UnaryResponse<Response> {
         var iterator = response.messages.makeAsyncIterator()
         guard let message = try await iterator.next(isolation: nil) else {

@@ -65,10 +65,17 @@ public final class HTTP2ServerTransport: ServerTransport {
 
     public func listen(_ handle: @escaping @Sendable (ServerStream) async -> Void) async throws {
         state.withLock { $0.handler = handle }
-        let sslContext = try configuration.tls.map { tls -> NIOSSLContext in
-            var tls = tls
-            tls.applicationProtocols = ["h2"]
-            return try NIOSSLContext(configuration: tls)
+        let sslContext: NIOSSLContext?
+        do {
+            sslContext = try configuration.tls.map { tls -> NIOSSLContext in
+                var tls = tls
+                tls.applicationProtocols = ["h2"]
+                return try NIOSSLContext(configuration: tls)
+            }
+        } catch {
+            // Whoever awaits the address learns why there is none.
+            boundAddress.set(.failure(error))
+            throw error
         }
         let configuration = self.configuration
         let isTCP: Bool

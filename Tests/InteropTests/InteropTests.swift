@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+
+let repositoryRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let buildDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+
+/// A process started by a test, killed when the test is done with it. Used within one test
+/// function only, so it needs no Sendable conformance.
+final class Spawned {
+    let process = Process()
+    let output = Pipe()
+
+    init(_ executable: String, _ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [executable] + arguments
+        process.currentDirectoryURL = repositoryRoot
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+    }
+
+    /// Reads output until a line contains `marker`; returns that line.
+    func waitForLine(containing marker: String, timeout: Duration = .seconds(30)) throws -> String {
+        let handle = output.fileHandleForReading
+        var buffer = ""
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            let data = handle.availableData
+            if data.isEmpty { break }
+            buffer += String(decoding: data, as: UTF8.self)
+            if let line = buffer.split(separator: "\n").first(where: { $0.contains(marker) }) { return String(line) }
+        }
+        throw SpawnError(description: "no line with '\(marker)' in: \(buffer)")
+    }
+
+    /// Waits for the process to exit and returns its status and remaining output.
+    func finish() -> (status: Int32, output: String) {
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// SIGKILL: a child inherits the spawning thread's signal mask, and the test runner's
+    /// threads may block SIGTERM, which `terminate()` sends.
+    func kill() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
+struct SpawnError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// The standard client test cases every run must pass.
+let standardCases = [
+    "empty_unary", "large_unary", "client_compressed_unary", "server_compressed_unary", "client_streaming",
+    "client_compressed_streaming", "server_streaming", "server_compressed_streaming", "ping_pong", "empty_stream",
+    "custom_metadata", "status_code_and_message", "special_status_message", "unimplemented_method",
+    "unimplemented_service", "cancel_after_begin", "cancel_after_first_response", "timeout_on_sleeping_server",
+]
+
+enum Peer: String, CaseIterable, Sendable {
+    case sluice, grpcio
+}
+
+struct Combination: Sendable, CustomTestStringConvertible {
+    let server: Peer
+    let client: Peer
+    let tls: Bool
+    var testDescription: String { "\(client.rawValue) client -> \(server.rawValue) server\(tls ? ", TLS" : "")" }
+}
+
+@Suite("Interop with gRPC C-core (Python grpcio)", .serialized, .timeLimit(.minutes(5)))
+struct InteropTests {
+    static let certificates: URL = {
+        let dir = FileManager.default.temporaryDirectory.appending(path: "sluice-certs-\(getpid())")
+        let make = Process()
+        make.executableURL = repositoryRoot.appending(path: "scripts/make-test-certs")
+        make.arguments = [dir.path]
+        try? make.run()
+        make.waitUntilExit()
+        return dir
+    }()
+
+    static let combinations: [Combination] = [true, false].flatMap { tls in
+        [Combination(server: .sluice, client: .grpcio, tls: tls), Combination(server: .grpcio, client: .sluice, tls: tls),
+         Combination(server: .sluice, client: .sluice, tls: tls)]
+    }
+
+    func serverCommand(_ peer: Peer, tls: Bool) -> (String, [String]) {
+        var arguments = ["--port", "0"]
+        if tls {
+            let certs = Self.certificates.path
+            arguments += ["--use_tls", "--tls_cert_file", "\(certs)/server.pem", "--tls_key_file", "\(certs)/server.key"]
+        }
+        switch peer {
+        case .sluice: return (buildDirectory.appending(path: "interop-server").path, arguments)
+        case .grpcio: return ("python3", ["Tests/Interop/python_interop.py", "server"] + arguments)
+        }
+    }
+
+    func clientCommand(_ peer: Peer, port: String, tls: Bool) -> (String, [String]) {
+        var arguments = ["--server_host", "127.0.0.1", "--server_port", port, "--test_case", "all"]
+        if tls {
+            arguments += ["--use_tls", "--ca_file", "\(Self.certificates.path)/ca.pem", "--server_host_override", "foo.test.google.fr"]
+        }
+        switch peer {
+        case .sluice: return (buildDirectory.appending(path: "interop-client").path, arguments)
+        case .grpcio: return ("python3", ["Tests/Interop/python_interop.py", "client"] + arguments)
+        }
+    }
+
+    @Test("every standard test case passes", arguments: combinations)
+    func standardCases(_ combination: Combination) throws {
+        let (serverExecutable, serverArguments) = serverCommand(combination.server, tls: combination.tls)
+        let server = try Spawned(serverExecutable, serverArguments)
+        defer { server.kill() }
+        let line = try server.waitForLine(containing: "listening on port")
+        let port = String(line.split(separator: " ").last ?? "")
+        let (clientExecutable, clientArguments) = clientCommand(combination.client, port: port, tls: combination.tls)
+        let result = try Spawned(clientExecutable, clientArguments).finish()
+        #expect(result.status == 0, "\(result.output)")
+        for testCase in InteropTestsCases.all {
+            #expect(result.output.contains("PASS \(testCase)\n"), "\(testCase) did not pass:\n\(result.output)")
+        }
+    }
+
+    @Test("mutual TLS: the server requires and checks a client certificate")
+    func mutualTLS() throws {
+        let certs = Self.certificates.path
+        let server = try Spawned(buildDirectory.appending(path: "interop-server").path, [
+            "--port", "0", "--use_tls", "--tls_cert_file", "\(certs)/server.pem", "--tls_key_file", "\(certs)/server.key",
+            "--tls_client_ca_file", "\(certs)/ca.pem",
+        ])
+        defer { server.kill() }
+        let port = String(try server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
+        let common = ["--server_port", port, "--test_case", "large_unary", "--use_tls", "--ca_file", "\(certs)/ca.pem",
+                      "--server_host_override", "localhost"]
+        let client = buildDirectory.appending(path: "interop-client").path
+        let withCertificate = try Spawned(client, common + ["--tls_cert_file", "\(certs)/client.pem",
+                                                              "--tls_key_file", "\(certs)/client.key"]).finish()
+        #expect(withCertificate.status == 0, "\(withCertificate.output)")
+        let without = try Spawned(client, common).finish()
+        #expect(without.status != 0, "a client without a certificate got through")
+        #expect(without.output.contains("FAIL large_unary"))
+    }
+}
+
+enum InteropTestsCases {
+    static let all = standardCases
+}
