@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "protoc-gen-swift-grpc", targets: ["protoc-gen-swift-grpc"]),
         .executable(name: "interop-server", targets: ["interop-server"]),
         .executable(name: "interop-client", targets: ["interop-client"]),
+        .executable(name: "spooled-server", targets: ["spooled-server"]),
+        .executable(name: "spooled-worker", targets: ["spooled-worker"]),
         .plugin(name: "SluiceProtoGenerator", targets: ["SluiceProtoGenerator"]),
     ],
     dependencies: [
@@ -100,6 +102,22 @@ let package = Package(
             name: "interop-client",
             dependencies: ["SluiceInterop", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // The Spooled job queue example (seed 004): store, services, server and worker.
+        .target(
+            name: "SpooledQueue",
+            dependencies: ["SeedServices", "Sluice", "SluiceProto"],
+            path: "Examples/Spooled/Sources/SpooledQueue"
+        ),
+        .executableTarget(
+            name: "spooled-server",
+            dependencies: ["SpooledQueue", "SluiceHTTP2", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Spooled/Sources/spooled-server"
+        ),
+        .executableTarget(
+            name: "spooled-worker",
+            dependencies: ["SeedServices", "SluiceHTTP2", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Spooled/Sources/spooled-worker"
+        ),
         .target(
             name: "SeedServices",
             dependencies: ["SluiceProto", "Sluice"],
@@ -117,6 +135,10 @@ let package = Package(
         .testTarget(
             name: "SluiceHTTP2Tests",
             dependencies: ["SluiceHTTP2", "Sluice", "SluiceProto", "SeedServices"]
+        ),
+        .testTarget(
+            name: "SpooledTests",
+            dependencies: ["SpooledQueue", "SeedServices", "Sluice", "SluiceProto"]
         ),
         // Runs the interop executables against Python grpcio, as processes.
         .testTarget(
