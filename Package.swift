@@ -128,13 +128,19 @@ let package = Package(
             name: "SluiceProtoTests",
             dependencies: ["SluiceProto", "SluiceTestMessages", "SeedServices"]
         ),
+        // Services and helpers the call tests share.
+        .target(
+            name: "SluiceTestSupport",
+            dependencies: ["Sluice", "SluiceProto", "SeedServices"],
+            path: "Tests/SluiceTestSupport"
+        ),
         .testTarget(
             name: "SluiceTests",
-            dependencies: ["Sluice", "SluiceProto", "SeedServices"]
+            dependencies: ["Sluice", "SluiceProto", "SeedServices", "SluiceTestSupport"]
         ),
         .testTarget(
             name: "SluiceHTTP2Tests",
-            dependencies: ["SluiceHTTP2", "Sluice", "SluiceProto", "SeedServices"]
+            dependencies: ["SluiceHTTP2", "Sluice", "SluiceProto", "SeedServices", "SluiceTestSupport"]
         ),
         .testTarget(
             name: "SpooledTests",

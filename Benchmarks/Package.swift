@@ -12,11 +12,14 @@ let package = Package(
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", exact: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", exact: "2.4.1"),
     ],
     targets: [
         .target(
             name: "SluiceBenchMessages",
-            dependencies: [.product(name: "SluiceProto", package: sluice)]
+            dependencies: [.product(name: "SluiceProto", package: sluice), .product(name: "Sluice", package: sluice)]
         ),
         .target(
             name: "SwiftProtobufBenchMessages",
@@ -30,6 +33,18 @@ let package = Package(
                 "SluiceBenchMessages", "SwiftProtobufBenchMessages", "AllocationCounter",
                 .product(name: "SluiceProto", package: sluice),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // RPCs: Sluice against grpc-swift 2 over HTTP/2 on loopback.
+        .executableTarget(
+            name: "rpc-benchmarks",
+            dependencies: [
+                "SluiceBenchMessages", "SwiftProtobufBenchMessages", "AllocationCounter",
+                .product(name: "Sluice", package: sluice),
+                .product(name: "SluiceHTTP2", package: sluice),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ]
         ),
     ],

@@ -2,6 +2,7 @@ import Foundation
 import SeedServices
 import Sluice
 import SluiceProto
+import SluiceTestSupport
 import Testing
 
 @Suite("Calls over the in-process transport", .timeLimit(.minutes(1)))
@@ -122,11 +123,12 @@ struct CallTests {
             let api = Catalog_ProductService.Client(wrapping: client)
             let start = ContinuousClock.now
             let error = await #expect(throws: RPCError.self) {
-                try await api.getRecommendations(Catalog_GetRecommendationsRequest(), options: CallOptions(timeout: .milliseconds(200)))
+                try await api.getRecommendations(Catalog_GetRecommendationsRequest(), options: CallOptions(timeout: .seconds(1)))
             }
             #expect(error?.code == .deadlineExceeded)
+            #expect(catalog.started.value)
             #expect(start.duration(to: .now) < .seconds(10))
-            for _ in 0..<200 where !catalog.cancelled.value { try await Task.sleep(for: .milliseconds(10)) }
+            try await waitWhile { !catalog.cancelled.value }
             #expect(catalog.cancelled.value)
         }
     }
@@ -144,7 +146,7 @@ struct CallTests {
                 _ = try await iterator.next()
                 _ = try await iterator.next()
             }
-            for _ in 0..<500 where !catalog.cancelled.value { try await Task.sleep(for: .milliseconds(10)) }
+            try await waitWhile { !catalog.cancelled.value }
             #expect(catalog.cancelled.value)
             #expect(catalog.produced.value < 1_000)
         }

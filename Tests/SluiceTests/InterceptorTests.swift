@@ -1,6 +1,7 @@
 import SeedServices
 import Sluice
 import SluiceProto
+import SluiceTestSupport
 import Testing
 
 /// Rejects calls without the right `x-api-key`, as the Spooled seed requires.
@@ -75,7 +76,7 @@ struct InterceptorTests {
             chat.requests.finish()
             for try await _ in chat.responses {}
         }
-        for _ in 0..<100 where log.value.filter({ $0.hasPrefix("end") }).count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        try await waitWhile { log.value.filter({ $0.hasPrefix("end") }).count < 2 }
         let entries = log.value
         #expect(entries.contains("start GetUser unary"))
         #expect(entries.contains("start Chat bidirectionalStreaming"))

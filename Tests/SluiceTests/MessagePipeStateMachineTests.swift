@@ -1,4 +1,5 @@
 @testable import Sluice
+import SluiceTestSupport
 import Testing
 
 /// The pipe's machine with plain values standing in for continuations.

@@ -3,6 +3,7 @@ import SeedServices
 import Sluice
 import SluiceProto
 import Synchronization
+import SluiceTestSupport
 import Testing
 
 /// Runs `body` against a server hosting `services` over the in-process transport, then shuts
@@ -38,94 +39,3 @@ func withInProcessServer<T: Sendable>(
     }
 }
 
-/// A thread-safe box for observations made inside handlers.
-final class Observed<Value: Sendable>: Sendable {
-    private let state: Mutex<Value>
-    init(_ value: Value) { state = Mutex(value) }
-    var value: Value { state.withLock { $0 } }
-    func update(_ body: @Sendable (inout Value) -> Void) { state.withLock { body(&$0) } }
-}
-
-/// The seed's user service, in memory.
-struct UserService: Venta_User_UserService.ServiceProtocol {
-    let seen = Observed<[Metadata]>([])
-
-    func getUser(request: Venta_User_GetUserRequest, context: ServerContext) async throws -> Venta_User_User {
-        seen.update { $0.append(context.metadata) }
-        guard request.id == "123" else {
-            throw RPCError(code: .notFound, message: "user \(request.id) not found", metadata: ["x-lookup": "miss"])
-        }
-        context.addResponseHeader("x-served-by", "users-1")
-        context.addTrailer("x-cost", "3")
-        var user = Venta_User_User()
-        user.id = "123"
-        user.name = "John Doe"
-        user.email = "john@example.com"
-        return user
-    }
-
-    func createUser(request: Venta_User_CreateUserRequest, context: ServerContext) async throws -> Venta_User_User {
-        struct Broken: Error {}
-        throw Broken()
-    }
-}
-
-/// The catalog: a streamed product list, with a switch to stream slowly or forever.
-struct CatalogService: Catalog_ProductService.ServiceProtocol {
-    let produced = Observed(0)
-    let cancelled = Observed(false)
-
-    func getProduct(request: Catalog_GetProductRequest, context: ServerContext) async throws -> Catalog_Product {
-        var product = Catalog_Product()
-        product.id = request.productID
-        product.name = String(repeating: "x", count: Int(request.productID.count) * 1000)
-        return product
-    }
-
-    func listProducts(request: Catalog_ListProductsRequest, responses: MessageWriter<Catalog_Product>, context: ServerContext) async throws {
-        do {
-            for i in 0..<Int(request.limit) {
-                var product = Catalog_Product()
-                product.id = "p\(i)"
-                product.category = request.category
-                try await responses.write(product)
-                produced.update { $0 += 1 }
-            }
-        } catch {
-            cancelled.update { $0 = true }
-            throw error
-        }
-    }
-
-    func getRecommendations(request: Catalog_GetRecommendationsRequest, context: ServerContext) async throws -> Catalog_ListProductsResponse {
-        do {
-            try await Task.sleep(for: .seconds(30))
-        } catch {
-            cancelled.update { $0 = true }
-            throw error
-        }
-        return Catalog_ListProductsResponse()
-    }
-}
-
-struct FileService: Files_FileService.ServiceProtocol {
-    func uploadFile(requests: RequestStream<Files_FileChunk>, context: ServerContext) async throws -> Files_UploadStatus {
-        var status = Files_UploadStatus()
-        for try await chunk in requests {
-            status.size += Int64(chunk.content.count)
-        }
-        status.success = true
-        return status
-    }
-}
-
-struct ChatService: Chat_ChatService.ServiceProtocol {
-    func chat(requests: RequestStream<Chat_ChatMessage>, responses: MessageWriter<Chat_ChatMessage>, context: ServerContext) async throws {
-        for try await message in requests {
-            var echo = message
-            echo.sender = "server"
-            echo.text = message.text.uppercased()
-            try await responses.write(echo)
-        }
-    }
-}

@@ -1,0 +1,335 @@
+// RPCs over HTTP/2 on loopback: Sluice against grpc-swift 2.4 (grpc-swift-nio-transport 2.9),
+// the same echo service and payload, server and load generator in separate processes pinned
+// to different cores.
+//
+//   swift run -c release rpc-benchmarks [--seconds 5]      orchestrates everything below
+//   rpc-benchmarks server --impl sluice|grpc-swift --port P
+//   rpc-benchmarks client --impl sluice|grpc-swift --port P --concurrency C --seconds S --kind unary|stream
+//   rpc-benchmarks allocations --impl sluice|grpc-swift
+import AllocationCounter
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import GRPCProtobuf
+import Sluice
+import SluiceBenchMessages
+import SluiceHTTP2
+import SwiftProtobufBenchMessages
+
+// MARK: - Arguments
+
+let arguments = CommandLine.arguments
+func option(_ name: String, _ fallback: String) -> String {
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return fallback }
+    return arguments[index + 1]
+}
+
+enum Impl: String, CaseIterable {
+    case sluice
+    case grpcSwift = "grpc-swift"
+}
+
+func echoItem() -> SluiceBenchMessages.Bench_Item {
+    var item = SluiceBenchMessages.Bench_Item()
+    item.id = 42
+    item.name = "benchmark item"
+    item.price = 9.99
+    item.flags = [1, 2, 3]
+    return item
+}
+
+// MARK: - Sluice echo service
+
+struct SluiceEcho: SluiceBenchMessages.Bench_Echo.ServiceProtocol {
+    func unary(request: SluiceBenchMessages.Bench_Item, context: Sluice.ServerContext) async throws -> SluiceBenchMessages.Bench_Item {
+        request
+    }
+
+    func stream(requests: Sluice.RequestStream<SluiceBenchMessages.Bench_Item>,
+                responses: Sluice.MessageWriter<SluiceBenchMessages.Bench_Item>,
+                context: Sluice.ServerContext) async throws {
+        for try await item in requests { try await responses.write(item) }
+    }
+}
+
+// MARK: - grpc-swift 2 echo service, written against GRPCCore directly
+
+typealias PItem = SwiftProtobufBenchMessages.Bench_Item
+
+enum GRPCSwiftEcho {
+    static let unary = GRPCCore.MethodDescriptor(fullyQualifiedService: "bench.Echo", method: "Unary")
+    static let stream = GRPCCore.MethodDescriptor(fullyQualifiedService: "bench.Echo", method: "Stream")
+}
+
+struct GRPCSwiftEchoService: RegistrableRPCService {
+    func registerMethods<Transport: GRPCCore.ServerTransport>(with router: inout RPCRouter<Transport>) {
+        router.registerHandler(forMethod: GRPCSwiftEcho.unary, deserializer: ProtobufDeserializer<PItem>(),
+                               serializer: ProtobufSerializer<PItem>()) { request, context in
+            let message = try await request.messages.first(where: { _ in true })
+            return GRPCCore.StreamingServerResponse(single: ServerResponse(message: message ?? PItem()))
+        }
+        router.registerHandler(forMethod: GRPCSwiftEcho.stream, deserializer: ProtobufDeserializer<PItem>(),
+                               serializer: ProtobufSerializer<PItem>()) { request, context in
+            GRPCCore.StreamingServerResponse { writer in
+                for try await item in request.messages { try await writer.write(item) }
+                return [:]
+            }
+        }
+    }
+}
+
+// MARK: - Servers
+
+func runServer(_ impl: Impl, port: Int) async throws {
+    switch impl {
+    case .sluice:
+        let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: port))
+        let server = Sluice.GRPCServer(transport: transport, services: [SluiceEcho()])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.serve() }
+            announce(try await transport.listeningAddress.port ?? port)
+            try await group.next()
+        }
+    case .grpcSwift:
+        let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        let server = GRPCCore.GRPCServer(transport: transport, services: [GRPCSwiftEchoService()])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.serve() }
+            announce(try await transport.listeningAddress?.ipv4?.port ?? port)
+            try await group.next()
+        }
+    }
+}
+
+func announce(_ port: Int) {
+    FileHandle.standardOutput.write(Data("listening on port \(port)\n".utf8))
+}
+
+// MARK: - Load
+
+/// A unary call or a stream of echoes, made the same way for both libraries.
+protocol LoadClient: Sendable {
+    func unary() async throws
+    /// Sends and receives `count` messages on one bidirectional stream.
+    func stream(count: Int) async throws
+}
+
+struct SluiceLoad: LoadClient {
+    let api: SluiceBenchMessages.Bench_Echo.Client
+    let item = echoItem()
+
+    func unary() async throws {
+        _ = try await api.unary(item)
+    }
+
+    func stream(count: Int) async throws {
+        let call = try await api.stream(metadata: [:], options: .defaults)
+        let item = self.item
+        Task {
+            for _ in 0..<count { try await call.requests.send(item) }
+            call.requests.finish()
+        }
+        var received = 0
+        for try await _ in call.responses { received += 1 }
+        precondition(received == count)
+    }
+}
+
+struct GRPCSwiftLoad: LoadClient {
+    let client: GRPCCore.GRPCClient<HTTP2ClientTransport.Posix>
+    let item: PItem
+
+    init(client: GRPCCore.GRPCClient<HTTP2ClientTransport.Posix>) throws {
+        self.client = client
+        self.item = try PItem(serializedBytes: echoItem().serializedBytes())
+    }
+
+    func unary() async throws {
+        _ = try await client.unary(request: ClientRequest(message: item), descriptor: GRPCSwiftEcho.unary,
+                                   serializer: ProtobufSerializer<PItem>(), deserializer: ProtobufDeserializer<PItem>(),
+                                   options: .defaults) { try $0.message }
+    }
+
+    func stream(count: Int) async throws {
+        let item = self.item
+        let request = GRPCCore.StreamingClientRequest<PItem> { writer in
+            for _ in 0..<count { try await writer.write(item) }
+        }
+        let received = try await client.bidirectionalStreaming(
+            request: request, descriptor: GRPCSwiftEcho.stream, serializer: ProtobufSerializer<PItem>(),
+            deserializer: ProtobufDeserializer<PItem>(), options: .defaults
+        ) { response in
+            var received = 0
+            for try await _ in response.messages { received += 1 }
+            return received
+        }
+        precondition(received == count)
+    }
+}
+
+/// Runs `body` with a connected load client of `impl`.
+func withLoadClient<T: Sendable>(_ impl: Impl, port: Int, _ body: @Sendable (any LoadClient) async throws -> T) async throws -> T {
+    switch impl {
+    case .sluice:
+        let transport = try SluiceHTTP2.HTTP2ClientTransport(target: .host("127.0.0.1", port: port))
+        let client = Sluice.GRPCClient(transport: transport)
+        let result = try await body(SluiceLoad(api: .init(wrapping: client)))
+        await client.close()
+        return result
+    case .grpcSwift:
+        let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        let client = GRPCCore.GRPCClient(transport: transport)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await client.runConnections()
+                return nil
+            }
+            let result = try await body(try GRPCSwiftLoad(client: client))
+            client.beginGracefulShutdown()
+            for try await _ in group {}
+            return result
+        }
+    }
+}
+
+struct LoadResult {
+    var perSecond: Double
+    var p50: Duration
+    var p99: Duration
+}
+
+func runClient(_ impl: Impl, port: Int, concurrency: Int, seconds: Double, kind: String) async throws -> LoadResult {
+    try await withLoadClient(impl, port: port) { client in
+        // Warm up connections and code paths.
+        for _ in 0..<200 { try await client.unary() }
+        if kind == "stream" {
+            let count = 20_000
+            var best = 0.0
+            for _ in 0..<3 {
+                let start = ContinuousClock.now
+                try await client.stream(count: count)
+                let elapsed = start.duration(to: .now).seconds
+                best = max(best, Double(count) / elapsed)
+            }
+            return LoadResult(perSecond: best, p50: .zero, p99: .zero)
+        }
+        let end = ContinuousClock.now + .nanoseconds(Int64(seconds * 1e9))
+        let start = ContinuousClock.now
+        let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var samples: [Duration] = []
+                    samples.reserveCapacity(100_000)
+                    while ContinuousClock.now < end {
+                        let begin = ContinuousClock.now
+                        try await client.unary()
+                        samples.append(begin.duration(to: .now))
+                    }
+                    return samples
+                }
+            }
+            var all: [Duration] = []
+            for try await samples in group { all += samples }
+            return all.sorted()
+        }
+        let elapsed = start.duration(to: .now).seconds
+        return LoadResult(perSecond: Double(latencies.count) / elapsed,
+                          p50: latencies[latencies.count / 2], p99: latencies[latencies.count * 99 / 100])
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    var micros: Double { seconds * 1e6 }
+}
+
+/// Allocations per unary RPC, client and server together in this process.
+func allocations(_ impl: Impl) async throws -> Double {
+    let port = Int.random(in: 40_000..<60_000)
+    let server = Task { try await runServer(impl, port: port) }
+    try await Task.sleep(for: .milliseconds(300))
+    let perCall = try await withLoadClient(impl, port: port) { client in
+        for _ in 0..<1_000 { try await client.unary() }
+        let calls = 5_000
+        let before = sluice_allocation_count()
+        for _ in 0..<calls { try await client.unary() }
+        return Double(sluice_allocation_count() - before) / Double(calls)
+    }
+    server.cancel()
+    return perCall
+}
+
+// MARK: - Orchestration
+
+func spawn(_ arguments: [String], core: Int) throws -> (Process, Pipe) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+    process.arguments = ["-c", String(core), CommandLine.arguments[0]] + arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    return (process, pipe)
+}
+
+func orchestrate(seconds: Double) async throws {
+    print("RPCs on loopback, server on core 0, load generator on core 1, \(seconds)s per run")
+    print("impl        unary c=1 rps   p50 us   p99 us   unary c=64 rps   p50 us   p99 us   stream msg/s   allocs/RPC")
+    var results: [Impl: (LoadResult, LoadResult, LoadResult, Double)] = [:]
+    for impl in Impl.allCases {
+        let (server, pipe) = try spawn(["server", "--impl", impl.rawValue, "--port", "0"], core: 0)
+        defer { server.terminate() }
+        var line = ""
+        while !line.contains("listening on port") {
+            line += String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        let port = String(line.split(separator: " ").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        func client(_ concurrency: Int, _ kind: String) throws -> LoadResult {
+            let (process, out) = try spawn(["client", "--impl", impl.rawValue, "--port", port,
+                                            "--concurrency", String(concurrency), "--seconds", String(seconds), "--kind", kind], core: 1)
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            let fields = String(decoding: data, as: UTF8.self).split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
+            guard fields.count == 3, let rate = Double(fields[0]), let p50 = Double(fields[1]), let p99 = Double(fields[2]) else {
+                throw BenchmarkError(description: "client output: \(String(decoding: data, as: UTF8.self))")
+            }
+            return LoadResult(perSecond: rate, p50: .nanoseconds(Int64(p50 * 1000)), p99: .nanoseconds(Int64(p99 * 1000)))
+        }
+        let one = try client(1, "unary")
+        let many = try client(64, "unary")
+        let stream = try client(1, "stream")
+        server.terminate()
+        let allocs = try await allocations(impl)
+        results[impl] = (one, many, stream, allocs)
+        print(impl.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
+              + String(format: "%13.0f %8.0f %8.0f %16.0f %8.0f %8.0f %14.0f %12.1f",
+                       one.perSecond, one.p50.micros, one.p99.micros, many.perSecond, many.p50.micros, many.p99.micros,
+                       stream.perSecond, allocs))
+    }
+    if let s = results[.sluice], let g = results[.grpcSwift] {
+        print(String(format: "Sluice / grpc-swift 2: unary c=1 %.2fx, unary c=64 %.2fx, streaming %.2fx, allocations %.2fx",
+                     s.0.perSecond / g.0.perSecond, s.1.perSecond / g.1.perSecond, s.2.perSecond / g.2.perSecond, s.3 / g.3))
+    }
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    let description: String
+}
+
+// MARK: - Main
+
+let mode = arguments.count > 1 && !arguments[1].hasPrefix("--") ? arguments[1] : "all"
+let impl = Impl(rawValue: option("--impl", "sluice")) ?? .sluice
+switch mode {
+case "server":
+    try await runServer(impl, port: Int(option("--port", "0")) ?? 0)
+case "client":
+    let result = try await runClient(impl, port: Int(option("--port", "0")) ?? 0,
+                                     concurrency: Int(option("--concurrency", "1")) ?? 1,
+                                     seconds: Double(option("--seconds", "5")) ?? 5, kind: option("--kind", "unary"))
+    print(String(format: "%.1f %.1f %.1f", result.perSecond, result.p50.micros, result.p99.micros))
+case "allocations":
+    print(String(format: "%.1f allocations per unary RPC", try await allocations(impl)))
+default:
+    try await orchestrate(seconds: Double(option("--seconds", "5")) ?? 5)
+}

@@ -1,0 +1,117 @@
+import Foundation
+import SeedServices
+import Sluice
+import SluiceProto
+import Synchronization
+
+// Services and helpers shared by the in-process and HTTP/2 call tests.
+
+/// Waits while `condition` holds, for at most `limit`: an upper bound for something that
+/// should happen promptly (a cancellation reaching a handler), generous enough for a loaded
+/// CI machine.
+public func waitWhile(limit: Duration = .seconds(10), _ condition: () -> Bool) async throws {
+    let end = ContinuousClock.now + limit
+    while condition() && ContinuousClock.now < end {
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}
+
+/// A thread-safe box for observations made inside handlers.
+public final class Observed<Value: Sendable>: Sendable {
+    private let state: Mutex<Value>
+    public init(_ value: Value) { state = Mutex(value) }
+    public var value: Value { state.withLock { $0 } }
+    public func update(_ body: @Sendable (inout Value) -> Void) { state.withLock { body(&$0) } }
+}
+
+/// The seed's user service, in memory.
+public struct UserService: Venta_User_UserService.ServiceProtocol {
+    public init() {}
+    public let seen = Observed<[Metadata]>([])
+
+    public func getUser(request: Venta_User_GetUserRequest, context: ServerContext) async throws -> Venta_User_User {
+        seen.update { $0.append(context.metadata) }
+        guard request.id == "123" else {
+            throw RPCError(code: .notFound, message: "user \(request.id) not found", metadata: ["x-lookup": "miss"])
+        }
+        context.addResponseHeader("x-served-by", "users-1")
+        context.addTrailer("x-cost", "3")
+        var user = Venta_User_User()
+        user.id = "123"
+        user.name = "John Doe"
+        user.email = "john@example.com"
+        return user
+    }
+
+    public func createUser(request: Venta_User_CreateUserRequest, context: ServerContext) async throws -> Venta_User_User {
+        struct Broken: Error {}
+        throw Broken()
+    }
+}
+
+/// The catalog: a streamed product list, with a switch to stream slowly or forever.
+public struct CatalogService: Catalog_ProductService.ServiceProtocol {
+    public init() {}
+    public let produced = Observed(0)
+    public let cancelled = Observed(false)
+    public let started = Observed(false)
+
+    public func getProduct(request: Catalog_GetProductRequest, context: ServerContext) async throws -> Catalog_Product {
+        var product = Catalog_Product()
+        product.id = request.productID
+        product.name = String(repeating: "x", count: Int(request.productID.count) * 1000)
+        return product
+    }
+
+    public func listProducts(request: Catalog_ListProductsRequest, responses: MessageWriter<Catalog_Product>, context: ServerContext) async throws {
+        do {
+            for i in 0..<Int(request.limit) {
+                var product = Catalog_Product()
+                product.id = "p\(i)"
+                product.category = request.category
+                try await responses.write(product)
+                produced.update { $0 += 1 }
+            }
+        } catch {
+            cancelled.update { $0 = true }
+            throw error
+        }
+    }
+
+    public func getRecommendations(request: Catalog_GetRecommendationsRequest, context: ServerContext) async throws -> Catalog_ListProductsResponse {
+        started.update { $0 = true }
+        do {
+            try await Task.sleep(for: .seconds(30))
+        } catch {
+            cancelled.update { $0 = true }
+            throw error
+        }
+        return Catalog_ListProductsResponse()
+    }
+}
+
+public struct FileService: Files_FileService.ServiceProtocol {
+    public init() {}
+
+    public func uploadFile(requests: RequestStream<Files_FileChunk>, context: ServerContext) async throws -> Files_UploadStatus {
+        var status = Files_UploadStatus()
+        for try await chunk in requests {
+            status.size += Int64(chunk.content.count)
+        }
+        status.success = true
+        return status
+    }
+}
+
+public struct ChatService: Chat_ChatService.ServiceProtocol {
+    public init() {}
+
+    public func chat(requests: RequestStream<Chat_ChatMessage>, responses: MessageWriter<Chat_ChatMessage>, context: ServerContext) async throws {
+        for try await message in requests {
+            var echo = message
+            echo.sender = "server"
+            echo.text = message.text.uppercased()
+            try await responses.write(echo)
+        }
+    }
+}
