@@ -73,6 +73,12 @@ struct WellKnownTypeTests {
         #expect(mask.intersection(other).paths == ["user.name"])
     }
 
+    @Test("Message.with builds a message in one expression")
+    func with() {
+        let timestamp = Google_Protobuf_Timestamp.with { $0.seconds = 5; $0.nanos = 6 }
+        #expect(timestamp == Google_Protobuf_Timestamp(seconds: 5, nanos: 6))
+    }
+
     @Test("wrappers from values and literals")
     func wrappers() throws {
         let int: Google_Protobuf_Int64Value = 42

@@ -37,6 +37,15 @@ extension Message {
     @inlinable
     public func checkRequiredFields() throws {}
 
+    /// A message built in one expression, as with swift-protobuf:
+    /// `let user = User.with { $0.name = "Ada" }`.
+    @inlinable
+    public static func with(_ populate: (inout Self) throws -> Void) rethrows -> Self {
+        var message = Self()
+        try populate(&message)
+        return message
+    }
+
     /// Decodes fields until the end of the current message or group.
     @inlinable
     public mutating func mergeFields(from reader: inout WireReader) throws {
