@@ -1,0 +1,131 @@
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import NIOPosix
+import SeedServices
+import Sluice
+import SluiceHTTP2
+import SluiceTestSupport
+import Synchronization
+import Testing
+
+/// Collects the connection-level frames a raw HTTP/2 client receives.
+final class FrameRecorder: ChannelInboundHandler, Sendable {
+    typealias InboundIn = HTTP2Frame
+    let frames = Mutex<[HTTP2Frame.FramePayload]>([])
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        frames.withLock { $0.append(frame.payload) }
+        context.fireChannelRead(data)
+    }
+
+    var goAway: HTTP2ErrorCode? {
+        frames.withLock { frames in
+            for case .goAway(_, let code, _) in frames { return code }
+            return nil
+        }
+    }
+}
+
+/// Collects what one stream receives.
+final class StreamRecorder: ChannelInboundHandler, Sendable {
+    typealias InboundIn = HTTP2Frame.FramePayload
+    let headers = Mutex<[HPACKHeaders]>([])
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .headers(let payload) = unwrapInboundIn(data) {
+            headers.withLock { $0.append(payload.headers) }
+        }
+    }
+}
+
+/// A bare HTTP/2 connection to `port`, for sending what a gRPC client would not.
+func rawConnection(port: Int, recorder: FrameRecorder) async throws -> (any Channel, NIOHTTP2Handler.StreamMultiplexer) {
+    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .connect(host: "127.0.0.1", port: port).get()
+    let multiplexer = try await channel.eventLoop.submit {
+        let mux = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+            mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()) { $0.close() }
+        try channel.pipeline.syncOperations.addHandler(recorder)
+        return mux
+    }.get()
+    return (channel, multiplexer)
+}
+
+@Suite("Raw HTTP/2 against the server", .timeLimit(.minutes(1)))
+struct RawHTTP2Tests {
+    func withServer(_ body: (Int) async throws -> Void) async throws {
+        let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0))
+        let server = GRPCServer(transport: transport, services: [UserService()])
+        let serving = Task { try await server.serve() }
+        let port = try await transport.listeningAddress.port ?? 0
+        try await body(port)
+        server.beginGracefulShutdown()
+        try await serving.value
+    }
+
+    @Test("a request that is not application/grpc gets HTTP 415")
+    func wrongContentType() async throws {
+        try await withServer { port in
+            let recorder = FrameRecorder()
+            let (channel, multiplexer) = try await rawConnection(port: port, recorder: recorder)
+            let stream = StreamRecorder()
+            let streamChannel = try await multiplexer.createStreamChannel { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(stream) }
+            }.get()
+            var headers = HPACKHeaders()
+            for (name, value) in [(":method", "POST"), (":scheme", "http"), (":path", "/venta.user.UserService/GetUser"),
+                                  (":authority", "localhost"), ("content-type", "application/json")] {
+                headers.add(name: name, value: value)
+            }
+            try await streamChannel.writeAndFlush(HTTP2Frame.FramePayload.headers(.init(headers: headers, endStream: true)))
+            try await waitWhile { stream.headers.withLock { $0.isEmpty } }
+            #expect(stream.headers.withLock { $0.first?.first(name: ":status") } == "415")
+            try await channel.close()
+        }
+    }
+
+    @Test("a client that pings too often gets GOAWAY ENHANCE_YOUR_CALM")
+    func pingFlood() async throws {
+        try await withServer { port in
+            let recorder = FrameRecorder()
+            let (channel, _) = try await rawConnection(port: port, recorder: recorder)
+            for i in 0..<5 {
+                let ping = HTTP2Frame(streamID: .rootStream, payload: .ping(HTTP2PingData(withInteger: UInt64(i)), ack: false))
+                // The server closes the connection after its GOAWAY: late pings may fail.
+                try? await channel.writeAndFlush(ping)
+            }
+            try await waitWhile { recorder.goAway == nil }
+            #expect(recorder.goAway == .enhanceYourCalm)
+            try? await channel.close()
+        }
+    }
+
+    @Test("frequent pings on a connection receiving data are not abuse; on a silent one they are")
+    func pingsWithData() async throws {
+        var configuration = HTTP2ClientTransport.Configuration()
+        configuration.keepalive = ClientKeepalive(time: .milliseconds(10))
+        let catalog = CatalogService()
+        try await withHTTP2Server([catalog], clientConfiguration: configuration) { client, _ in
+            // Like grpc-go's bandwidth estimator: pings while data keeps arriving.
+            let api = Catalog_ProductService.Client(wrapping: client)
+            var request = Catalog_ListProductsRequest()
+            request.limit = 2_000
+            var received = 0
+            for try await _ in try await api.listProducts(request) {
+                received += 1
+                if received % 100 == 0 { try await Task.sleep(for: .milliseconds(15)) }
+            }
+            #expect(received == 2_000)
+        }
+        try await withHTTP2Server([catalog], clientConfiguration: configuration) { client, _ in
+            // A call that receives nothing: the pings are strikes, and the server says GOAWAY.
+            let api = Catalog_ProductService.Client(wrapping: client)
+            let error = await #expect(throws: RPCError.self) {
+                _ = try await api.getRecommendations(Catalog_GetRecommendationsRequest(), options: CallOptions(timeout: .seconds(20)))
+            }
+            #expect(error?.code == .unavailable)
+        }
+    }
+}
