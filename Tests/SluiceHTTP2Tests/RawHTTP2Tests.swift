@@ -33,24 +33,32 @@ final class StreamRecorder: ChannelInboundHandler, Sendable {
     typealias InboundIn = HTTP2Frame.FramePayload
     let headers = Mutex<[HPACKHeaders]>([])
 
+    let all = Mutex<[String]>([])
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .headers(let payload) = unwrapInboundIn(data) {
+        let payload = unwrapInboundIn(data)
+        all.withLock { $0.append("\(payload)") }
+        if case .headers(let payload) = payload {
             headers.withLock { $0.append(payload.headers) }
         }
     }
 }
 
-/// A bare HTTP/2 connection to `port`, for sending what a gRPC client would not.
+/// A bare HTTP/2 connection to `port`, for sending what a gRPC client would not. The pipeline
+/// is set up before the connection reads anything, so the server's preface is not lost.
 func rawConnection(port: Int, recorder: FrameRecorder) async throws -> (any Channel, NIOHTTP2Handler.StreamMultiplexer) {
+    let multiplexer = OneShot<NIOHTTP2Handler.StreamMultiplexer>()
     let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let mux = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+                    mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()) { $0.close() }
+                try channel.pipeline.syncOperations.addHandler(recorder)
+                multiplexer.set(mux)
+            }
+        }
         .connect(host: "127.0.0.1", port: port).get()
-    let multiplexer = try await channel.eventLoop.submit {
-        let mux = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-            mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()) { $0.close() }
-        try channel.pipeline.syncOperations.addHandler(recorder)
-        return mux
-    }.get()
-    return (channel, multiplexer)
+    return (channel, await multiplexer.value)
 }
 
 @Suite("Raw HTTP/2 against the server", .timeLimit(.minutes(1)))
@@ -81,7 +89,8 @@ struct RawHTTP2Tests {
             }
             try await streamChannel.writeAndFlush(HTTP2Frame.FramePayload.headers(.init(headers: headers, endStream: true)))
             try await waitWhile { stream.headers.withLock { $0.isEmpty } }
-            #expect(stream.headers.withLock { $0.first?.first(name: ":status") } == "415")
+            #expect(stream.headers.withLock { $0.first?.first(name: ":status") } == "415",
+                    "stream got \(stream.all.withLock { $0 }), connection got \(recorder.frames.withLock { $0 })")
             try await channel.close()
         }
     }
