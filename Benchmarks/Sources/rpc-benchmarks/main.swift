@@ -62,7 +62,7 @@ enum GRPCSwiftEcho {
 }
 
 struct GRPCSwiftEchoService: RegistrableRPCService {
-    func registerMethods<Transport: GRPCCore.ServerTransport>(with router: inout RPCRouter<Transport>) {
+    func registerMethods<Transport: GRPCCore.ServerTransport>(with router: inout GRPCCore.RPCRouter<Transport>) {
         router.registerHandler(forMethod: GRPCSwiftEcho.unary, deserializer: ProtobufDeserializer<PItem>(),
                                serializer: ProtobufSerializer<PItem>()) { request, context in
             let message = try await request.messages.first(where: { _ in true })
@@ -70,7 +70,7 @@ struct GRPCSwiftEchoService: RegistrableRPCService {
         }
         router.registerHandler(forMethod: GRPCSwiftEcho.stream, deserializer: ProtobufDeserializer<PItem>(),
                                serializer: ProtobufSerializer<PItem>()) { request, context in
-            GRPCCore.StreamingServerResponse { writer in
+            GRPCCore.StreamingServerResponse(of: PItem.self) { writer in
                 for try await item in request.messages { try await writer.write(item) }
                 return [:]
             }
@@ -83,7 +83,7 @@ struct GRPCSwiftEchoService: RegistrableRPCService {
 func runServer(_ impl: Impl, port: Int) async throws {
     switch impl {
     case .sluice:
-        let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: port))
+        let transport = SluiceHTTP2.HTTP2ServerTransport(target: .host("127.0.0.1", port: port))
         let server = Sluice.GRPCServer(transport: transport, services: [SluiceEcho()])
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
@@ -91,11 +91,11 @@ func runServer(_ impl: Impl, port: Int) async throws {
             try await group.next()
         }
     case .grpcSwift:
-        let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        let transport = GRPCNIOTransportHTTP2.HTTP2ServerTransport.Posix(address: .ipv4(host: "127.0.0.1", port: port), transportSecurity: .plaintext)
         let server = GRPCCore.GRPCServer(transport: transport, services: [GRPCSwiftEchoService()])
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
-            announce(try await transport.listeningAddress?.ipv4?.port ?? port)
+            announce(try await transport.listeningAddress.ipv4?.port ?? port)
             try await group.next()
         }
     }
@@ -136,10 +136,10 @@ struct SluiceLoad: LoadClient {
 }
 
 struct GRPCSwiftLoad: LoadClient {
-    let client: GRPCCore.GRPCClient<HTTP2ClientTransport.Posix>
+    let client: GRPCCore.GRPCClient<GRPCNIOTransportHTTP2.HTTP2ClientTransport.Posix>
     let item: PItem
 
-    init(client: GRPCCore.GRPCClient<HTTP2ClientTransport.Posix>) throws {
+    init(client: GRPCCore.GRPCClient<GRPCNIOTransportHTTP2.HTTP2ClientTransport.Posix>) throws {
         self.client = client
         self.item = try PItem(serializedBytes: echoItem().serializedBytes())
     }
@@ -147,7 +147,7 @@ struct GRPCSwiftLoad: LoadClient {
     func unary() async throws {
         _ = try await client.unary(request: ClientRequest(message: item), descriptor: GRPCSwiftEcho.unary,
                                    serializer: ProtobufSerializer<PItem>(), deserializer: ProtobufDeserializer<PItem>(),
-                                   options: .defaults) { try $0.message }
+                                   options: GRPCCore.CallOptions.defaults) { try $0.message }
     }
 
     func stream(count: Int) async throws {
@@ -157,7 +157,7 @@ struct GRPCSwiftLoad: LoadClient {
         }
         let received = try await client.bidirectionalStreaming(
             request: request, descriptor: GRPCSwiftEcho.stream, serializer: ProtobufSerializer<PItem>(),
-            deserializer: ProtobufDeserializer<PItem>(), options: .defaults
+            deserializer: ProtobufDeserializer<PItem>(), options: GRPCCore.CallOptions.defaults
         ) { response in
             var received = 0
             for try await _ in response.messages { received += 1 }
@@ -177,7 +177,7 @@ func withLoadClient<T: Sendable>(_ impl: Impl, port: Int, _ body: @Sendable (any
         await client.close()
         return result
     case .grpcSwift:
-        let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        let transport = try GRPCNIOTransportHTTP2.HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
         let client = GRPCCore.GRPCClient(transport: transport)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {

@@ -67,6 +67,7 @@ final class ClientStreamHandler: ChannelDuplexHandler {
         let requests = sink.requests
         let compression = head.compression.flatMap { $0 == .identity ? nil : $0 }
         let allocator = context.channel.allocator
+        let outbound = self.outbound
         Task {
             do {
                 for try await bytes in requests {
@@ -77,7 +78,12 @@ final class ClientStreamHandler: ChannelDuplexHandler {
                     } else {
                         framed = MessageFramer.frame(bytes, compressed: false, allocator: allocator)
                     }
-                    try await eventLoop.flatSubmit { loop.value.writeRequest(framed, on: eventLoop) }.get()
+                    // Queue without waiting, but wait for the loop (and writability) every
+                    // `maxQueuedWrites` messages, so the queue stays bounded.
+                    if outbound.shouldWait() {
+                        try await eventLoop.flatSubmit { loop.value.writabilityFuture(on: eventLoop) }.get()
+                    }
+                    eventLoop.execute { loop.value.writeRequest(framed) }
                 }
                 eventLoop.execute { loop.value.closeRequests() }
             } catch {
@@ -86,13 +92,33 @@ final class ClientStreamHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Writes a framed request; the returned future completes once the stream can take more.
-    private func writeRequest(_ framed: ByteBuffer, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    private let outbound = OutboundState()
+    private var flushScheduled = false
+
+    private func writeRequest(_ framed: ByteBuffer) {
+        guard let context, state != .ended, !requestsClosed else { return }
+        context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
+        scheduleFlush(context)
+        outbound.writable.store(context.channel.isWritable, ordering: .relaxed)
+    }
+
+    /// One flush for all the writes queued on the loop before it runs.
+    private func scheduleFlush(_ context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            loop.value.flushScheduled = false
+            loop.value.context?.flush()
+        }
+    }
+
+    private func writabilityFuture(on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         guard let context, state != .ended, !requestsClosed else {
             return eventLoop.makeFailedFuture(CancellationError())
         }
-        context.writeAndFlush(wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
         if context.channel.isWritable { return eventLoop.makeSucceededVoidFuture() }
+        context.flush()
         let promise = eventLoop.makePromise(of: Void.self)
         writabilityWaiters.append(promise)
         return promise.futureResult
@@ -101,11 +127,13 @@ final class ClientStreamHandler: ChannelDuplexHandler {
     private func closeRequests() {
         guard let context, !requestsClosed, state != .ended else { return }
         requestsClosed = true
+        // The end of stream rides on its own empty DATA frame, flushed with what came before.
         let empty = context.channel.allocator.buffer(capacity: 0)
         context.writeAndFlush(wrapOutboundOut(.data(.init(data: .byteBuffer(empty), endStream: true))), promise: nil)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        outbound.writable.store(context.channel.isWritable, ordering: .relaxed)
         if context.channel.isWritable {
             let waiters = writabilityWaiters
             writabilityWaiters = []

@@ -2,15 +2,13 @@ import NIOCore
 import NIOHTTP2
 import Synchronization
 
-/// Connection-level work of a server connection: counts open streams and enforces the
-/// keepalive policy on client pings.
+/// Connection-level work of a server connection: enforces the keepalive policy on client pings.
 final class ServerConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
 
     private var enforcer: KeepaliveEnforcer
     private let activity: ConnectionActivity
-    private var openStreams = 0
 
     init(keepalive: ServerKeepalive, activity: ConnectionActivity) {
         self.enforcer = KeepaliveEnforcer(policy: keepalive)
@@ -21,7 +19,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let frame = unwrapInboundIn(data)
         if case .ping(_, ack: false) = frame.payload {
             if activity.takeDataSent() { enforcer.didSendData() }
-            if enforcer.receivedPing(at: .now, activeCalls: openStreams) == .goAway {
+            if enforcer.receivedPing(at: .now, activeCalls: activity.openStreams) == .goAway {
                 let goAway = HTTP2Frame(
                     streamID: .rootStream,
                     payload: .goAway(lastStreamID: .maxID, errorCode: .enhanceYourCalm,
@@ -33,21 +31,25 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         context.fireChannelRead(data)
     }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is NIOHTTP2StreamCreatedEvent {
-            openStreams += 1
-        } else if event is StreamClosedEvent {
-            openStreams -= 1
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
 }
 
-/// Shared by a connection's stream handlers and its connection handler: whether the server
-/// has sent HEADERS or DATA since the last ping was checked.
+/// Shared by a connection's stream handlers and its connection handler: how many calls are
+/// open, and whether the server has sent HEADERS or DATA since the last ping was checked.
+/// (Stream events do not reach connection handlers with the inline multiplexer, so the stream
+/// handlers report themselves.)
 final class ConnectionActivity: Sendable {
     private let dataSent = Atomic<Bool>(false)
+    private let streams = Atomic<Int>(0)
+
+    var openStreams: Int { streams.load(ordering: .relaxed) }
+
+    func streamOpened() {
+        streams.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    func streamClosed() {
+        streams.wrappingSubtract(1, ordering: .relaxed)
+    }
 
     func noteDataSent() {
         dataSent.store(true, ordering: .relaxed)

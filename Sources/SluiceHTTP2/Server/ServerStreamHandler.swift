@@ -60,10 +60,12 @@ final class ServerStreamHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        activity.streamOpened()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        activity.streamClosed()
     }
 
     // MARK: - Inbound
@@ -277,9 +279,7 @@ final class ServerStreamHandler: ChannelDuplexHandler {
                 // `maxQueuedWrites` at a time: then (or when the stream is not writable) the
                 // writer waits for a round trip through the loop, which runs after every write
                 // queued before it, and for writability.
-                let queued = outbound.queuedWrites.wrappingAdd(1, ordering: .relaxed).newValue
-                if queued >= OutboundState.maxQueuedWrites || !outbound.writable.load(ordering: .relaxed) {
-                    outbound.queuedWrites.store(0, ordering: .relaxed)
+                if outbound.shouldWait() {
                     try await eventLoop.flatSubmit { loop.value.writabilityFuture(on: eventLoop) }.get()
                 }
                 eventLoop.execute { loop.value.write(part) }
@@ -297,6 +297,7 @@ final class ServerStreamHandler: ChannelDuplexHandler {
         // No context means the stream is gone: fail the writer.
         guard let context else { return eventLoop.makeFailedFuture(CancellationError()) }
         if context.channel.isWritable || ended { return eventLoop.makeSucceededVoidFuture() }
+        context.flush()
         let promise = eventLoop.makePromise(of: Void.self)
         writabilityWaiters.append(promise)
         return promise.futureResult
@@ -330,11 +331,25 @@ final class ServerStreamHandler: ChannelDuplexHandler {
             } else {
                 framed = MessageFramer.frame(bytes, compressed: false, allocator: context.channel.allocator)
             }
-            context.writeAndFlush(wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
+            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
+            scheduleFlush(context)
             activity.noteDataSent()
             outbound.writable.store(context.channel.isWritable, ordering: .relaxed)
         case .end(let error, let trailers):
             writeEnd(error, trailers: trailers)
+        }
+    }
+
+    private var flushScheduled = false
+
+    /// One flush for all the writes queued on the loop before it runs.
+    private func scheduleFlush(_ context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            loop.value.flushScheduled = false
+            loop.value.context?.flush()
         }
     }
 
@@ -397,4 +412,13 @@ final class OutboundState: Sendable {
     let writable = Atomic<Bool>(true)
     let closed = Atomic<Bool>(false)
     let queuedWrites = Atomic<Int>(0)
+
+    /// Counts a write about to be queued; true when the writer should first wait for a round
+    /// trip through the loop (which runs after every write queued before it) and writability.
+    func shouldWait() -> Bool {
+        let queued = queuedWrites.wrappingAdd(1, ordering: .relaxed).newValue
+        guard queued >= Self.maxQueuedWrites || !writable.load(ordering: .relaxed) else { return false }
+        queuedWrites.store(0, ordering: .relaxed)
+        return true
+    }
 }
