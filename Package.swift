@@ -126,7 +126,7 @@ let package = Package(
 
         .testTarget(
             name: "SluiceProtoTests",
-            dependencies: ["SluiceProto", "SluiceTestMessages", "SeedServices"]
+            dependencies: ["SluiceProto", "SluiceTestMessages", "SeedServices", "SluiceTestSupport"]
         ),
         // Services and helpers the call tests share.
         .target(
@@ -153,7 +153,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceCodeGenTests",
-            dependencies: ["SluiceCodeGen", "SluiceDescriptors", "protoc-gen-swift-grpc"]
+            dependencies: ["SluiceCodeGen", "SluiceDescriptors", "protoc-gen-swift-grpc", "SluiceTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -2,26 +2,10 @@ import Foundation
 @testable import SluiceCodeGen
 import SluiceDescriptors
 import SluiceProto
+import SluiceTestSupport
 import Testing
 
-let repositoryRoot = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 let protobufInclude = ProcessInfo.processInfo.environment["PROTOBUF_INCLUDE"] ?? "/usr/include"
-
-/// Runs a command in the repository root and returns its status and combined output.
-func run(_ executable: String, _ arguments: [String], in directory: URL = repositoryRoot) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [executable] + arguments
-    process.currentDirectoryURL = directory
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
 
 /// A CodeGeneratorRequest for `files`, built from protoc's descriptor set with source info,
 /// as protoc would send it.

@@ -1,6 +1,7 @@
 import Foundation
 import SluiceProto
 import SluiceTestMessages
+import SluiceTestSupport
 import Testing
 
 /// Sluice against Python protobuf (upb): 10,000 random messages over the all-types schemas,

@@ -29,8 +29,7 @@ final class ClientStreamHandler: ChannelDuplexHandler {
     private var responseEncoding: CompressionAlgorithm?
     private var httpStatus: Int?
     private var context: ChannelHandlerContext?
-    private var readingPaused = false
-    private var readPending = false
+    private var io = StreamIO()
     private var requestsClosed = false
     private var writabilityWaiters: [EventLoopPromise<Void>] = []
 
@@ -93,8 +92,6 @@ final class ClientStreamHandler: ChannelDuplexHandler {
     }
 
     private let outbound = OutboundState()
-    private var flushScheduled = false
-
     private func writeRequest(_ framed: ByteBuffer) {
         guard let context, state != .ended, !requestsClosed else { return }
         context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
@@ -104,11 +101,10 @@ final class ClientStreamHandler: ChannelDuplexHandler {
 
     /// One flush for all the writes queued on the loop before it runs.
     private func scheduleFlush(_ context: ChannelHandlerContext) {
-        guard !flushScheduled else { return }
-        flushScheduled = true
+        guard io.needsFlushScheduled() else { return }
         let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.execute {
-            loop.value.flushScheduled = false
+            loop.value.io.flushed()
             loop.value.context?.flush()
         }
     }
@@ -253,7 +249,7 @@ final class ClientStreamHandler: ChannelDuplexHandler {
                 }
             }
             if !sink.receive(.message(Array(bytes.readableBytesView))) {
-                readingPaused = true
+                io.pauseReading()
             }
         }
     }
@@ -284,19 +280,10 @@ final class ClientStreamHandler: ChannelDuplexHandler {
     // MARK: Backpressure
 
     func read(context: ChannelHandlerContext) {
-        if readingPaused {
-            readPending = true
-        } else {
-            context.read()
-        }
+        io.read(context)
     }
 
     func resumeReading() {
-        guard readingPaused else { return }
-        readingPaused = false
-        if readPending, let context {
-            readPending = false
-            context.read()
-        }
+        io.resume(context)
     }
 }

@@ -37,9 +37,7 @@ final class ServerStreamHandler: ChannelDuplexHandler {
     private var task: Task<Void, Never>?
     private var context: ChannelHandlerContext?
 
-    // Backpressure on reads.
-    private var readingPaused = false
-    private var readPending = false
+    private var io = StreamIO()
 
     // Response side, shared with the writer running in the call's task.
     private let outbound = OutboundState()
@@ -119,20 +117,11 @@ final class ServerStreamHandler: ChannelDuplexHandler {
     // MARK: Reads held back while the call is behind
 
     func read(context: ChannelHandlerContext) {
-        if readingPaused {
-            readPending = true
-        } else {
-            context.read()
-        }
+        io.read(context)
     }
 
     private func resumeReading() {
-        guard readingPaused else { return }
-        readingPaused = false
-        if readPending, let context {
-            readPending = false
-            context.read()
-        }
+        io.resume(context)
     }
 
     // MARK: Request handling
@@ -227,7 +216,7 @@ final class ServerStreamHandler: ChannelDuplexHandler {
                 }
             }
             if !requests.yield(Array(bytes.readableBytesView)) {
-                readingPaused = true
+                io.pauseReading()
             }
         }
     }
@@ -340,15 +329,12 @@ final class ServerStreamHandler: ChannelDuplexHandler {
         }
     }
 
-    private var flushScheduled = false
-
     /// One flush for all the writes queued on the loop before it runs.
     private func scheduleFlush(_ context: ChannelHandlerContext) {
-        guard !flushScheduled else { return }
-        flushScheduled = true
+        guard io.needsFlushScheduled() else { return }
         let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.execute {
-            loop.value.flushScheduled = false
+            loop.value.io.flushed()
             loop.value.context?.flush()
         }
     }

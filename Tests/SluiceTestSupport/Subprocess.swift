@@ -1,15 +1,16 @@
 import Foundation
 
 /// The repository root, found from this file's path.
-let repositoryRoot = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+public let repositoryRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-/// Runs a command to completion and returns its exit status and combined output.
-func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+/// Runs a command to completion (in the repository root unless told otherwise) and returns
+/// its exit status and combined output.
+public func run(_ executable: String, _ arguments: [String], in directory: URL = repositoryRoot) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [executable] + arguments
-    process.currentDirectoryURL = repositoryRoot
+    process.currentDirectoryURL = directory
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
@@ -20,7 +21,7 @@ func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, 
 }
 
 /// Reads records of (kind byte, varint length, bytes), as crosscheck.py writes them.
-func readRecords(_ data: [UInt8]) -> [(kind: UInt8, bytes: ArraySlice<UInt8>)] {
+public func readRecords(_ data: [UInt8]) -> [(kind: UInt8, bytes: ArraySlice<UInt8>)] {
     var records: [(UInt8, ArraySlice<UInt8>)] = []
     var i = 0
     while i < data.count {
@@ -42,7 +43,7 @@ func readRecords(_ data: [UInt8]) -> [(kind: UInt8, bytes: ArraySlice<UInt8>)] {
 }
 
 /// Appends a record in the same format.
-func appendRecord(_ kind: UInt8, _ bytes: [UInt8], to out: inout [UInt8]) {
+public func appendRecord(_ kind: UInt8, _ bytes: [UInt8], to out: inout [UInt8]) {
     out.append(kind)
     var n = bytes.count
     while n >= 0x80 {
