@@ -280,10 +280,10 @@ final class ClientStreamHandler: ChannelDuplexHandler {
     // MARK: Backpressure
 
     func read(context: ChannelHandlerContext) {
-        io.read(context)
+        if io.shouldRead() { context.read() }
     }
 
     func resumeReading() {
-        io.resume(context)
+        if io.resume() { context?.read() }
     }
 }

@@ -1,8 +1,7 @@
-import NIOCore
-
 /// What both stream handlers do with reads and flushes: hold back `read()` while the call is
 /// behind, and flush once for all the writes queued on the event loop before the flush runs.
-/// Event-loop confined, like the handler that owns it.
+/// Event-loop confined, like the handler that owns it. It only decides: the handler calls
+/// `context.read()` itself, after the mutation, because a read can re-enter the handler.
 struct StreamIO {
     private var readingPaused = false
     private var readPending = false
@@ -13,23 +12,21 @@ struct StreamIO {
         readingPaused = true
     }
 
-    /// The handler's `read(context:)`: forwards the read unless reading is paused.
-    mutating func read(_ context: ChannelHandlerContext) {
+    /// The handler's `read(context:)`: whether to forward the read now (else it is held back).
+    mutating func shouldRead() -> Bool {
         if readingPaused {
             readPending = true
-        } else {
-            context.read()
+            return false
         }
+        return true
     }
 
-    /// The call caught up: issue the read held back, if any.
-    mutating func resume(_ context: ChannelHandlerContext?) {
-        guard readingPaused else { return }
+    /// The call caught up: whether a held-back read should be issued now.
+    mutating func resume() -> Bool {
+        guard readingPaused else { return false }
         readingPaused = false
-        if readPending, let context {
-            readPending = false
-            context.read()
-        }
+        defer { readPending = false }
+        return readPending
     }
 
     /// Whether a flush needs scheduling now; the caller then runs ``flushed()`` from it.

@@ -117,11 +117,11 @@ final class ServerStreamHandler: ChannelDuplexHandler {
     // MARK: Reads held back while the call is behind
 
     func read(context: ChannelHandlerContext) {
-        io.read(context)
+        if io.shouldRead() { context.read() }
     }
 
     private func resumeReading() {
-        io.resume(context)
+        if io.resume() { context?.read() }
     }
 
     // MARK: Request handling
