@@ -131,8 +131,8 @@ struct SymbolTable {
                 .filter { ($0.type == .message || $0.type == .group) && $0.label != .repeated }
                 .map { strip($0.typeName) }
         }
-        // Tarjan's algorithm, iterative over the (small) graph via recursion depth of the
-        // type nesting; proto schemas are shallow enough for plain recursion.
+        // Tarjan's algorithm, recursive: a schema's message graph is small. The force unwraps
+        // read entries `connect` wrote before (for v on entry, for w when it was visited).
         var index = 0
         var indices: [String: Int] = [:]
         var lowlink: [String: Int] = [:]
