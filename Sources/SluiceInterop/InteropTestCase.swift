@@ -25,6 +25,13 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
     case timeoutOnSleepingServer = "timeout_on_sleeping_server"
 }
 
+/// Soak cases, beyond the standard ones: many small calls, and many messages on one stream,
+/// to check a peer for errors at volume (run against grpc-go in the tests).
+public enum SoakTestCase: String, CaseIterable, Sendable {
+    case unarySoak = "unary_soak"
+    case streamingSoak = "streaming_soak"
+}
+
 /// A failed interop assertion.
 public struct InteropFailure: Error, CustomStringConvertible {
     public let description: String
@@ -267,6 +274,53 @@ public struct InteropClient: Sendable {
         _ = try await responses.next()
         call.responses.cancel()
         _ = try await expectError(.cancelled) { while try await responses.next() != nil {} }
+    }
+
+    /// `calls` unary calls with 64-byte payloads, `concurrency` at a time.
+    public func unarySoak(calls: Int, concurrency: Int = 16) async throws {
+        let request = Grpc_Testing_SimpleRequest.with {
+            $0.responseSize = 64
+            $0.payload = Self.payload(64)
+        }
+        let test = self.test
+        let failures = try await withThrowingTaskGroup(of: Int.self) { group in
+            for worker in 0..<concurrency {
+                group.addTask {
+                    var failed = 0
+                    for _ in stride(from: worker, to: calls, by: concurrency) {
+                        do {
+                            let response = try await test.unaryCall(request)
+                            if response.payload.body.count != 64 { failed += 1 }
+                        } catch {
+                            failed += 1
+                        }
+                    }
+                    return failed
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        try expect(failures == 0, "\(failures) of \(calls) unary calls failed")
+    }
+
+    /// `messages` requests on one full-duplex stream, each answered with a 16-byte payload.
+    public func streamingSoak(messages: Int) async throws {
+        let request = Grpc_Testing_StreamingOutputCallRequest.with {
+            $0.responseParameters = [Grpc_Testing_ResponseParameters.with { $0.size = 16 }]
+        }
+        let call = try await test.fullDuplexCall()
+        let sender = Task {
+            for _ in 0..<messages { try await call.requests.send(request) }
+            call.requests.finish()
+        }
+        var received = 0
+        var bad = 0
+        for try await response in call.responses {
+            received += 1
+            if response.payload.body.count != 16 { bad += 1 }
+        }
+        try await sender.value
+        try expect(received == messages && bad == 0, "\(received) of \(messages) responses, \(bad) malformed")
     }
 
     func timeoutOnSleepingServer() async throws {

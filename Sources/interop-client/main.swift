@@ -20,6 +20,12 @@ struct InteropClientCommand: AsyncParsableCommand {
     @Option(name: .customLong("test_case"), help: "A test case name, or 'all'.")
     var testCase: String = "large_unary"
 
+    @Option(name: .customLong("soak_iterations"), help: "Calls made by unary_soak.")
+    var soakIterations: Int = 1000
+
+    @Option(name: .customLong("soak_messages"), help: "Messages sent by streaming_soak.")
+    var soakMessages: Int = 10000
+
     @Flag(name: .customLong("use_tls"), help: "Connect with TLS.")
     var useTLS = false
 
@@ -37,11 +43,15 @@ struct InteropClientCommand: AsyncParsableCommand {
 
     func run() async throws {
         let cases: [InteropTestCase]
+        let soak = SoakTestCase(rawValue: testCase)
         if testCase == "all" {
             cases = InteropTestCase.allCases
+        } else if soak != nil {
+            cases = []
         } else {
             guard let one = InteropTestCase(rawValue: testCase) else {
-                throw ValidationError("unknown test case \(testCase); known: \(InteropTestCase.allCases.map(\.rawValue).joined(separator: ", "))")
+                let known = (InteropTestCase.allCases.map(\.rawValue) + SoakTestCase.allCases.map(\.rawValue))
+                throw ValidationError("unknown test case \(testCase); known: \(known.joined(separator: ", "))")
             }
             cases = [one]
         }
@@ -53,6 +63,19 @@ struct InteropClientCommand: AsyncParsableCommand {
         let transport = try HTTP2ClientTransport(target: .host(serverHost, port: serverPort), configuration: configuration)
         let client = InteropClient(client: GRPCClient(transport: transport))
         var failed = 0
+        if let soak {
+            let start = ContinuousClock.now
+            do {
+                switch soak {
+                case .unarySoak: try await client.unarySoak(calls: soakIterations)
+                case .streamingSoak: try await client.streamingSoak(messages: soakMessages)
+                }
+                print("PASS \(soak.rawValue) in \(start.duration(to: .now))")
+            } catch {
+                failed += 1
+                print("FAIL \(soak.rawValue): \(error)")
+            }
+        }
         for testCase in cases {
             do {
                 try await client.run(testCase)

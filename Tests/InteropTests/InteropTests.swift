@@ -151,3 +151,48 @@ struct InteropTests {
 enum InteropTestsCases {
     static let all = standardCases
 }
+
+/// grpc-go 1.33 (Debian's golang-google-grpc-dev), built offline, against Sluice at volume.
+/// grpc-go sends bandwidth-estimation pings while data flows: keepalive enforcement and
+/// swift-nio-http2's control-frame limit must not mistake them for abuse.
+@Suite("Soak against grpc-go", .serialized, .timeLimit(.minutes(10)))
+struct GRPCGoSoakTests {
+    static let peer: URL = {
+        let output = FileManager.default.temporaryDirectory.appending(path: "grpcgo-peer-\(getpid())")
+        let build = Process()
+        build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        build.arguments = ["go", "build", "-o", output.path, "."]
+        build.currentDirectoryURL = repositoryRoot.appending(path: "Tests/Interop/grpcgo-peer")
+        var environment = ProcessInfo.processInfo.environment
+        environment["GO111MODULE"] = "off"
+        environment["GOPATH"] = "/usr/share/gocode"
+        environment["GOCACHE"] = FileManager.default.temporaryDirectory.appending(path: "sluice-gocache").path
+        build.environment = environment
+        try? build.run()
+        build.waitUntilExit()
+        return output
+    }()
+
+    @Test("a grpc-go client: 100,000 unary calls and 1,000,000 streamed messages, no errors")
+    func grpcGoClient() throws {
+        let server = try Spawned(buildDirectory.appending(path: "interop-server").path, ["--port", "0"])
+        defer { server.kill() }
+        let port = String(try server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
+        let result = try Spawned(Self.peer.path, ["client", "--port", port, "--unary", "100000", "--stream", "1000000"]).finish()
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("unary: 100000 calls, 0 failed"))
+        #expect(result.output.contains("stream: 1000000 messages, 1000000 received, 0 bad"))
+    }
+
+    @Test("against a grpc-go server: 100,000 unary calls, no errors")
+    func grpcGoServer() throws {
+        let server = try Spawned(Self.peer.path, ["server", "--port", "0"])
+        defer { server.kill() }
+        let port = String(try server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
+        let result = try Spawned(buildDirectory.appending(path: "interop-client").path, [
+            "--server_port", port, "--test_case", "unary_soak", "--soak_iterations", "100000",
+        ]).finish()
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("PASS unary_soak"))
+    }
+}

@@ -41,9 +41,23 @@ struct MessagePipeStateMachineTests {
         var machine = Machine(highWatermark: 1)
         guard case .buffered = machine.send(1) else { Issue.record("send"); return }
         guard case .wait = machine.send(2) else { Issue.record("full"); return }
-        let producerParked = machine.park("producer")
-        #expect(producerParked)
+        #expect(machine.park("producer") == .parked)
         guard case .element(1, "producer", _) = machine.next() else { Issue.record("wake producer"); return }
+    }
+
+    @Test("a producer told to wait retries instead of parking if the consumer drained meanwhile")
+    func noLostWakeup() {
+        var machine = Machine(highWatermark: 1)
+        guard case .buffered = machine.send(1) else { Issue.record("send"); return }
+        guard case .wait = machine.send(2) else { Issue.record("full"); return }
+        // Before the producer parks, the consumer takes the element and waits for more.
+        guard case .element(1, nil, _) = machine.next() else { Issue.record("read"); return }
+        guard case .wait = machine.next() else { Issue.record("empty"); return }
+        let consumerParked = machine.park(consumer: "reader")
+        #expect(consumerParked)
+        // Parking now would leave both sides waiting for each other.
+        #expect(machine.park("producer") == .retry)
+        guard case .resumeConsumer("reader", 2) = machine.send(2) else { Issue.record("retry delivers"); return }
     }
 
     @Test("finish delivers the buffer first, then the end; later yields are dropped")
@@ -68,15 +82,14 @@ struct MessagePipeStateMachineTests {
     func consumerLeaves() {
         var machine = Machine(highWatermark: 1)
         _ = machine.send(1)
-        _ = machine.park("producer")
+        #expect(machine.park("producer") == .parked)
         guard case .notify(nil, ["producer"]) = machine.consumerDidLeave() else { Issue.record("notify"); return }
         guard case .none = machine.consumerDidLeave() else { Issue.record("once"); return }
         #expect(machine.buffered == 0)
         guard case .dropped = machine.yield(2) else { Issue.record("yield after leave"); return }
         guard case .fail = machine.send(3) else { Issue.record("send after leave"); return }
         guard case .gone = machine.next() else { Issue.record("next after leave"); return }
-        let lateProducerParked = machine.park("late producer")
-        #expect(!lateProducerParked)
+        #expect(machine.park("late producer") == .fail)
         let lateConsumerParked = machine.park(consumer: "late reader")
         #expect(!lateConsumerParked)
     }

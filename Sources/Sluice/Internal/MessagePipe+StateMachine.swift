@@ -74,11 +74,20 @@ struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
         return .wait
     }
 
-    /// Parks an async producer until there is room; false when it should fail at once.
-    mutating func park(_ producer: ProducerWaiter) -> Bool {
-        if consumerGone || terminal != nil { return false }
+    enum ParkProducer: Equatable {
+        case parked
+        /// Room appeared between ``send(_:)`` saying wait and the producer parking: the
+        /// consumer may already be waiting for data, so parking now would lose the wakeup.
+        case retry
+        case fail
+    }
+
+    /// Parks an async producer until there is room.
+    mutating func park(_ producer: ProducerWaiter) -> ParkProducer {
+        if consumerGone || terminal != nil { return .fail }
+        if buffered < highWatermark || waiter != nil { return .retry }
         producers.append(producer)
-        return true
+        return .parked
     }
 
     enum FinishAction {

@@ -64,8 +64,10 @@ final class MessagePipe<Element: Sendable>: Sendable {
                 throw CancellationError()
             case .wait:
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                    if !state.withLock({ $0.park(continuation) }) {
-                        continuation.resume(throwing: CancellationError())
+                    switch state.withLock({ $0.park(continuation) }) {
+                    case .parked: break
+                    case .retry: continuation.resume()
+                    case .fail: continuation.resume(throwing: CancellationError())
                     }
                 }
             }

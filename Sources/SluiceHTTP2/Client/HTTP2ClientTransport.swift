@@ -191,6 +191,10 @@ public final class HTTP2ClientTransport: ClientTransport {
                     HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
                     HTTP2Setting(parameter: .enablePush, value: 0),
                 ]
+                // grpc-go servers ping once per round trip while data flows (bandwidth
+                // estimation); swift-nio-http2's default of 200 control frames per 30 s would
+                // answer a long fast stream with GOAWAY ENHANCE_YOUR_CALM.
+                connectionConfiguration.controlFrameRateLimit.maximumCount = 20_000
                 let multiplexer = try sync.configureHTTP2Pipeline(
                     mode: .client, connectionConfiguration: connectionConfiguration, streamConfiguration: .init()
                 ) { stream in

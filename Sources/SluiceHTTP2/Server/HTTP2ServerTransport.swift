@@ -147,9 +147,11 @@ public final class HTTP2ServerTransport: ServerTransport {
 
     private func configureConnection(_ channel: any Channel, sslContext: NIOSSLContext?, configuration: Configuration) throws {
         let sync = channel.pipeline.syncOperations
+        let activity = ConnectionActivity()
         if let sslContext {
             try sync.addHandler(NIOSSLServerHandler(context: sslContext))
         }
+        try sync.addHandler(OutboundFrameObserver(activity: activity))
         let peer = Self.describe(channel.remoteAddress)
         var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
         connectionConfiguration.initialSettings = [
@@ -157,9 +159,14 @@ public final class HTTP2ServerTransport: ServerTransport {
             HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoderDefaults.maxHeaderListSize),
             HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
         ]
+        // swift-nio-http2 allows 200 control frames (PING, SETTINGS, ...) per 30 s by default and
+        // answers more with GOAWAY ENHANCE_YOUR_CALM. grpc-go's bandwidth estimator pings once
+        // per round trip while data flows, which exceeds that on a long fast stream (the
+        // failure grpc-swift 2.9 shows). Ping abuse is policed by ServerConnectionHandler with
+        // grpc-go's own rule instead; this limit stays, high, against other control-frame floods.
+        connectionConfiguration.controlFrameRateLimit.maximumCount = 20_000
         let maxReceive = configuration.maxReceiveMessageSize
         let accept: ServerStreamHandler.Accept = { [weak self] stream in self?.startCall(stream) }
-        let activity = ConnectionActivity()
         _ = try sync.configureHTTP2Pipeline(
             mode: .server, connectionConfiguration: connectionConfiguration, streamConfiguration: .init()
         ) { stream in

@@ -307,7 +307,6 @@ final class ServerStreamHandler: ChannelDuplexHandler {
             responseEncoding = compression
             let headers = GRPCHeaders.response(metadata, encoding: compression)
             context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
-            activity.noteDataSent()
         case .message(let bytes):
             if !headersSent {
                 headersSent = true
@@ -322,7 +321,6 @@ final class ServerStreamHandler: ChannelDuplexHandler {
             }
             context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
             scheduleFlush(context)
-            activity.noteDataSent()
             outbound.writable.store(context.channel.isWritable, ordering: .relaxed)
         case .end(let error, let trailers):
             writeEnd(error, trailers: trailers)
