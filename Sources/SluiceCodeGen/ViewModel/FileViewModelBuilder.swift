@@ -91,7 +91,7 @@ struct FileViewModelBuilder {
             }
             let single = !method.clientStreaming
             methods.append(MethodViewModel(
-                docLines: comments.docLines(path + [2, Int32(i)]).map { $0 }, visibility: visibility, name: name,
+                docLines: comments.docLines(path + [2, Int32(i)]), visibility: visibility, name: name,
                 typeName: SwiftNaming.upperCamel(method.name),
                 funcName: SwiftNaming.escaped(SwiftNaming.lowerCamel(method.name)),
                 protoName: method.name, serviceProtoName: protoName, kind: kind, input: input, output: output,
