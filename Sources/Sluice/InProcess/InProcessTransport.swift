@@ -50,7 +50,6 @@ public enum InProcessTransport {
             var nextID = 0
             var shuttingDown = false
             var drained: CheckedContinuation<Void, Never>?
-            var serving = false
         }
 
         private let state = Mutex(State())
@@ -82,10 +81,7 @@ public enum InProcessTransport {
         }
 
         public func listen(_ handle: @escaping @Sendable (ServerStream) async -> Void) async throws {
-            state.withLock {
-                $0.handler = handle
-                $0.serving = true
-            }
+            state.withLock { $0.handler = handle }
             // Serve until shut down and drained.
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let done = state.withLock { state -> Bool in

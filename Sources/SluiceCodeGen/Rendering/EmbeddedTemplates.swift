@@ -362,20 +362,20 @@ import {{.}}
 extension {{name}}.ClientProtocol {
 {{#methods}}
 {{#hasSingleRequest}}
-    {{visibility}} func {{funcName}}(_ request: {{input}}) async throws -> {{singleResult}} {
+    {{visibility}} func {{funcName}}(_ request: {{input}}) async throws -> {{responseType}} {
         try await {{funcName}}(request, metadata: [:], options: .defaults)
     }
 
-    {{visibility}} func {{funcName}}(_ request: {{input}}, metadata: Sluice.Metadata) async throws -> {{singleResult}} {
+    {{visibility}} func {{funcName}}(_ request: {{input}}, metadata: Sluice.Metadata) async throws -> {{responseType}} {
         try await {{funcName}}(request, metadata: metadata, options: .defaults)
     }
 
-    {{visibility}} func {{funcName}}(_ request: {{input}}, options: Sluice.CallOptions) async throws -> {{singleResult}} {
+    {{visibility}} func {{funcName}}(_ request: {{input}}, options: Sluice.CallOptions) async throws -> {{responseType}} {
         try await {{funcName}}(request, metadata: [:], options: options)
     }
 {{/hasSingleRequest}}
 {{^hasSingleRequest}}
-    {{visibility}} func {{funcName}}<Requests: AsyncSequence & Sendable>(requests: Requests, metadata: Sluice.Metadata = [:]) async throws -> {{sequenceResult}} where Requests.Element == {{input}} {
+    {{visibility}} func {{funcName}}<Requests: AsyncSequence & Sendable>(requests: Requests, metadata: Sluice.Metadata = [:]) async throws -> {{responseType}} where Requests.Element == {{input}} {
         try await {{funcName}}(requests: requests, metadata: metadata, options: .defaults)
     }
 

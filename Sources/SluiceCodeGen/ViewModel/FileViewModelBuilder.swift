@@ -98,8 +98,7 @@ struct FileViewModelBuilder {
                 isUnary: kind == "unary", isServerStreaming: kind == "serverStreaming",
                 isClientStreaming: kind == "clientStreaming", isBidirectional: kind == "bidirectionalStreaming",
                 hasSingleRequest: single,
-                singleResult: method.serverStreaming ? "Sluice.StreamingResponse<\(output)>" : "Sluice.UnaryResponse<\(output)>",
-                sequenceResult: method.serverStreaming ? "Sluice.StreamingResponse<\(output)>" : "Sluice.UnaryResponse<\(output)>",
+                responseType: method.serverStreaming ? "Sluice.StreamingResponse<\(output)>" : "Sluice.UnaryResponse<\(output)>",
                 writerResult: method.serverStreaming
                     ? "Sluice.BidirectionalStreamingCall<\(input), \(output)>"
                     : "Sluice.ClientStreamingCall<\(input), \(output)>"))
@@ -125,7 +124,7 @@ struct FileViewModelBuilder {
                 caseForNumber[value.number] = name
                 cases.append(EnumCaseViewModel(
                     docLines: comments.docLines(path + [2, Int32(i)]), name: name,
-                    number: Int(value.number), isLast: false))
+                    number: Int(value.number)))
             } else if let target = caseForNumber[value.number] {
                 aliases.append(EnumAliasViewModel(name: name, target: target))
             }

@@ -32,7 +32,6 @@ struct EnumCaseViewModel {
     let docLines: [String]
     let name: String
     let number: Int
-    let isLast: Bool
 }
 
 struct EnumAliasViewModel {
@@ -156,9 +155,8 @@ struct MethodViewModel {
     let isClientStreaming: Bool
     let isBidirectional: Bool
     let hasSingleRequest: Bool
-    /// The result of the single-request shapes (unary, server streaming).
-    let singleResult: String
-    /// The results of the streaming-request shapes: fed by a sequence, or by a writer.
-    let sequenceResult: String
+    /// What the call returns: a `UnaryResponse` or, for streamed responses, a `StreamingResponse`.
+    let responseType: String
+    /// What a writer-driven call of a streaming-request method returns.
     let writerResult: String
 }

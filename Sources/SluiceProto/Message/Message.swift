@@ -107,13 +107,4 @@ extension Message {
         }
         return data
     }
-
-    /// Encodes into caller-provided storage of at least ``serializedSize`` bytes and returns
-    /// the number written. Transports use this to frame a message without an extra copy.
-    @inlinable
-    public func encode(into buffer: UnsafeMutableRawBufferPointer, cache: SizeCache, size: Int) -> Int {
-        var writer = WireWriter(buffer: UnsafeMutableRawBufferPointer(rebasing: buffer[..<size]), sizes: cache)
-        encode(to: &writer)
-        return writer.count
-    }
 }
