@@ -47,6 +47,15 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ]
         ),
+        // The Sluice half of rpc-benchmarks' unary run, in one process, for heaptrack and perf.
+        .executableTarget(
+            name: "rpc-profile",
+            dependencies: [
+                "SluiceBenchMessages",
+                .product(name: "Sluice", package: sluice),
+                .product(name: "SluiceHTTP2", package: sluice),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

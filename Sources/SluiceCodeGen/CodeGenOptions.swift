@@ -79,20 +79,27 @@ struct ModuleMap: Equatable {
     /// Mappings given with `ModuleMapping=`.
     var explicit: [String: String] = [:]
 
-    /// Well-known types live in SluiceProto, descriptor and plugin protos in SluiceDescriptors;
-    /// any other file is assumed to be generated into the same module.
+    /// Well-known types and `google.rpc` status types live in SluiceProto, descriptor and
+    /// plugin protos in SluiceDescriptors; any other file is assumed to be generated into the
+    /// same module.
     func module(for protoPath: String) -> String? {
         if let module = explicit[protoPath] { return module }
         if protoPath == "google/protobuf/descriptor.proto" || protoPath.hasPrefix("google/protobuf/compiler/") {
             return "SluiceDescriptors"
         }
-        if protoPath.hasPrefix("google/protobuf/") { return "SluiceProto" }
+        if Self.isRuntimeFile(protoPath) { return "SluiceProto" }
         return nil
     }
 
-    /// Whether `protoPath` is one of the well-known types that SluiceProto itself holds.
+    /// The `google.rpc` files SluiceProto holds: the status that carries rich error details
+    /// (`grpc-status-details-bin`) and the standard detail messages.
+    static let runtimeRPCFiles: Set<String> = ["google/rpc/status.proto", "google/rpc/error_details.proto"]
+
+    /// Whether `protoPath` is one of the files that SluiceProto itself holds: the well-known
+    /// types and the `google.rpc` status types.
     static func isRuntimeFile(_ protoPath: String) -> Bool {
-        protoPath.hasPrefix("google/protobuf/") && protoPath != "google/protobuf/descriptor.proto"
+        if runtimeRPCFiles.contains(protoPath) { return true }
+        return protoPath.hasPrefix("google/protobuf/") && protoPath != "google/protobuf/descriptor.proto"
             && !protoPath.hasPrefix("google/protobuf/compiler/")
     }
 }

@@ -32,6 +32,19 @@ public enum SoakTestCase: String, CaseIterable, Sendable {
     case streamingSoak = "streaming_soak"
 }
 
+/// Cases beyond the standard ones that Sluice's interop server and client (and the Python
+/// grpcio peer in `Tests/Interop`) agree on; run only when named.
+public enum ExtensionTestCase: String, CaseIterable, Sendable {
+    /// Rich error details: a `UnaryCall` whose `response_status.message` is
+    /// `rich_error_details` fails with that status plus a `google.rpc.ErrorInfo` (reason
+    /// `ECHO_STATUS`, domain `grpc.testing`, metadata `code`), carried in
+    /// `grpc-status-details-bin`. The client checks it arrives typed and intact.
+    case richErrorDetails = "rich_error_details"
+
+    /// The `response_status.message` that asks the server for details.
+    public static let richErrorDetailsMessage = "rich_error_details"
+}
+
 /// A failed interop assertion.
 public struct InteropFailure: Error, CustomStringConvertible {
     public let description: String
@@ -245,6 +258,20 @@ public struct InteropClient: Sendable {
         call.requests.finish()
         let streamed = try await expectError(.unknown) { for try await _ in call.responses {} }
         try expect(streamed.message == message, "streaming status message \(streamed.message.debugDescription)")
+    }
+
+    /// See ``ExtensionTestCase/richErrorDetails``.
+    public func richErrorDetails() async throws {
+        var request = Grpc_Testing_SimpleRequest()
+        request.responseStatus.code = Int32(StatusCode.failedPrecondition.rawValue)
+        request.responseStatus.message = ExtensionTestCase.richErrorDetailsMessage
+        let error = try await expectError(.failedPrecondition) { _ = try await test.unaryCall(request) }
+        try expect(error.message == ExtensionTestCase.richErrorDetailsMessage, "status message \(error.message.debugDescription)")
+        guard let info = error.detail(Google_Rpc_ErrorInfo.self) else {
+            throw InteropFailure("no google.rpc.ErrorInfo in the details: \(error.details)")
+        }
+        try expect(info.reason == "ECHO_STATUS" && info.domain == "grpc.testing", "ErrorInfo \(info)")
+        try expect(info.metadata["code"] == String(StatusCode.failedPrecondition.rawValue), "ErrorInfo metadata \(info.metadata)")
     }
 
     func unimplementedMethod() async throws {

@@ -23,7 +23,15 @@ public struct TestServiceProvider: Grpc_Testing_TestService.ServiceProtocol {
 
     private func check(_ status: Grpc_Testing_EchoStatus?) throws {
         guard let status, status.code != 0 else { return }
-        throw RPCError(code: StatusCode(rawValue: Int(status.code)) ?? .unknown, message: status.message)
+        var error = RPCError(code: StatusCode(rawValue: Int(status.code)) ?? .unknown, message: status.message)
+        if status.message == ExtensionTestCase.richErrorDetailsMessage {
+            var info = Google_Rpc_ErrorInfo()
+            info.reason = "ECHO_STATUS"
+            info.domain = "grpc.testing"
+            info.metadata = ["code": String(status.code)]
+            error.addDetail(info)
+        }
+        throw error
     }
 
     private func payload(size: Int32) -> Grpc_Testing_Payload {

@@ -44,13 +44,15 @@ struct InteropClientCommand: AsyncParsableCommand {
     func run() async throws {
         let cases: [InteropTestCase]
         let soak = SoakTestCase(rawValue: testCase)
+        let extensionCase = ExtensionTestCase(rawValue: testCase)
         if testCase == "all" {
             cases = InteropTestCase.allCases
-        } else if soak != nil {
+        } else if soak != nil || extensionCase != nil {
             cases = []
         } else {
             guard let one = InteropTestCase(rawValue: testCase) else {
-                let known = (InteropTestCase.allCases.map(\.rawValue) + SoakTestCase.allCases.map(\.rawValue))
+                let known = InteropTestCase.allCases.map(\.rawValue) + SoakTestCase.allCases.map(\.rawValue)
+                    + ExtensionTestCase.allCases.map(\.rawValue)
                 throw ValidationError("unknown test case \(testCase); known: \(known.joined(separator: ", "))")
             }
             cases = [one]
@@ -74,6 +76,17 @@ struct InteropClientCommand: AsyncParsableCommand {
             } catch {
                 failed += 1
                 print("FAIL \(soak.rawValue): \(error)")
+            }
+        }
+        if let extensionCase {
+            do {
+                switch extensionCase {
+                case .richErrorDetails: try await client.richErrorDetails()
+                }
+                print("PASS \(extensionCase.rawValue)")
+            } catch {
+                failed += 1
+                print("FAIL \(extensionCase.rawValue): \(error)")
             }
         }
         for testCase in cases {

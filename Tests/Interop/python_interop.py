@@ -20,13 +20,18 @@ import time
 from concurrent import futures
 
 import grpc
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, message_factory
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SERVICE = "grpc.testing.TestService"
 ECHO_INITIAL = "x-grpc-test-echo-initial"
 ECHO_TRAILING = "x-grpc-test-echo-trailing-bin"
+# Sluice's extension case (Sources/SluiceInterop): this status message asks for a
+# google.rpc.ErrorInfo in grpc-status-details-bin.
+RICH_ERROR_DETAILS = "rich_error_details"
 
 
 def load_messages():
@@ -63,8 +68,16 @@ def echo_metadata(context):
 
 
 def check_status(request, context):
-    if request.HasField("response_status") and request.response_status.code != 0:
-        context.abort(grpc.StatusCode(_code(request.response_status.code)), request.response_status.message)
+    if not request.HasField("response_status") or request.response_status.code == 0:
+        return
+    status = request.response_status
+    if status.message == RICH_ERROR_DETAILS:
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.ErrorInfo(reason="ECHO_STATUS", domain="grpc.testing",
+                                                metadata={"code": str(status.code)}))
+        context.abort_with_status(rpc_status.to_status(
+            status_pb2.Status(code=status.code, message=status.message, details=[detail])))
+    context.abort(grpc.StatusCode(_code(status.code)), status.message)
 
 
 def _code(number):
@@ -279,6 +292,17 @@ class Client:
     def special_status_message(self):
         self.status_code_and_message("\t\ntest with whitespace\r\nand Unicode BMP \u263a and non-BMP \U0001f608\t\n")
 
+    def rich_error_details(self):
+        request = M["SimpleRequest"](response_status=M["EchoStatus"](code=9, message=RICH_ERROR_DETAILS))
+        error = expect_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.unary(request))
+        status = rpc_status.from_call(error)
+        expect(status is not None, "no grpc-status-details-bin")
+        expect(status.code == 9 and status.message == RICH_ERROR_DETAILS, f"status {status}")
+        info = error_details_pb2.ErrorInfo()
+        expect(len(status.details) == 1 and status.details[0].Unpack(info), f"details {status.details}")
+        expect(info.reason == "ECHO_STATUS" and info.domain == "grpc.testing" and info.metadata["code"] == "9",
+               f"ErrorInfo {info}")
+
     def unimplemented_method(self):
         call = self.method("UnimplementedCall", "uu", "Empty", "Empty")
         expect_error(grpc.StatusCode.UNIMPLEMENTED, lambda: call(M["Empty"]()))
@@ -328,6 +352,7 @@ def run_client(args):
     else:
         channel = grpc.insecure_channel(target)
     client = Client(channel)
+    # Extension cases (rich_error_details) run only when named.
     cases = CASES if args.test_case == "all" else [args.test_case]
     failed = 0
     for case in cases:

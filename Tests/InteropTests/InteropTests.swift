@@ -127,6 +127,20 @@ struct InteropTests {
         }
     }
 
+    @Test("rich error details (grpc-status-details-bin) cross both ways",
+          arguments: combinations.filter { !$0.tls })
+    func richErrorDetails(_ combination: Combination) throws {
+        let (serverExecutable, serverArguments) = serverCommand(combination.server, tls: false)
+        let server = try Spawned(serverExecutable, serverArguments)
+        defer { server.kill() }
+        let port = String(try server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
+        var (clientExecutable, clientArguments) = clientCommand(combination.client, port: port, tls: false)
+        clientArguments[clientArguments.count - 1] = "rich_error_details"
+        let result = try Spawned(clientExecutable, clientArguments).finish()
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("PASS rich_error_details"), "\(result.output)")
+    }
+
     @Test("mutual TLS: the server requires and checks a client certificate")
     func mutualTLS() throws {
         let certs = Self.certificates.path

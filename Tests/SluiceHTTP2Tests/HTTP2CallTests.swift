@@ -61,6 +61,11 @@ struct HTTP2CallTests {
             #expect(notFound?.code == .notFound)
             #expect(notFound?.message == "user 999 not found")
             #expect(notFound?.metadata.first("x-lookup") == "miss")
+            // Rich details travel in grpc-status-details-bin and come back typed.
+            #expect(notFound?.detail(Google_Rpc_ResourceInfo.self)?.resourceName == "users/999")
+            #expect(notFound?.detail(Google_Rpc_RetryInfo.self)?.retryDelay.seconds == 2)
+            #expect(notFound?.details.count == 2)
+            #expect(notFound?.metadata.first("grpc-status-details-bin") == nil)
 
             let orders = Order_OrderService.Client(wrapping: client)
             let unimplemented = await #expect(throws: RPCError.self) { try await orders.getUserOrders(Order_GetUserOrdersRequest()) }

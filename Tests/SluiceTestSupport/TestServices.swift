@@ -32,7 +32,15 @@ public struct UserService: Venta_User_UserService.ServiceProtocol {
     public func getUser(request: Venta_User_GetUserRequest, context: ServerContext) async throws -> Venta_User_User {
         seen.update { $0.append(context.metadata) }
         guard request.id == "123" else {
-            throw RPCError(code: .notFound, message: "user \(request.id) not found", metadata: ["x-lookup": "miss"])
+            // Rich details, as the google.rpc error model recommends for NOT_FOUND.
+            var resource = Google_Rpc_ResourceInfo()
+            resource.resourceType = "venta.user.User"
+            resource.resourceName = "users/\(request.id)"
+            resource.description_p = "no such user"
+            var retry = Google_Rpc_RetryInfo()
+            retry.retryDelay = Google_Protobuf_Duration(seconds: 2)
+            throw RPCError(code: .notFound, message: "user \(request.id) not found", metadata: ["x-lookup": "miss"],
+                           packing: [resource, retry])
         }
         context.addResponseHeader("x-served-by", "users-1")
         context.addTrailer("x-cost", "3")

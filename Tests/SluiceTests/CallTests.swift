@@ -34,6 +34,7 @@ struct CallTests {
             #expect(error?.code == .notFound)
             #expect(error?.message == "user 999 not found")
             #expect(error?.metadata.first("x-lookup") == "miss")
+            #expect(error?.detail(Google_Rpc_ResourceInfo.self)?.resourceType == "venta.user.User")
 
             let unknown = await #expect(throws: RPCError.self) { try await api.createUser(Venta_User_CreateUserRequest()) }
             #expect(unknown?.code == .unknown)

@@ -5,6 +5,8 @@ import Sluice
 enum GRPCHeaders {
     static let contentType = "application/grpc"
     static let userAgent = "grpc-swift-sluice/0.1"
+    /// The trailer carrying a serialized `google.rpc.Status` with rich error details.
+    static let statusDetails = "grpc-status-details-bin"
 
     /// Request headers, in the order the spec lists them: pseudo-headers, te, content-type,
     /// encodings, user-agent, timeout, then custom metadata.
@@ -51,6 +53,9 @@ enum GRPCHeaders {
         if let error, !error.message.isEmpty {
             headers.add(name: "grpc-message", value: StatusMessageEncoding.encode(error.message))
         }
+        if let error, !error.details.isEmpty {
+            headers.add(name: statusDetails, value: Metadata.encodeBinary(error.statusProto.serializedBytes()))
+        }
         add(metadata, to: &headers)
         return headers
     }
@@ -93,6 +98,13 @@ enum GRPCHeaders {
         }
         if code == .ok { return nil }
         let message = headers.first(name: "grpc-message").map(StatusMessageEncoding.decode) ?? ""
-        return RPCError(code: code, message: message, metadata: metadata(from: headers))
+        var error = RPCError(code: code, message: message, metadata: metadata(from: headers))
+        // Details that do not decode, or whose code disagrees with grpc-status, are dropped:
+        // the status itself is still right.
+        if let encoded = headers.first(name: statusDetails), let bytes = Metadata.decodeBinary(Substring(encoded)),
+           let details = RPCError.details(fromStatusDetails: bytes, code: code) {
+            error.details = details
+        }
+        return error
     }
 }

@@ -1,0 +1,50 @@
+// Sluice unary RPCs, client and server in one process, for profilers: heaptrack (allocation
+// sites) and perf. Unlike rpc-benchmarks it does not link AllocationCounter, whose malloc
+// would hide allocations from heaptrack's hooks.
+//
+//   heaptrack .build/release/rpc-profile --calls 5000
+//   perf record -g .build/release/rpc-profile --calls 200000
+import Foundation
+import Sluice
+import SluiceBenchMessages
+import SluiceHTTP2
+
+struct Echo: Bench_Echo.ServiceProtocol {
+    func unary(request: Bench_Item, context: ServerContext) async throws -> Bench_Item { request }
+
+    func stream(requests: RequestStream<Bench_Item>, responses: MessageWriter<Bench_Item>,
+                context: ServerContext) async throws {
+        for try await item in requests { try await responses.write(item) }
+    }
+}
+
+let arguments = CommandLine.arguments
+let calls = arguments.firstIndex(of: "--calls").flatMap { Int(arguments[$0 + 1]) } ?? 5_000
+let concurrency = arguments.firstIndex(of: "--concurrency").flatMap { Int(arguments[$0 + 1]) } ?? 1
+
+let serverTransport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0))
+let server = GRPCServer(transport: serverTransport, services: [Echo()])
+let serving = Task { try await server.serve() }
+let port = try await serverTransport.listeningAddress.port ?? 0
+let clientTransport = try HTTP2ClientTransport(target: .host("127.0.0.1", port: port))
+let client = Bench_Echo.Client(wrapping: GRPCClient(transport: clientTransport))
+var item = Bench_Item()
+item.id = 42
+item.name = "benchmark item"
+item.price = 9.99
+item.flags = [1, 2, 3]
+let request = item
+
+let start = ContinuousClock.now
+try await withThrowingTaskGroup(of: Void.self) { group in
+    for _ in 0..<concurrency {
+        group.addTask {
+            for _ in 0..<(calls / concurrency) { _ = try await client.unary(request) }
+        }
+    }
+    try await group.waitForAll()
+}
+let elapsed = start.duration(to: .now)
+print("\(calls) calls in \(elapsed)")
+await clientTransport.close()
+serving.cancel()
