@@ -17,12 +17,12 @@ public enum InProcessTransport {
         public func openStream(_ head: RequestHead) async throws -> ClientStream {
             let responses = makeRPCStream(of: ResponsePart.self)
             let handlerTask = OneShot<Task<Void, Never>>()
-            let (stream, sink) = makeClientStream { _ in
+            let (stream, sink, requests) = makeClientStream { _ in
                 // RST_STREAM: the handler is cancelled and its writes fail.
                 handlerTask.peek()?.cancel()
                 responses.sequence.cancel()
             }
-            let accepted = ServerStream(head: head, requests: sink.requests, responses: responses.writer, peer: "in-process")
+            let accepted = ServerStream(head: head, requests: requests, responses: responses.writer, peer: "in-process")
             guard let task = server.accept(accepted) else {
                 throw RPCError(code: .unavailable, message: "the in-process server is not serving")
             }

@@ -39,11 +39,8 @@ public struct ClientStream: Sendable {
     }
 }
 
-/// The transport's side of a ``ClientStream``: where it reads requests and delivers what the
-/// server sent.
+/// The transport's side of a ``ClientStream``: where it delivers what the server sent.
 public struct ClientStreamSink: Sendable {
-    /// Serialized request messages to send, ending when the client half-closes.
-    public let requests: RPCAsyncSequence<[UInt8]>
     let headers: OneShot<Metadata>
     let messagesWriter: RPCWriter<[UInt8]>
     let messages: RPCAsyncSequence<[UInt8]>
@@ -83,31 +80,43 @@ public struct ClientStreamSink: Sendable {
     public var hasEnded: Bool { end.peek() != nil }
 }
 
-/// Makes the two sides of a client RPC stream.
+/// Makes the two sides of a client RPC stream whose requests go straight to the transport.
 ///
 /// - Parameters:
+///   - requests: The transport's writer for serialized requests; finishing it half-closes.
 ///   - onDemand: Called when a transport paused by ``ClientStreamSink/receive(_:)`` may read on.
 ///   - onAbort: Called when the client cancels; the transport resets the stream.
 public func makeClientStream(
+    requests: RPCWriter<[UInt8]>,
     highWatermark: Int = 16,
     onDemand: (@Sendable () -> Void)? = nil,
     onAbort: @escaping @Sendable (RPCError) -> Void
 ) -> (stream: ClientStream, sink: ClientStreamSink) {
-    let requests = makeRPCStream(of: [UInt8].self, highWatermark: highWatermark)
     let end = OneShot<CallEnd>()
     // A reader that leaves before the end cancels the call.
     let box = AbortBox()
     let responses = makeRPCStream(of: [UInt8].self, highWatermark: highWatermark, onDemand: onDemand) {
         box.fire(RPCError(code: .cancelled, message: "the response stream was dropped"))
     }
-    let sink = ClientStreamSink(
-        requests: requests.sequence, headers: OneShot(), messagesWriter: responses.writer,
-        messages: responses.sequence, end: end)
-    let stream = ClientStream(requests: requests.writer, sink: sink, abort: onAbort)
+    let sink = ClientStreamSink(headers: OneShot(), messagesWriter: responses.writer, messages: responses.sequence, end: end)
+    let stream = ClientStream(requests: requests, sink: sink, abort: onAbort)
     box.set { error in
         if end.peek() == nil { stream.cancel(error) }
     }
     return (stream, sink)
+}
+
+/// Makes the two sides of a client RPC stream, with a pipe for the requests: for transports
+/// that read requests from a task (``InProcessTransport``).
+public func makeClientStream(
+    highWatermark: Int = 16,
+    onDemand: (@Sendable () -> Void)? = nil,
+    onAbort: @escaping @Sendable (RPCError) -> Void
+) -> (stream: ClientStream, sink: ClientStreamSink, requests: RPCAsyncSequence<[UInt8]>) {
+    let requests = makeRPCStream(of: [UInt8].self, highWatermark: highWatermark)
+    let (stream, sink) = makeClientStream(requests: requests.writer, highWatermark: highWatermark, onDemand: onDemand,
+                                          onAbort: onAbort)
+    return (stream, sink, requests.sequence)
 }
 
 /// Late binding of the abort action for the response pipe's reader-gone callback, which must

@@ -5,9 +5,11 @@ import Sluice
 
 /// Runs one gRPC call on one HTTP/2 stream of a client connection.
 ///
-/// Writes the request HEADERS when the stream becomes active, then request messages as the
-/// call writes them; reads response HEADERS, DATA and trailers and delivers them to the call's
-/// ``ClientStreamSink``, holding back `read()` while the call is behind.
+/// Writes the request HEADERS when the stream becomes active, followed by whatever the call
+/// has already put in its request ``Outbox`` (for a unary call, the request and the end of
+/// stream, all in one flush), then drains the outbox as the call writes. Reads response
+/// HEADERS, DATA and trailers and delivers them to the call's ``ClientStreamSink``, holding
+/// back `read()` while the call is behind.
 final class ClientStreamHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias OutboundIn = HTTP2Frame.FramePayload
@@ -21,6 +23,8 @@ final class ClientStreamHandler: ChannelDuplexHandler {
 
     private let head: RequestHead
     private let sink: ClientStreamSink
+    private let requests: Outbox<ByteBuffer>
+    private let connection: ClientConnection
     private let scheme: String
     private let authority: String
     private let maxReceiveMessageSize: Int
@@ -31,11 +35,15 @@ final class ClientStreamHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     private var io = StreamIO()
     private var requestsClosed = false
-    private var writabilityWaiters: [EventLoopPromise<Void>] = []
+    /// The outbox's other buffer, swapped in on every drain.
+    private var drained: [ByteBuffer] = []
 
-    init(head: RequestHead, sink: ClientStreamSink, scheme: String, authority: String, maxReceiveMessageSize: Int) {
+    init(head: RequestHead, sink: ClientStreamSink, requests: Outbox<ByteBuffer>, connection: ClientConnection,
+         scheme: String, authority: String, maxReceiveMessageSize: Int) {
         self.head = head
         self.sink = sink
+        self.requests = requests
+        self.connection = connection
         self.scheme = scheme
         self.authority = authority
         self.maxReceiveMessageSize = maxReceiveMessageSize
@@ -48,102 +56,64 @@ final class ClientStreamHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        requests.close()
+        connection.releaseStream()
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let headers = GRPCHeaders.request(head, scheme: scheme, authority: authority)
-        context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
-        startSendingRequests(context: context)
         context.fireChannelActive()
+        guard !sink.hasEnded else {
+            // Cancelled while the stream was being opened: nothing goes out.
+            state = .ended
+            context.close(promise: nil)
+            return
+        }
+        let headers = GRPCHeaders.request(head, scheme: scheme, authority: authority)
+        context.write(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
+        let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        if requests.attach(scheduleDrain: { eventLoop.execute { loop.value.drainRequests() } }) {
+            drainRequests()
+        } else {
+            context.flush()
+        }
     }
 
     // MARK: Requests
 
-    /// Pumps the call's request messages onto the stream, waiting for writability.
-    private func startSendingRequests(context: ChannelHandlerContext) {
-        let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let eventLoop = context.eventLoop
-        let requests = sink.requests
-        let compression = head.compression.flatMap { $0 == .identity ? nil : $0 }
-        let allocator = context.channel.allocator
-        let outbound = self.outbound
-        Task {
-            do {
-                for try await bytes in requests {
-                    let framed: ByteBuffer
-                    if let compression {
-                        let compressed = try MessageCompression.compress(bytes, with: compression, allocator: allocator)
-                        framed = MessageFramer.frame(compressed.readableBytesView, compressed: true, allocator: allocator)
-                    } else {
-                        framed = MessageFramer.frame(bytes, compressed: false, allocator: allocator)
-                    }
-                    // Queue without waiting, but wait for the loop (and writability) every
-                    // `maxQueuedWrites` messages, so the queue stays bounded.
-                    if outbound.shouldWait() {
-                        try await eventLoop.flatSubmit { loop.value.writabilityFuture(on: eventLoop) }.get()
-                    }
-                    eventLoop.execute { loop.value.writeRequest(framed) }
-                }
-                eventLoop.execute { loop.value.closeRequests() }
-            } catch {
-                // The call ended or was cancelled; its status is already on its way.
-            }
+    /// Writes what the call queued, then flushes once.
+    private func drainRequests() {
+        guard let context else { return }
+        let end = requests.take(into: &drained)
+        guard state != .ended, !requestsClosed else {
+            drained.removeAll(keepingCapacity: true)
+            return
         }
-    }
-
-    private let outbound = OutboundState()
-    private func writeRequest(_ framed: ByteBuffer) {
-        guard let context, state != .ended, !requestsClosed else { return }
-        context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
-        scheduleFlush(context)
-        outbound.writable.store(context.channel.isWritable, ordering: .relaxed)
-    }
-
-    /// One flush for all the writes queued on the loop before it runs.
-    private func scheduleFlush(_ context: ChannelHandlerContext) {
-        guard io.needsFlushScheduled() else { return }
-        let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            loop.value.io.flushed()
-            loop.value.context?.flush()
+        for framed in drained {
+            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
         }
-    }
-
-    private func writabilityFuture(on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        guard let context, state != .ended, !requestsClosed else {
-            return eventLoop.makeFailedFuture(CancellationError())
+        drained.removeAll(keepingCapacity: true)
+        if end {
+            requestsClosed = true
+            // The end of stream rides on its own empty DATA frame, flushed with what came before.
+            let empty = context.channel.allocator.buffer(capacity: 0)
+            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(empty), endStream: true))), promise: nil)
         }
-        if context.channel.isWritable { return eventLoop.makeSucceededVoidFuture() }
         context.flush()
-        let promise = eventLoop.makePromise(of: Void.self)
-        writabilityWaiters.append(promise)
-        return promise.futureResult
-    }
-
-    private func closeRequests() {
-        guard let context, !requestsClosed, state != .ended else { return }
-        requestsClosed = true
-        // The end of stream rides on its own empty DATA frame, flushed with what came before.
-        let empty = context.channel.allocator.buffer(capacity: 0)
-        context.writeAndFlush(wrapOutboundOut(.data(.init(data: .byteBuffer(empty), endStream: true))), promise: nil)
+        requests.setWritable(context.channel.isWritable)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        outbound.writable.store(context.channel.isWritable, ordering: .relaxed)
-        if context.channel.isWritable {
-            let waiters = writabilityWaiters
-            writabilityWaiters = []
-            for waiter in waiters { waiter.succeed() }
-        }
+        requests.setWritable(context.channel.isWritable)
         context.fireChannelWritabilityChanged()
     }
 
     /// The client cancelled: RST_STREAM CANCEL.
     func cancel() {
+        requests.close()
         guard let context, state != .ended else { return }
         state = .ended
         context.writeAndFlush(wrapOutboundOut(.rstStream(.cancel)), promise: nil)
-        failWaiters()
     }
 
     // MARK: Responses
@@ -257,14 +227,8 @@ final class ClientStreamHandler: ChannelDuplexHandler {
     private func end(_ error: RPCError?, trailers: Metadata) {
         guard state != .ended else { return }
         state = .ended
+        requests.close()
         sink.receive(.end(error, trailers: trailers))
-        failWaiters()
-    }
-
-    private func failWaiters() {
-        let waiters = writabilityWaiters
-        writabilityWaiters = []
-        for waiter in waiters { waiter.fail(CancellationError()) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -49,6 +49,14 @@ public final class HTTP2ClientTransport: ClientTransport {
         self.target = target
         self.configuration = configuration
         self.group = eventLoopGroup
+        switch target {
+        case .host(let host, let port):
+            let name = configuration.serverHostname ?? host
+            authority = name.contains(":") ? "[\(name)]:\(port)" : "\(name):\(port)"
+        case .unixDomainSocket:
+            authority = configuration.serverHostname ?? "localhost"
+        }
+        scheme = configuration.tls == nil ? "http" : "https"
         if var tls = configuration.tls {
             tls.applicationProtocols = ["h2"]
             self.sslContext = try NIOSSLContext(configuration: tls)
@@ -57,41 +65,57 @@ public final class HTTP2ClientTransport: ClientTransport {
         }
     }
 
-    private var authority: String {
-        switch target {
-        case .host(let host, let port):
-            let name = configuration.serverHostname ?? host
-            return name.contains(":") ? "[\(name)]:\(port)" : "\(name):\(port)"
-        case .unixDomainSocket:
-            return configuration.serverHostname ?? "localhost"
-        }
-    }
+    /// `:authority` and `:scheme` for every call.
+    private let authority: String
+    private let scheme: String
 
     public func openStream(_ head: RequestHead) async throws -> ClientStream {
         let connection = try await acquire()
-        let eventLoop = connection.channel.eventLoop
+        let channel = connection.channel
+        let eventLoop = channel.eventLoop
+        let outbox = Outbox<ByteBuffer>()
         let handler = OneShot<NIOLoopBound<ClientStreamHandler>>()
+        let compression = head.compression.flatMap { $0 == .identity ? nil : $0 }
+        let allocator = channel.allocator
+        // Requests are framed (and compressed) by the calling task, then queued for the loop.
+        let requests = RPCWriter<[UInt8]>(
+            write: { bytes in try await outbox.send(try Self.frame(bytes, compression, allocator)) },
+            yield: { bytes in (try? Self.frame(bytes, compression, allocator)).map { outbox.offer($0) } ?? false },
+            finish: { _ in outbox.finish() })
         let (stream, sink) = makeClientStream(
+            requests: requests,
             onDemand: { eventLoop.execute { handler.peek()?.value.resumeReading() } },
-            onAbort: { _ in eventLoop.execute { handler.peek()?.value.cancel() } })
-        let scheme = sslContext == nil ? "http" : "https"
-        let authority = self.authority
-        let maxReceive = configuration.maxReceiveMessageSize
-        do {
-            let channel = try await connection.multiplexer.createStreamChannel { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let streamHandler = ClientStreamHandler(head: head, sink: sink, scheme: scheme, authority: authority,
-                                                            maxReceiveMessageSize: maxReceive)
-                    try channel.pipeline.syncOperations.addHandler(streamHandler)
-                    handler.set(NIOLoopBound(streamHandler, eventLoop: channel.eventLoop))
-                }
-            }.get()
-            channel.closeFuture.whenComplete { _ in connection.releaseStream() }
-        } catch {
-            connection.releaseStream()
-            throw RPCError(code: .unavailable, message: "could not open a stream: \(error)")
+            onAbort: { _ in
+                outbox.close()
+                eventLoop.execute { handler.peek()?.value.cancel() }
+            })
+        let (scheme, authority, maxReceive) = (self.scheme, self.authority, configuration.maxReceiveMessageSize)
+        // Opening the stream is not awaited: the call's first writes wait in the outbox and go
+        // out with the HEADERS once the stream is active.
+        let created = eventLoop.makePromise(of: (any Channel).self)
+        connection.multiplexer.createStreamChannel(promise: created) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let streamHandler = ClientStreamHandler(
+                    head: head, sink: sink, requests: outbox, connection: connection, scheme: scheme, authority: authority,
+                    maxReceiveMessageSize: maxReceive)
+                try channel.pipeline.syncOperations.addHandler(streamHandler)
+                handler.set(NIOLoopBound(streamHandler, eventLoop: channel.eventLoop))
+            }
+        }
+        created.futureResult.whenFailure { error in
+            // The handler never ran, so the stream slot is still reserved.
+            if handler.peek() == nil { connection.releaseStream() }
+            outbox.close()
+            sink.receive(.end(RPCError(code: .unavailable, message: "could not open a stream: \(error)"), trailers: [:]))
         }
         return stream
+    }
+
+    private static func frame(_ bytes: [UInt8], _ compression: CompressionAlgorithm?,
+                              _ allocator: ByteBufferAllocator) throws -> ByteBuffer {
+        guard let compression else { return MessageFramer.frame(bytes, compressed: false, allocator: allocator) }
+        let compressed = try MessageCompression.compress(bytes, with: compression, allocator: allocator)
+        return MessageFramer.frame(compressed.readableBytesView, compressed: true, allocator: allocator)
     }
 
     public func close() async {

@@ -39,12 +39,13 @@ final class ServerStreamHandler: ChannelDuplexHandler {
 
     private var io = StreamIO()
 
-    // Response side, shared with the writer running in the call's task.
-    private let outbound = OutboundState()
+    // Response side: the call's task queues parts in the outbox; the loop drains them.
+    private let responses = Outbox<ResponsePart>()
+    /// The outbox's other buffer, swapped in on every drain.
+    private var drained: [ResponsePart] = []
     private var headersSent = false
     private var responseEncoding: CompressionAlgorithm?
     private var ended = false
-    private var writabilityWaiters: [EventLoopPromise<Void>] = []
 
     private let activity: ConnectionActivity
 
@@ -95,17 +96,12 @@ final class ServerStreamHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         abort(RPCError(code: .cancelled, message: "the stream closed"))
-        failWritabilityWaiters()
+        responses.close()
         context.fireChannelInactive()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        outbound.writable.store(context.channel.isWritable, ordering: .relaxed)
-        if context.channel.isWritable {
-            let waiters = writabilityWaiters
-            writabilityWaiters = []
-            for waiter in waiters { waiter.succeed() }
-        }
+        responses.setWritable(context.channel.isWritable)
         context.fireChannelWritabilityChanged()
     }
 
@@ -165,9 +161,14 @@ final class ServerStreamHandler: ChannelDuplexHandler {
             eventLoop.execute { loop.value.resumeReading() }
         })
         state = .open(requests: requests.writer)
-        outbound.writable.store(context.channel.isWritable, ordering: .relaxed)
-        let stream = ServerStream(head: head, requests: requests.sequence, responses: makeResponseWriter(loop, eventLoop),
-                                  peer: peer)
+        responses.setWritable(context.channel.isWritable)
+        _ = responses.attach(scheduleDrain: { eventLoop.execute { loop.value.drainResponses() } })
+        let outbox = responses
+        let writer = RPCWriter<ResponsePart>(
+            write: { try await outbox.send($0) },
+            yield: { outbox.offer($0) },
+            finish: { _ in outbox.finish() })
+        let stream = ServerStream(head: head, requests: requests.sequence, responses: writer, peer: peer)
         guard let task = accept(stream) else {
             state = .closed
             requests.writer.finish(throwing: CancellationError())
@@ -251,51 +252,22 @@ final class ServerStreamHandler: ChannelDuplexHandler {
         state = .closed
         if !ended {
             ended = true
-            outbound.closed.store(true, ordering: .relaxed)
+            responses.close()
             task?.cancel()
         }
     }
 
     // MARK: - Outbound
 
-    /// The writer the call's task writes its response through, hopping onto the event loop.
-    private func makeResponseWriter(_ loop: NIOLoopBound<ServerStreamHandler>, _ eventLoop: any EventLoop) -> RPCWriter<ResponsePart> {
-        let outbound = self.outbound
-        return RPCWriter(
-            write: { part in
-                if outbound.closed.load(ordering: .relaxed) { throw CancellationError() }
-                // Writes are queued on the event loop without waiting, but at most
-                // `maxQueuedWrites` at a time: then (or when the stream is not writable) the
-                // writer waits for a round trip through the loop, which runs after every write
-                // queued before it, and for writability.
-                if outbound.shouldWait() {
-                    try await eventLoop.flatSubmit { loop.value.writabilityFuture(on: eventLoop) }.get()
-                }
-                eventLoop.execute { loop.value.write(part) }
-            },
-            yield: { part in
-                eventLoop.execute { loop.value.write(part) }
-                return outbound.writable.load(ordering: .relaxed)
-            },
-            finish: { _ in
-                eventLoop.execute { loop.value.finishResponses() }
-            })
-    }
-
-    private func writabilityFuture(on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        // No context means the stream is gone: fail the writer.
-        guard let context else { return eventLoop.makeFailedFuture(CancellationError()) }
-        if context.channel.isWritable || ended { return eventLoop.makeSucceededVoidFuture() }
+    /// Writes the parts the call queued, then flushes once.
+    private func drainResponses() {
+        guard let context else { return }
+        let end = responses.take(into: &drained)
+        for part in drained { write(part) }
+        drained.removeAll(keepingCapacity: true)
+        if end { finishResponses() }
         context.flush()
-        let promise = eventLoop.makePromise(of: Void.self)
-        writabilityWaiters.append(promise)
-        return promise.futureResult
-    }
-
-    private func failWritabilityWaiters() {
-        let waiters = writabilityWaiters
-        writabilityWaiters = []
-        for waiter in waiters { waiter.fail(CancellationError()) }
+        responses.setWritable(context.channel.isWritable)
     }
 
     private func write(_ part: ResponsePart) {
@@ -306,7 +278,7 @@ final class ServerStreamHandler: ChannelDuplexHandler {
             headersSent = true
             responseEncoding = compression
             let headers = GRPCHeaders.response(metadata, encoding: compression)
-            context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
         case .message(let bytes):
             if !headersSent {
                 headersSent = true
@@ -320,30 +292,19 @@ final class ServerStreamHandler: ChannelDuplexHandler {
                 framed = MessageFramer.frame(bytes, compressed: false, allocator: context.channel.allocator)
             }
             context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
-            scheduleFlush(context)
-            outbound.writable.store(context.channel.isWritable, ordering: .relaxed)
         case .end(let error, let trailers):
-            writeEnd(error, trailers: trailers)
+            writeEnd(error, trailers: trailers, flush: false)
         }
     }
 
-    /// One flush for all the writes queued on the loop before it runs.
-    private func scheduleFlush(_ context: ChannelHandlerContext) {
-        guard io.needsFlushScheduled() else { return }
-        let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            loop.value.io.flushed()
-            loop.value.context?.flush()
-        }
-    }
-
-    private func writeEnd(_ error: RPCError?, trailers: Metadata) {
+    private func writeEnd(_ error: RPCError?, trailers: Metadata, flush: Bool = true) {
         guard let context, !ended else { return }
         ended = true
-        outbound.closed.store(true, ordering: .relaxed)
+        responses.close()
         let headers = GRPCHeaders.trailers(error, trailers, trailersOnly: !headersSent)
         headersSent = true
-        context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))), promise: nil)
+        context.write(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))), promise: nil)
+        if flush { context.flush() }
         if case .open(let requests) = state {
             // The call is over: requests still arriving have nowhere to go.
             requests.finish()
@@ -355,8 +316,8 @@ final class ServerStreamHandler: ChannelDuplexHandler {
         guard !ended, let context else { return }
         // The call ended without a status (it should not): reset rather than hang the client.
         ended = true
-        outbound.closed.store(true, ordering: .relaxed)
-        context.writeAndFlush(wrapOutboundOut(.rstStream(.internalError)), promise: nil)
+        responses.close()
+        context.write(wrapOutboundOut(.rstStream(.internalError)), promise: nil)
     }
 
     // MARK: - Early rejections
@@ -385,24 +346,5 @@ final class ServerStreamHandler: ChannelDuplexHandler {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else { return nil }
         return MethodDescriptor(service: String(parts[1]), method: String(parts[2]), kind: .bidirectionalStreaming)
-    }
-}
-
-/// Flags the call's writer reads without hopping onto the event loop.
-final class OutboundState: Sendable {
-    /// Writes queued on the event loop before the writer waits for them to drain.
-    static let maxQueuedWrites = 16
-
-    let writable = Atomic<Bool>(true)
-    let closed = Atomic<Bool>(false)
-    let queuedWrites = Atomic<Int>(0)
-
-    /// Counts a write about to be queued; true when the writer should first wait for a round
-    /// trip through the loop (which runs after every write queued before it) and writability.
-    func shouldWait() -> Bool {
-        let queued = queuedWrites.wrappingAdd(1, ordering: .relaxed).newValue
-        guard queued >= Self.maxQueuedWrites || !writable.load(ordering: .relaxed) else { return false }
-        queuedWrites.store(0, ordering: .relaxed)
-        return true
     }
 }

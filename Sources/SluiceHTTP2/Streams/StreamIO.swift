@@ -1,11 +1,9 @@
-/// What both stream handlers do with reads and flushes: hold back `read()` while the call is
-/// behind, and flush once for all the writes queued on the event loop before the flush runs.
+/// What both stream handlers do with reads: hold back `read()` while the call is behind.
 /// Event-loop confined, like the handler that owns it. It only decides: the handler calls
 /// `context.read()` itself, after the mutation, because a read can re-enter the handler.
 struct StreamIO {
     private var readingPaused = false
     private var readPending = false
-    private(set) var flushScheduled = false
 
     /// The call's buffer is full: stop reading until ``resume(_:)``.
     mutating func pauseReading() {
@@ -27,16 +25,5 @@ struct StreamIO {
         readingPaused = false
         defer { readPending = false }
         return readPending
-    }
-
-    /// Whether a flush needs scheduling now; the caller then runs ``flushed()`` from it.
-    mutating func needsFlushScheduled() -> Bool {
-        guard !flushScheduled else { return false }
-        flushScheduled = true
-        return true
-    }
-
-    mutating func flushed() {
-        flushScheduled = false
     }
 }

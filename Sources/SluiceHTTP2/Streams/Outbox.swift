@@ -1,0 +1,92 @@
+import Synchronization
+
+/// Hands what a call's task writes (request messages, response parts) to its stream's event
+/// loop in batches.
+///
+/// The task appends and goes on without hopping threads; the first item since the last drain
+/// schedules one drain on the loop, which writes everything queued and flushes once. The task
+/// waits only when `highWatermark` items are queued or the channel is not writable, so memory
+/// stays bounded and a slow peer slows the writer (HTTP/2 flow control makes the channel
+/// unwritable). Items appended before the stream exists (a client stream still being opened)
+/// are written when it attaches: a unary call's request goes out with its HEADERS.
+final class Outbox<Item: Sendable>: Sendable {
+    private typealias Machine = OutboxStateMachine<Item, UnsafeContinuation<Void, any Error>>
+
+    private let state: Mutex<Machine>
+    /// Set once when the stream attaches; schedules the handler's drain on its event loop.
+    private let scheduler = Mutex<(@Sendable () -> Void)?>(nil)
+
+    init(highWatermark: Int = 16) {
+        state = Mutex(Machine(highWatermark: highWatermark))
+    }
+
+    // MARK: Producer side
+
+    /// Queues `item`, waiting while the outbox is full. Throws `CancellationError` once the
+    /// stream is gone or the producer has finished.
+    func send(_ item: Item) async throws {
+        switch state.withLock({ $0.append(item) }) {
+        case .fail:
+            throw CancellationError()
+        case .queued(let scheduleDrain, let mustWait):
+            if scheduleDrain { schedule() }
+            guard mustWait else { return }
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                switch state.withLock({ $0.park(continuation) }) {
+                case .parked: break
+                case .proceed: continuation.resume()
+                case .fail: continuation.resume(throwing: CancellationError())
+                }
+            }
+        }
+    }
+
+    /// Queues `item` without waiting; returns whether there is room for more.
+    @discardableResult
+    func offer(_ item: Item) -> Bool {
+        switch state.withLock({ $0.append(item) }) {
+        case .fail:
+            return false
+        case .queued(let scheduleDrain, let mustWait):
+            if scheduleDrain { schedule() }
+            return !mustWait
+        }
+    }
+
+    /// No more items after those queued.
+    func finish() {
+        if state.withLock({ $0.finish() }) { schedule() }
+    }
+
+    private func schedule() {
+        // Set before any drain can be claimed: `attach` stores it before marking the state.
+        scheduler.withLock { $0 }?()
+    }
+
+    // MARK: Event loop side
+
+    /// The stream is ready: `scheduleDrain` will run the handler's ``take(into:)`` on its
+    /// loop. Returns true when items already wait, for the caller to drain at once.
+    func attach(scheduleDrain: @escaping @Sendable () -> Void) -> Bool {
+        scheduler.withLock { $0 = scheduleDrain }
+        return state.withLock { $0.attach() }
+    }
+
+    /// Takes what is queued into `spare` (pass an empty array; it comes back holding the items)
+    /// and whether the producer's end follows them.
+    func take(into spare: inout [Item]) -> Bool {
+        let drained = state.withLock { $0.take(into: &spare) }
+        drained.wake?.resume()
+        return drained.end
+    }
+
+    /// The channel's writability changed.
+    func setWritable(_ writable: Bool) {
+        state.withLock { $0.setWritable(writable) }?.resume()
+    }
+
+    /// The stream is gone: queued items are dropped and the producer's writes fail.
+    func close() {
+        state.withLock { $0.close() }?.resume(throwing: CancellationError())
+    }
+}
