@@ -198,15 +198,22 @@ struct GRPCGoSoakTests {
         #expect(result.output.contains("stream: 1000000 messages, 1000000 received, 0 bad"))
     }
 
-    @Test("against a grpc-go server: 100,000 unary calls, no errors")
+    @Test("against a grpc-go server: 100,000 unary calls and 1,000,000 streamed messages, no errors")
     func grpcGoServer() throws {
         let server = try Spawned(Self.peer.path, ["server", "--port", "0"])
         defer { server.kill() }
         let port = String(try server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
-        let result = try Spawned(buildDirectory.appending(path: "interop-client").path, [
+        let client = buildDirectory.appending(path: "interop-client").path
+        let unary = try Spawned(client, [
             "--server_port", port, "--test_case", "unary_soak", "--soak_iterations", "100000",
         ]).finish()
-        #expect(result.status == 0, "\(result.output)")
-        #expect(result.output.contains("PASS unary_soak"))
+        #expect(unary.status == 0, "\(unary.output)")
+        #expect(unary.output.contains("PASS unary_soak"))
+        // The request stream is what the client's outbox and HTTP/2 flow control carry.
+        let streaming = try Spawned(client, [
+            "--server_port", port, "--test_case", "streaming_soak", "--soak_messages", "1000000",
+        ]).finish()
+        #expect(streaming.status == 0, "\(streaming.output)")
+        #expect(streaming.output.contains("PASS streaming_soak"))
     }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// How a call ended: the error (nil for OK) and the trailing metadata.
 public struct CallEnd: Sendable {
     public var error: RPCError?
@@ -122,11 +124,17 @@ public func makeClientStream(
 /// Late binding of the abort action for the response pipe's reader-gone callback, which must
 /// exist before the stream it cancels.
 final class AbortBox: Sendable {
-    private let action = OneShot<@Sendable (RPCError) -> Void>()
+    /// A struct around the closure: a bare closure in a generic container is reabstracted,
+    /// and wrapped in a new thunk, on every inout access.
+    private struct Action {
+        let body: @Sendable (RPCError) -> Void
+    }
 
-    func set(_ body: @escaping @Sendable (RPCError) -> Void) { action.set(body) }
+    private let action = Mutex<Action?>(nil)
 
-    func fire(_ error: RPCError) { action.peek()?(error) }
+    func set(_ body: @escaping @Sendable (RPCError) -> Void) { action.withLock { $0 = Action(body: body) } }
+
+    func fire(_ error: RPCError) { action.withLock { $0 }?.body(error) }
 }
 
 /// Carries RPCs to a server: HTTP/2 in `SluiceHTTP2`, in-process for tests.

@@ -12,9 +12,18 @@ import Synchronization
 final class Outbox<Item: Sendable>: Sendable {
     private typealias Machine = OutboxStateMachine<Item, UnsafeContinuation<Void, any Error>>
 
+    /// Schedules the handler's drain on its event loop.
+    ///
+    /// Wrapped in a struct because a bare closure kept in a generic `Mutex` is reabstracted on
+    /// every `withLock` and written back wrapped in a new thunk: the calls nest one level
+    /// deeper each time (a stream of 100,000 messages slowed to a crawl).
+    private struct Scheduler {
+        let scheduleDrain: @Sendable () -> Void
+    }
+
     private let state: Mutex<Machine>
-    /// Set once when the stream attaches; schedules the handler's drain on its event loop.
-    private let scheduler = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Set once when the stream attaches.
+    private let scheduler = Mutex<Scheduler?>(nil)
 
     init(highWatermark: Int = 16) {
         state = Mutex(Machine(highWatermark: highWatermark))
@@ -60,7 +69,7 @@ final class Outbox<Item: Sendable>: Sendable {
 
     private func schedule() {
         // Set before any drain can be claimed: `attach` stores it before marking the state.
-        scheduler.withLock { $0 }?()
+        scheduler.withLock { $0 }?.scheduleDrain()
     }
 
     // MARK: Event loop side
@@ -68,7 +77,7 @@ final class Outbox<Item: Sendable>: Sendable {
     /// The stream is ready: `scheduleDrain` will run the handler's ``take(into:)`` on its
     /// loop. Returns true when items already wait, for the caller to drain at once.
     func attach(scheduleDrain: @escaping @Sendable () -> Void) -> Bool {
-        scheduler.withLock { $0 = scheduleDrain }
+        scheduler.withLock { $0 = Scheduler(scheduleDrain: scheduleDrain) }
         return state.withLock { $0.attach() }
     }
 

@@ -1,0 +1,138 @@
+@testable import SluiceHTTP2
+import Testing
+
+/// The outbox's machine with strings standing in for the waiting producer.
+private typealias Machine = OutboxStateMachine<Int, String>
+
+@Suite("Outbox state machine")
+struct OutboxStateMachineTests {
+    @Test("items wait for the stream to attach; attaching says whether to drain at once")
+    func beforeAttach() {
+        var machine = Machine(highWatermark: 4)
+        let result1 = machine.append(1)
+        #expect(result1 == .queued(scheduleDrain: false, mustWait: false))
+        let result2 = machine.finish()
+        #expect(result2 == false)
+        let result3 = machine.attach()
+        #expect(result3)
+        var taken: [Int] = []
+        let drained = machine.take(into: &taken)
+        #expect(taken == [1])
+        #expect(drained.end)
+        #expect(drained.wake == nil)
+    }
+
+    @Test("attaching with nothing queued needs no drain")
+    func attachEmpty() {
+        var machine = Machine(highWatermark: 4)
+        let result4 = machine.attach()
+        #expect(result4 == false)
+    }
+
+    @Test("one drain is scheduled per batch, whatever the number of items")
+    func oneDrainPerBatch() {
+        var machine = Machine(highWatermark: 8)
+        _ = machine.attach()
+        let result5 = machine.append(1)
+        #expect(result5 == .queued(scheduleDrain: true, mustWait: false))
+        let result6 = machine.append(2)
+        #expect(result6 == .queued(scheduleDrain: false, mustWait: false))
+        let result7 = machine.finish()
+        #expect(result7 == false, "the drain already scheduled writes the end too")
+        var taken: [Int] = []
+        let result8 = machine.take(into: &taken)
+        #expect(result8.end)
+        #expect(taken == [1, 2])
+        let result9 = machine.append(3)
+        #expect(result9 == .fail, "nothing may follow the end")
+    }
+
+    @Test("the end is reported once")
+    func endOnce() {
+        var machine = Machine(highWatermark: 2)
+        _ = machine.attach()
+        _ = machine.finish()
+        var taken: [Int] = []
+        let result10 = machine.take(into: &taken)
+        #expect(result10.end)
+        let result11 = machine.take(into: &taken)
+        #expect(result11.end == false)
+    }
+
+    @Test("at the high watermark the producer waits until a drain takes the items")
+    func watermark() {
+        var machine = Machine(highWatermark: 2)
+        _ = machine.attach()
+        let result12 = machine.append(1)
+        #expect(result12 == .queued(scheduleDrain: true, mustWait: false))
+        let result13 = machine.append(2)
+        #expect(result13 == .queued(scheduleDrain: false, mustWait: true))
+        let result14 = machine.park("producer")
+        #expect(result14 == .parked)
+        var taken: [Int] = []
+        let drained = machine.take(into: &taken)
+        #expect(drained.wake == "producer")
+        #expect(taken == [1, 2])
+    }
+
+    @Test("room that appears before the producer parks lets it proceed: no lost wakeup")
+    func roomBeforePark() {
+        var machine = Machine(highWatermark: 1)
+        _ = machine.attach()
+        let result15 = machine.append(1)
+        #expect(result15 == .queued(scheduleDrain: true, mustWait: true))
+        var taken: [Int] = []
+        let result16 = machine.take(into: &taken)
+        #expect(result16.wake == nil, "nobody is parked yet")
+        let result17 = machine.park("producer")
+        #expect(result17 == .proceed)
+    }
+
+    @Test("an unwritable channel holds the producer back until it is writable again")
+    func writability() {
+        var machine = Machine(highWatermark: 16)
+        _ = machine.attach()
+        let result18 = machine.setWritable(false)
+        #expect(result18 == nil)
+        let result19 = machine.append(1)
+        #expect(result19 == .queued(scheduleDrain: true, mustWait: true))
+        let result20 = machine.park("producer")
+        #expect(result20 == .parked)
+        var taken: [Int] = []
+        let result21 = machine.take(into: &taken)
+        #expect(result21.wake == nil, "drained, but the channel is still full")
+        let result22 = machine.setWritable(true)
+        #expect(result22 == "producer")
+    }
+
+    @Test("closing drops what is queued and fails the producer, now and later")
+    func close() {
+        var machine = Machine(highWatermark: 1)
+        _ = machine.attach()
+        _ = machine.append(1)
+        let result23 = machine.park("producer")
+        #expect(result23 == .parked)
+        let result24 = machine.close()
+        #expect(result24 == "producer")
+        #expect(machine.items.isEmpty)
+        let result25 = machine.append(2)
+        #expect(result25 == .fail)
+        let result26 = machine.park("again")
+        #expect(result26 == .fail)
+        let result27 = machine.finish()
+        #expect(result27 == false)
+    }
+
+    @Test("taking swaps buffers, so the spare comes back empty with the old items' storage reused")
+    func swapBuffers() {
+        var machine = Machine(highWatermark: 8)
+        _ = machine.attach()
+        for i in 0..<3 { _ = machine.append(i) }
+        var spare: [Int] = []
+        spare.reserveCapacity(8)
+        _ = machine.take(into: &spare)
+        #expect(spare == [0, 1, 2])
+        #expect(machine.items.isEmpty)
+        #expect(machine.items.capacity >= 8)
+    }
+}
