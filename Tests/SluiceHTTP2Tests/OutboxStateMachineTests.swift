@@ -1,5 +1,6 @@
 @testable import SluiceHTTP2
 import Testing
+import SluiceTestSupport
 
 /// The outbox's machine with strings standing in for the waiting producer.
 private typealias Machine = OutboxStateMachine<Int, String>
@@ -134,5 +135,43 @@ struct OutboxStateMachineTests {
         #expect(spare == [0, 1, 2])
         #expect(machine.items.isEmpty)
         #expect(machine.items.capacity >= 8)
+    }
+}
+
+@Suite("Outbox")
+struct OutboxTests {
+    private final class Handler: Sendable {}
+
+    @Test("closing releases the drain scheduler, which holds the stream handler: no cycle")
+    func closeBreaksCycle() {
+        let outbox = Outbox<Int>()
+        weak var weakHandler: Handler?
+        do {
+            let handler = Handler()
+            weakHandler = handler
+            _ = outbox.attach { withExtendedLifetime(handler) {} }
+        }
+        #expect(weakHandler != nil, "attached: the outbox keeps the handler")
+        outbox.close()
+        #expect(weakHandler == nil, "closed: the handler is free")
+    }
+
+    @Test("a drain is scheduled for the first item after attach and runs with the items")
+    func schedulesDrain() async throws {
+        let outbox = Outbox<Int>()
+        let scheduled = Observed(0)
+        _ = outbox.attach { scheduled.update { $0 += 1 } }
+        try await outbox.send(1)
+        try await outbox.send(2)
+        #expect(scheduled.value == 1)
+        var taken: [Int] = []
+        #expect(outbox.take(into: &taken) == false)
+        #expect(taken == [1, 2])
+        outbox.finish()
+        #expect(scheduled.value == 2)
+        taken.removeAll()
+        #expect(outbox.take(into: &taken))
+        outbox.close()
+        await #expect(throws: CancellationError.self) { try await outbox.send(3) }
     }
 }

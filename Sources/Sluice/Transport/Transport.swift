@@ -47,6 +47,9 @@ public struct ClientStreamSink: Sendable {
     let messagesWriter: RPCWriter<[UInt8]>
     let messages: RPCAsyncSequence<[UInt8]>
     let end: OneShot<CallEnd>
+    /// Cancels the call if the reader drops the response stream early; cleared at the end,
+    /// because it holds the stream, which holds this sink.
+    let readerGone: AbortBox
 
     /// Delivers a response part. Returns whether more are welcome now; after false, an event
     /// loop producer waits for its `onDemand` callback before reading on.
@@ -61,6 +64,7 @@ public struct ClientStreamSink: Sendable {
         case .end(let error, let trailers):
             headers.set([:])
             if end.set(CallEnd(error: error, trailers: trailers)) {
+                readerGone.clear()
                 if let error { messagesWriter.finish(throwing: error) } else { messagesWriter.finish() }
             }
             return false
@@ -100,7 +104,8 @@ public func makeClientStream(
     let responses = makeRPCStream(of: [UInt8].self, highWatermark: highWatermark, onDemand: onDemand) {
         box.fire(RPCError(code: .cancelled, message: "the response stream was dropped"))
     }
-    let sink = ClientStreamSink(headers: OneShot(), messagesWriter: responses.writer, messages: responses.sequence, end: end)
+    let sink = ClientStreamSink(headers: OneShot(), messagesWriter: responses.writer, messages: responses.sequence, end: end,
+                                readerGone: box)
     let stream = ClientStream(requests: requests, sink: sink, abort: onAbort)
     box.set { error in
         if end.peek() == nil { stream.cancel(error) }
@@ -135,6 +140,8 @@ final class AbortBox: Sendable {
     func set(_ body: @escaping @Sendable (RPCError) -> Void) { action.withLock { $0 = Action(body: body) } }
 
     func fire(_ error: RPCError) { action.withLock { $0 }?.body(error) }
+
+    func clear() { action.withLock { $0 = nil } }
 }
 
 /// Carries RPCs to a server: HTTP/2 in `SluiceHTTP2`, in-process for tests.

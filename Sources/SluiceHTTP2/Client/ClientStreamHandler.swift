@@ -2,6 +2,7 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 import Sluice
+import Synchronization
 
 /// Runs one gRPC call on one HTTP/2 stream of a client connection.
 ///
@@ -24,6 +25,7 @@ final class ClientStreamHandler: ChannelDuplexHandler {
     private let head: RequestHead
     private let sink: ClientStreamSink
     private let requests: Outbox<ByteBuffer>
+    private let handle: ClientStreamHandle
     private let connection: ClientConnection
     private let scheme: String
     private let authority: String
@@ -38,11 +40,12 @@ final class ClientStreamHandler: ChannelDuplexHandler {
     /// The outbox's other buffer, swapped in on every drain.
     private var drained: [ByteBuffer] = []
 
-    init(head: RequestHead, sink: ClientStreamSink, requests: Outbox<ByteBuffer>, connection: ClientConnection,
-         scheme: String, authority: String, maxReceiveMessageSize: Int) {
+    init(head: RequestHead, sink: ClientStreamSink, requests: Outbox<ByteBuffer>, handle: ClientStreamHandle,
+         connection: ClientConnection, scheme: String, authority: String, maxReceiveMessageSize: Int) {
         self.head = head
         self.sink = sink
         self.requests = requests
+        self.handle = handle
         self.connection = connection
         self.scheme = scheme
         self.authority = authority
@@ -52,10 +55,14 @@ final class ClientStreamHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        handle.attach(NIOLoopBound(self, eventLoop: context.eventLoop))
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        // The call's callbacks hold the handle and this handler holds the call's sink:
+        // detaching breaks the cycle.
+        handle.detach()
         requests.close()
         connection.releaseStream()
     }
@@ -249,5 +256,37 @@ final class ClientStreamHandler: ChannelDuplexHandler {
 
     func resumeReading() {
         if io.resume() { context?.read() }
+    }
+}
+
+/// How a call's callbacks (more demand, cancellation) reach its stream handler, which exists
+/// only once the stream is open and must not be kept alive by them after it closes.
+final class ClientStreamHandle: Sendable {
+    private struct State {
+        var handler: NIOLoopBound<ClientStreamHandler>?
+        var attached = false
+    }
+
+    private let state = Mutex(State())
+
+    /// The handler, while its stream is open.
+    var handler: NIOLoopBound<ClientStreamHandler>? {
+        state.withLock { $0.handler }
+    }
+
+    /// Whether a handler was ever attached.
+    var wasAttached: Bool {
+        state.withLock { $0.attached }
+    }
+
+    func attach(_ handler: NIOLoopBound<ClientStreamHandler>) {
+        state.withLock {
+            $0.handler = handler
+            $0.attached = true
+        }
+    }
+
+    func detach() {
+        state.withLock { $0.handler = nil }
     }
 }

@@ -74,7 +74,7 @@ public final class HTTP2ClientTransport: ClientTransport {
         let channel = connection.channel
         let eventLoop = channel.eventLoop
         let outbox = Outbox<ByteBuffer>()
-        let handler = OneShot<NIOLoopBound<ClientStreamHandler>>()
+        let handler = ClientStreamHandle()
         let compression = head.compression.flatMap { $0 == .identity ? nil : $0 }
         let allocator = channel.allocator
         // Requests are framed (and compressed) by the calling task, then queued for the loop.
@@ -84,10 +84,10 @@ public final class HTTP2ClientTransport: ClientTransport {
             finish: { _ in outbox.finish() })
         let (stream, sink) = makeClientStream(
             requests: requests,
-            onDemand: { eventLoop.execute { handler.peek()?.value.resumeReading() } },
+            onDemand: { eventLoop.execute { handler.handler?.value.resumeReading() } },
             onAbort: { _ in
                 outbox.close()
-                eventLoop.execute { handler.peek()?.value.cancel() }
+                eventLoop.execute { handler.handler?.value.cancel() }
             })
         let (scheme, authority, maxReceive) = (self.scheme, self.authority, configuration.maxReceiveMessageSize)
         // Opening the stream is not awaited: the call's first writes wait in the outbox and go
@@ -96,15 +96,14 @@ public final class HTTP2ClientTransport: ClientTransport {
         connection.multiplexer.createStreamChannel(promise: created) { channel in
             channel.eventLoop.makeCompletedFuture {
                 let streamHandler = ClientStreamHandler(
-                    head: head, sink: sink, requests: outbox, connection: connection, scheme: scheme, authority: authority,
-                    maxReceiveMessageSize: maxReceive)
+                    head: head, sink: sink, requests: outbox, handle: handler, connection: connection, scheme: scheme,
+                    authority: authority, maxReceiveMessageSize: maxReceive)
                 try channel.pipeline.syncOperations.addHandler(streamHandler)
-                handler.set(NIOLoopBound(streamHandler, eventLoop: channel.eventLoop))
             }
         }
         created.futureResult.whenFailure { error in
             // The handler never ran, so the stream slot is still reserved.
-            if handler.peek() == nil { connection.releaseStream() }
+            if !handler.wasAttached { connection.releaseStream() }
             outbox.close()
             sink.receive(.end(RPCError(code: .unavailable, message: "could not open a stream: \(error)"), trailers: [:]))
         }

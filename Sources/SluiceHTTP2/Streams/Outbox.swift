@@ -96,6 +96,8 @@ final class Outbox<Item: Sendable>: Sendable {
 
     /// The stream is gone: queued items are dropped and the producer's writes fail.
     func close() {
+        // The scheduler holds the handler, which holds this outbox: dropping it breaks the cycle.
+        scheduler.withLock { $0 = nil }
         state.withLock { $0.close() }?.resume(throwing: CancellationError())
     }
 }
