@@ -149,7 +149,7 @@ let package = Package(
         // Runs the interop executables against Python grpcio, as processes.
         .testTarget(
             name: "InteropTests",
-            dependencies: ["interop-server", "interop-client"]
+            dependencies: ["interop-server", "interop-client", "SluiceInterop"]
         ),
         .testTarget(
             name: "SluiceCodeGenTests",

@@ -45,6 +45,18 @@ public enum ExtensionTestCase: String, CaseIterable, Sendable {
     public static let richErrorDetailsMessage = "rich_error_details"
 }
 
+/// The resident memory of a process, for soak runs that check nothing leaks per call.
+public enum ResidentMemory {
+    /// Bytes resident for process `pid` (this process by default), from /proc (Linux); nil
+    /// where /proc is missing.
+    public static func bytes(ofProcess pid: Int32? = nil) -> Int? {
+        let path = "/proc/\(pid.map(String.init) ?? "self")/statm"
+        guard let statm = try? String(contentsOfFile: path, encoding: .utf8),
+              let pages = statm.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
+
 /// A failed interop assertion.
 public struct InteropFailure: Error, CustomStringConvertible {
     public let description: String

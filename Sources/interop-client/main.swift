@@ -69,7 +69,15 @@ struct InteropClientCommand: AsyncParsableCommand {
             let start = ContinuousClock.now
             do {
                 switch soak {
-                case .unarySoak: try await client.unarySoak(calls: soakIterations)
+                case .unarySoak:
+                    // After a warm-up, resident memory should stay flat: a call that leaks
+                    // shows up as kilobytes times the number of calls.
+                    try await client.unarySoak(calls: min(2_000, soakIterations))
+                    let before = ResidentMemory.bytes()
+                    try await client.unarySoak(calls: soakIterations)
+                    if let before, let after = ResidentMemory.bytes() {
+                        print("unary_soak: resident memory grew by \(after - before) bytes after warm-up")
+                    }
                 case .streamingSoak: try await client.streamingSoak(messages: soakMessages)
                 }
                 print("PASS \(soak.rawValue) in \(start.duration(to: .now))")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SluiceInterop
 
 let repositoryRoot = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -139,6 +140,29 @@ struct InteropTests {
         let result = try Spawned(clientExecutable, clientArguments).finish()
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("PASS rich_error_details"), "\(result.output)")
+    }
+
+    @Test("20,000 calls leak nothing: neither process's resident memory grows after warm-up")
+    func noLeaks() throws {
+        let server = try Spawned(buildDirectory.appending(path: "interop-server").path, ["--port", "0"])
+        defer { server.kill() }
+        let port = String(try server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
+        let client = buildDirectory.appending(path: "interop-client").path
+        func soak(_ calls: Int) throws -> String {
+            let result = try Spawned(client, ["--server_port", port, "--test_case", "unary_soak",
+                                              "--soak_iterations", String(calls)]).finish()
+            #expect(result.status == 0, "\(result.output)")
+            return result.output
+        }
+        _ = try soak(2_000)
+        let serverBefore = try #require(ResidentMemory.bytes(ofProcess: server.process.processIdentifier))
+        let output = try soak(20_000)
+        let serverAfter = try #require(ResidentMemory.bytes(ofProcess: server.process.processIdentifier))
+        // A leaked call costs kilobytes: 20,000 of them would add tens of megabytes.
+        #expect(serverAfter - serverBefore < 4 << 20, "the server grew by \(serverAfter - serverBefore) bytes")
+        let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("unary_soak: resident memory grew by") })
+        let clientGrowth = try #require(Int(line.split(separator: " ")[5]))
+        #expect(clientGrowth < 4 << 20, "the client grew by \(clientGrowth) bytes")
     }
 
     @Test("mutual TLS: the server requires and checks a client certificate")

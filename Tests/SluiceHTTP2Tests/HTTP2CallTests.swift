@@ -119,29 +119,4 @@ struct HTTP2CallTests {
             }
         }
     }
-
-    @Test("finished calls leave nothing behind: resident memory stays flat over thousands of calls")
-    func noLeaks() async throws {
-        try await withHTTP2Server([UserService()]) { client, _ in
-            let api = Venta_User_UserService.Client(wrapping: client)
-            var request = Venta_User_GetUserRequest()
-            request.id = "123"
-            for _ in 0..<1_000 { _ = try await api.getUser(request) }
-            let before = residentBytes()
-            for _ in 0..<5_000 { _ = try await api.getUser(request) }
-            let growth = residentBytes() - before
-            // A leaked call (handlers, outboxes, pipes, stream channel) costs kilobytes, so
-            // 5,000 of them add tens of megabytes; a process that leaks nothing stays within a
-            // few pages of where it was.
-            print("resident memory grew by \(growth) bytes over 5,000 calls")
-            #expect(growth < 2 << 20, "resident memory grew by \(growth) bytes over 5,000 calls")
-        }
-    }
-}
-
-/// The process's resident memory, from /proc/self/statm (Linux).
-private func residentBytes() -> Int {
-    let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? ""
-    let pages = statm.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }

@@ -45,7 +45,7 @@ public struct Metadata: Hashable, Sendable, Sequence, ExpressibleByDictionaryLit
 
     /// Appends a value; earlier values for the key stay.
     public mutating func add(_ key: String, _ value: Value) {
-        elements.append(Element(key: key.lowercased(), value: value))
+        elements.append(Element(key: Self.lowercased(key), value: value))
     }
 
     /// Appends a text value.
@@ -66,19 +66,19 @@ public struct Metadata: Hashable, Sendable, Sequence, ExpressibleByDictionaryLit
 
     /// Removes every value of `key`.
     public mutating func removeAll(_ key: String) {
-        let key = key.lowercased()
+        let key = Self.lowercased(key)
         elements.removeAll { $0.key == key }
     }
 
     /// All values of `key`, in order.
     public subscript(key: String) -> [Value] {
-        let key = key.lowercased()
+        let key = Self.lowercased(key)
         return elements.filter { $0.key == key }.map(\.value)
     }
 
     /// The first text value of `key`.
     public func first(_ key: String) -> String? {
-        let key = key.lowercased()
+        let key = Self.lowercased(key)
         for element in elements where element.key == key {
             if case .string(let s) = element.value { return s }
         }
@@ -87,7 +87,7 @@ public struct Metadata: Hashable, Sendable, Sequence, ExpressibleByDictionaryLit
 
     /// The first binary value of `key`.
     public func firstBinary(_ key: String) -> [UInt8]? {
-        let key = key.lowercased()
+        let key = Self.lowercased(key)
         for element in elements where element.key == key {
             if case .binary(let b) = element.value { return b }
         }
@@ -110,7 +110,7 @@ public struct Metadata: Hashable, Sendable, Sequence, ExpressibleByDictionaryLit
     /// Headers the protocol itself uses, which user metadata may not set (gRPC
     /// PROTOCOL-HTTP2.md: pseudo-headers, content-type, te, user-agent, grpc-*).
     public static func isReserved(_ key: String) -> Bool {
-        let key = key.lowercased()
+        let key = Self.lowercased(key)
         if key.hasPrefix(":") || key.hasPrefix("grpc-") { return true }
         switch key {
         case "content-type", "te", "user-agent", "connection", "host", "transfer-encoding", "upgrade",
@@ -121,9 +121,15 @@ public struct Metadata: Hashable, Sendable, Sequence, ExpressibleByDictionaryLit
         }
     }
 
+    /// `key` in lowercase; keys are nearly always lowercase already, and then this neither
+    /// copies nor allocates.
+    static func lowercased(_ key: String) -> String {
+        key.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) ? key.lowercased() : key
+    }
+
     /// Whether `key` names a binary header.
     public static func isBinary(_ key: String) -> Bool {
-        key.lowercased().hasSuffix("-bin")
+        Self.lowercased(key).hasSuffix("-bin")
     }
 
     /// Decodes a `-bin` header value: base64, padded or not (PROTOCOL-HTTP2.md requires both to

@@ -131,7 +131,7 @@ final class ServerStreamHandler: ChannelDuplexHandler {
             rejectWithHTTPStatus("415", message: "content-type must be application/grpc", context: context)
             return
         }
-        guard let path = headers.first(name: ":path"), let method = Self.method(fromPath: path) else {
+        guard let path = headers.first(name: ":path"), let method = MethodDescriptor(path: path) else {
             rejectEarly(RPCError(code: .unimplemented, message: "malformed :path"), context: context)
             return
         }
@@ -339,12 +339,5 @@ final class ServerStreamHandler: ChannelDuplexHandler {
         headers.add(name: "grpc-status", value: String(StatusCode.internal.rawValue))
         headers.add(name: "grpc-message", value: StatusMessageEncoding.encode(message))
         context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))), promise: nil)
-    }
-
-    /// `/package.Service/Method` into a descriptor; the kind is the router's business.
-    static func method(fromPath path: String) -> MethodDescriptor? {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else { return nil }
-        return MethodDescriptor(service: String(parts[1]), method: String(parts[2]), kind: .bidirectionalStreaming)
     }
 }

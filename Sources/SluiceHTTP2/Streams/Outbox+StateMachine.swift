@@ -40,6 +40,9 @@ struct OutboxStateMachine<Item, Waiter> {
 
     mutating func append(_ item: Item) -> AppendAction {
         guard !closed, !finished else { return .fail }
+        // One allocation for a typical batch (a unary response is headers, message, end)
+        // rather than growing 1, 2, 4; drains hand the buffer back, so this happens once.
+        if items.capacity == 0 { items.reserveCapacity(4) }
         items.append(item)
         return .queued(scheduleDrain: claimDrain(), mustWait: !hasRoom)
     }
