@@ -1,5 +1,6 @@
 @testable import SluiceHTTP2
 import Testing
+import NIOCore
 import SluiceTestSupport
 
 /// The outbox's machine with strings standing in for the waiting producer.
@@ -135,6 +136,45 @@ struct OutboxStateMachineTests {
         #expect(spare == [0, 1, 2])
         #expect(machine.items.isEmpty)
         #expect(machine.items.capacity >= 8)
+    }
+}
+
+@Suite("DATA batching")
+struct DataBatcherTests {
+    private func framed(_ size: Int) -> ByteBuffer {
+        MessageFramer.frame([UInt8](repeating: 7, count: size), compressed: false, allocator: ByteBufferAllocator())
+    }
+
+    @Test("small messages gather into one payload that deframes back into the same messages")
+    func gathers() throws {
+        var batch = DataBatcher()
+        for size in [0, 1, 300, 17] {
+            let cut = batch.add(framed(size))
+            #expect(cut == nil)
+        }
+        let taken = batch.take()
+        let payload = try #require(taken)
+        #expect(payload.readableBytes == 4 * 5 + 318)
+        let again = batch.take()
+        #expect(again == nil)
+        var deframer = MessageDeframer(maxMessageSize: 1 << 20)
+        deframer.append(payload)
+        var sizes: [Int] = []
+        while let message = try deframer.next() { sizes.append(message.bytes.readableBytes) }
+        #expect(sizes == [0, 1, 300, 17])
+    }
+
+    @Test("a batch is cut before it would pass the limit")
+    func limit() throws {
+        var batch = DataBatcher()
+        let big = MessageFramer.batchLimit - 100
+        let first = batch.add(framed(big))
+        #expect(first == nil)
+        let cut = batch.add(framed(200))
+        let full = try #require(cut, "adding 205 bytes would pass the limit")
+        #expect(full.readableBytes == big + 5)
+        let rest = batch.take()
+        #expect(rest?.readableBytes == 205)
     }
 }
 

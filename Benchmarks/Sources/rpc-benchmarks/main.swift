@@ -203,7 +203,7 @@ func runClient(_ impl: Impl, port: Int, concurrency: Int, seconds: Double, kind:
         // Warm up connections and code paths.
         for _ in 0..<200 { try await client.unary() }
         if kind == "stream" {
-            let count = 20_000
+            let count = Int(option("--messages", "20000")) ?? 20_000
             var best = 0.0
             for _ in 0..<3 {
                 let start = ContinuousClock.now

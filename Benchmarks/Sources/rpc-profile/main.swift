@@ -4,6 +4,7 @@
 //
 //   heaptrack .build/release/rpc-profile --calls 5000
 //   perf record -g .build/release/rpc-profile --calls 200000
+//   perf record -g .build/release/rpc-profile --stream 2000000     (one bidirectional stream)
 import Foundation
 import Sluice
 import SluiceBenchMessages
@@ -21,6 +22,7 @@ struct Echo: Bench_Echo.ServiceProtocol {
 let arguments = CommandLine.arguments
 let calls = arguments.firstIndex(of: "--calls").flatMap { Int(arguments[$0 + 1]) } ?? 5_000
 let concurrency = arguments.firstIndex(of: "--concurrency").flatMap { Int(arguments[$0 + 1]) } ?? 1
+let streamed = arguments.firstIndex(of: "--stream").flatMap { Int(arguments[$0 + 1]) }
 
 let serverTransport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0))
 let server = GRPCServer(transport: serverTransport, services: [Echo()])
@@ -36,6 +38,17 @@ item.flags = [1, 2, 3]
 let request = item
 
 let start = ContinuousClock.now
+if let streamed {
+    let call = try await client.stream(metadata: [:], options: .defaults)
+    let sender = Task {
+        for _ in 0..<streamed { try await call.requests.send(request) }
+        call.requests.finish()
+    }
+    var received = 0
+    for try await _ in call.responses { received += 1 }
+    try await sender.value
+    print("\(received) messages echoed in \(start.duration(to: .now))")
+} else {
 try await withThrowingTaskGroup(of: Void.self) { group in
     for _ in 0..<concurrency {
         group.addTask {
@@ -44,7 +57,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     }
     try await group.waitForAll()
 }
-let elapsed = start.duration(to: .now)
-print("\(calls) calls in \(elapsed)")
+print("\(calls) calls in \(start.duration(to: .now))")
+}
 await clientTransport.close()
 serving.cancel()

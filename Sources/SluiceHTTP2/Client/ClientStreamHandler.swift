@@ -96,15 +96,20 @@ final class ClientStreamHandler: ChannelDuplexHandler {
             drained.removeAll(keepingCapacity: true)
             return
         }
+        var batch = DataBatcher()
         for framed in drained {
-            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
+            if let full = batch.add(framed) {
+                context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(full)))), promise: nil)
+            }
         }
         drained.removeAll(keepingCapacity: true)
         if end {
             requestsClosed = true
-            // The end of stream rides on its own empty DATA frame, flushed with what came before.
-            let empty = context.channel.allocator.buffer(capacity: 0)
-            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(empty), endStream: true))), promise: nil)
+            // The end of stream rides on the last DATA frame, or an empty one.
+            let last = batch.take() ?? context.channel.allocator.buffer(capacity: 0)
+            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(last), endStream: true))), promise: nil)
+        } else if let last = batch.take() {
+            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(last)))), promise: nil)
         }
         context.flush()
         requests.setWritable(context.channel.isWritable)

@@ -64,9 +64,48 @@ enum MessageFramer {
     /// Frames one message into a buffer: flag, length, bytes.
     static func frame(_ message: some Collection<UInt8>, compressed: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 5 + message.count)
+        append(message, compressed: compressed, to: &buffer)
+        return buffer
+    }
+
+    /// Frames one message at the end of `buffer`.
+    static func append(_ message: some Collection<UInt8>, compressed: Bool, to buffer: inout ByteBuffer) {
         buffer.writeInteger(compressed ? UInt8(1) : 0)
         buffer.writeInteger(UInt32(message.count))
         buffer.writeBytes(message)
-        return buffer
+    }
+
+    /// Framed messages are gathered into one DATA frame up to this size: HTTP/2 costs the
+    /// same per frame whatever its size, and a stream of small messages would otherwise pay
+    /// it per message. (swift-nio-http2 splits frames to the peer's SETTINGS_MAX_FRAME_SIZE.)
+    static let batchLimit = 64 * 1024
+}
+
+/// Gathers framed messages into as few DATA payloads as possible while a batch drains.
+struct DataBatcher {
+    private(set) var pending: ByteBuffer?
+
+    /// Adds an already framed message; returns a full batch to write first, if adding would
+    /// overflow ``MessageFramer/batchLimit``.
+    mutating func add(_ framed: ByteBuffer) -> ByteBuffer? {
+        guard var buffer = pending else {
+            pending = framed
+            return nil
+        }
+        if buffer.readableBytes + framed.readableBytes > MessageFramer.batchLimit {
+            pending = framed
+            return buffer
+        }
+        pending = nil  // keep the buffer uniquely referenced, so it grows in place
+        var framed = framed
+        buffer.writeBuffer(&framed)
+        pending = buffer
+        return nil
+    }
+
+    /// The batch gathered so far, leaving the batcher empty.
+    mutating func take() -> ByteBuffer? {
+        defer { pending = nil }
+        return pending
     }
 }

@@ -263,15 +263,19 @@ final class ServerStreamHandler: ChannelDuplexHandler {
     private func drainResponses() {
         guard let context else { return }
         let end = responses.take(into: &drained)
-        for part in drained { write(part) }
+        var batch = DataBatcher()
+        for part in drained { write(part, batch: &batch) }
+        writeData(batch.take())
         drained.removeAll(keepingCapacity: true)
         if end { finishResponses() }
         context.flush()
         responses.setWritable(context.channel.isWritable)
     }
 
-    private func write(_ part: ResponsePart) {
+    /// Writes a part; messages are gathered in `batch`, which is written before anything else.
+    private func write(_ part: ResponsePart, batch: inout DataBatcher) {
         guard let context, !ended else { return }
+        if case .message = part {} else { writeData(batch.take()) }
         switch part {
         case .headers(let metadata, let compression):
             guard !headersSent else { return }
@@ -291,10 +295,15 @@ final class ServerStreamHandler: ChannelDuplexHandler {
             } else {
                 framed = MessageFramer.frame(bytes, compressed: false, allocator: context.channel.allocator)
             }
-            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
+            writeData(batch.add(framed))
         case .end(let error, let trailers):
             writeEnd(error, trailers: trailers, flush: false)
         }
+    }
+
+    private func writeData(_ data: ByteBuffer?) {
+        guard let data, let context else { return }
+        context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(data)))), promise: nil)
     }
 
     private func writeEnd(_ error: RPCError?, trailers: Metadata, flush: Bool = true) {
