@@ -2,7 +2,8 @@
 // the same echo service and payload, server and load generator in separate processes pinned
 // to different cores.
 //
-//   swift run -c release rpc-benchmarks [--seconds 5]      orchestrates everything below
+//   swift run -c release rpc-benchmarks [--seconds 5]      orchestrates everything below,
+//                                                          with Python grpcio as a third peer
 //   rpc-benchmarks server --impl sluice|grpc-swift --port P
 //   rpc-benchmarks client --impl sluice|grpc-swift --port P --concurrency C --seconds S --kind unary|stream
 //   rpc-benchmarks allocations --impl sluice|grpc-swift
@@ -27,7 +28,13 @@ func option(_ name: String, _ fallback: String) -> String {
 enum Impl: String, CaseIterable {
     case sluice
     case grpcSwift = "grpc-swift"
+    /// Python grpcio (gRPC C-core) on grpc.aio: `Benchmarks/python/grpcio_peer.py`.
+    case grpcio
 }
+
+/// The Python peer, next to this package's sources.
+let grpcioPeer = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appending(path: "python/grpcio_peer.py").path
 
 func echoItem() -> SluiceBenchMessages.Bench_Item {
     var item = SluiceBenchMessages.Bench_Item()
@@ -82,6 +89,8 @@ struct GRPCSwiftEchoService: RegistrableRPCService {
 
 func runServer(_ impl: Impl, port: Int) async throws {
     switch impl {
+    case .grpcio:
+        throw BenchmarkError(description: "the grpcio server is a Python process: \(grpcioPeer)")
     case .sluice:
         let transport = SluiceHTTP2.HTTP2ServerTransport(target: .host("127.0.0.1", port: port))
         let server = Sluice.GRPCServer(transport: transport, services: [SluiceEcho()])
@@ -170,6 +179,8 @@ struct GRPCSwiftLoad: LoadClient {
 /// Runs `body` with a connected load client of `impl`.
 func withLoadClient<T: Sendable>(_ impl: Impl, port: Int, _ body: @Sendable (any LoadClient) async throws -> T) async throws -> T {
     switch impl {
+    case .grpcio:
+        throw BenchmarkError(description: "the grpcio client is a Python process: \(grpcioPeer)")
     case .sluice:
         let transport = try SluiceHTTP2.HTTP2ClientTransport(target: .host("127.0.0.1", port: port))
         let client = Sluice.GRPCClient(transport: transport)
@@ -261,10 +272,17 @@ func allocations(_ impl: Impl) async throws -> Double {
 
 // MARK: - Orchestration
 
-func spawn(_ arguments: [String], core: Int) throws -> (Process, Pipe) {
+func spawn(_ impl: Impl, _ arguments: [String], core: Int) throws -> (Process, Pipe) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
-    process.arguments = ["-c", String(core), CommandLine.arguments[0]] + arguments
+    var arguments = arguments
+    var command = [CommandLine.arguments[0]]
+    if impl == .grpcio {
+        // The Python peer is one implementation: it takes no --impl.
+        if let index = arguments.firstIndex(of: "--impl") { arguments.removeSubrange(index...index + 1) }
+        command = ["python3", grpcioPeer]
+    }
+    process.arguments = ["-c", String(core)] + command + arguments
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
@@ -272,21 +290,43 @@ func spawn(_ arguments: [String], core: Int) throws -> (Process, Pipe) {
     return (process, pipe)
 }
 
+/// One row of the table: a server implementation under a client implementation's load.
+struct Run {
+    let label: String
+    let server: Impl
+    let client: Impl
+    /// Allocations are counted in-process, for the Swift libraries only.
+    var countsAllocations: Bool { server == client && server != .grpcio }
+}
+
 func orchestrate(seconds: Double) async throws {
     print("RPCs on loopback, server on core 0, load generator on core 1, \(seconds)s per run")
-    print("impl        unary c=1 rps   p50 us   p99 us   unary c=64 rps   p50 us   p99 us   stream msg/s   allocs/RPC")
-    var results: [Impl: (LoadResult, LoadResult, LoadResult, Double)] = [:]
-    for impl in Impl.allCases {
-        let (server, pipe) = try spawn(["server", "--impl", impl.rawValue, "--port", "0"], core: 0)
+    print("run                          unary c=1 rps   p50 us   p99 us   unary c=64 rps   p50 us   p99 us   stream msg/s   allocs/RPC")
+    let runs = [
+        Run(label: "sluice", server: .sluice, client: .sluice),
+        Run(label: "grpc-swift", server: .grpcSwift, client: .grpcSwift),
+        Run(label: "grpcio", server: .grpcio, client: .grpcio),
+        // Python's client is the bottleneck of the run above; this one measures grpcio's
+        // server (C-core underneath) under the same load as Sluice's.
+        Run(label: "grpcio server, sluice load", server: .grpcio, client: .sluice),
+    ]
+    let request = echoItem().serializedBytes().map { String(format: "%02x", $0) }.joined()
+    var results: [String: (LoadResult, LoadResult, LoadResult, Double?)] = [:]
+    for run in runs {
+        let (server, pipe) = try spawn(run.server, ["server", "--impl", run.server.rawValue, "--port", "0"], core: 0)
         defer { server.terminate() }
         var line = ""
         while !line.contains("listening on port") {
-            line += String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
+            let data = pipe.fileHandleForReading.availableData
+            if data.isEmpty { throw BenchmarkError(description: "the \(run.server) server exited: \(line)") }
+            line += String(decoding: data, as: UTF8.self)
         }
         let port = String(line.split(separator: " ").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         func client(_ concurrency: Int, _ kind: String) throws -> LoadResult {
-            let (process, out) = try spawn(["client", "--impl", impl.rawValue, "--port", port,
-                                            "--concurrency", String(concurrency), "--seconds", String(seconds), "--kind", kind], core: 1)
+            var arguments = ["client", "--impl", run.client.rawValue, "--port", port, "--concurrency", String(concurrency),
+                             "--seconds", String(seconds), "--kind", kind]
+            if run.client == .grpcio { arguments += ["--request", request] }
+            let (process, out) = try spawn(run.client, arguments, core: 1)
             let data = out.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             let fields = String(decoding: data, as: UTF8.self).split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -299,16 +339,24 @@ func orchestrate(seconds: Double) async throws {
         let many = try client(64, "unary")
         let stream = try client(1, "stream")
         server.terminate()
-        let allocs = try await allocations(impl)
-        results[impl] = (one, many, stream, allocs)
-        print(impl.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
-              + String(format: "%13.0f %8.0f %8.0f %16.0f %8.0f %8.0f %14.0f %12.1f",
+        let allocs = run.countsAllocations ? try await allocations(run.server) : nil
+        results[run.label] = (one, many, stream, allocs)
+        print(run.label.padding(toLength: 28, withPad: " ", startingAt: 0)
+              + String(format: "%13.0f %8.0f %8.0f %16.0f %8.0f %8.0f %14.0f ",
                        one.perSecond, one.p50.micros, one.p99.micros, many.perSecond, many.p50.micros, many.p99.micros,
-                       stream.perSecond, allocs))
+                       stream.perSecond)
+              + (allocs.map { String(format: "%12.1f", $0) } ?? "           -"))
     }
-    if let s = results[.sluice], let g = results[.grpcSwift] {
+    if let s = results["sluice"], let g = results["grpc-swift"] {
         print(String(format: "Sluice / grpc-swift 2: unary c=1 %.2fx, unary c=64 %.2fx, streaming %.2fx, allocations %.2fx",
-                     s.0.perSecond / g.0.perSecond, s.1.perSecond / g.1.perSecond, s.2.perSecond / g.2.perSecond, s.3 / g.3))
+                     s.0.perSecond / g.0.perSecond, s.1.perSecond / g.1.perSecond, s.2.perSecond / g.2.perSecond,
+                     (s.3 ?? 0) / (g.3 ?? 1)))
+    }
+    if let s = results["sluice"], let p = results["grpcio"], let ps = results["grpcio server, sluice load"] {
+        print(String(format: "Sluice / grpcio: unary c=1 %.2fx, unary c=64 %.2fx, streaming %.2fx", s.0.perSecond / p.0.perSecond,
+                     s.1.perSecond / p.1.perSecond, s.2.perSecond / p.2.perSecond))
+        print(String(format: "Sluice server / grpcio server, both under Sluice's load: unary c=1 %.2fx, unary c=64 %.2fx, streaming %.2fx",
+                     s.0.perSecond / ps.0.perSecond, s.1.perSecond / ps.1.perSecond, s.2.perSecond / ps.2.perSecond))
     }
 }
 

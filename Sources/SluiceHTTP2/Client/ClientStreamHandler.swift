@@ -2,7 +2,6 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 import Sluice
-import Synchronization
 
 /// Runs one gRPC call on one HTTP/2 stream of a client connection.
 ///
@@ -40,11 +39,11 @@ final class ClientStreamHandler: ChannelDuplexHandler {
     /// The outbox's other buffer, swapped in on every drain.
     private var drained: [ByteBuffer] = []
 
-    init(head: RequestHead, sink: ClientStreamSink, requests: Outbox<ByteBuffer>, handle: ClientStreamHandle,
+    init(head: RequestHead, sink: ClientStreamSink, handle: ClientStreamHandle,
          connection: ClientConnection, scheme: String, authority: String, maxReceiveMessageSize: Int) {
         self.head = head
         self.sink = sink
-        self.requests = requests
+        self.requests = handle.requests
         self.handle = handle
         self.connection = connection
         self.scheme = scheme
@@ -60,8 +59,6 @@ final class ClientStreamHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        // The call's callbacks hold the handle and this handler holds the call's sink:
-        // detaching breaks the cycle.
         handle.detach()
         requests.close()
         connection.releaseStream()
@@ -261,37 +258,5 @@ final class ClientStreamHandler: ChannelDuplexHandler {
 
     func resumeReading() {
         if io.resume() { context?.read() }
-    }
-}
-
-/// How a call's callbacks (more demand, cancellation) reach its stream handler, which exists
-/// only once the stream is open and must not be kept alive by them after it closes.
-final class ClientStreamHandle: Sendable {
-    private struct State {
-        var handler: NIOLoopBound<ClientStreamHandler>?
-        var attached = false
-    }
-
-    private let state = Mutex(State())
-
-    /// The handler, while its stream is open.
-    var handler: NIOLoopBound<ClientStreamHandler>? {
-        state.withLock { $0.handler }
-    }
-
-    /// Whether a handler was ever attached.
-    var wasAttached: Bool {
-        state.withLock { $0.attached }
-    }
-
-    func attach(_ handler: NIOLoopBound<ClientStreamHandler>) {
-        state.withLock {
-            $0.handler = handler
-            $0.attached = true
-        }
-    }
-
-    func detach() {
-        state.withLock { $0.handler = nil }
     }
 }

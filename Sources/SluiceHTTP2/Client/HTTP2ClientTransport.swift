@@ -73,22 +73,12 @@ public final class HTTP2ClientTransport: ClientTransport {
         let connection = try await acquire()
         let channel = connection.channel
         let eventLoop = channel.eventLoop
-        let outbox = Outbox<ByteBuffer>()
-        let handler = ClientStreamHandle()
-        let compression = head.compression.flatMap { $0 == .identity ? nil : $0 }
-        let allocator = channel.allocator
-        // Requests are framed (and compressed) by the calling task, then queued for the loop.
-        let requests = RPCWriter<[UInt8]>(
-            write: { bytes in try await outbox.send(try Self.frame(bytes, compression, allocator)) },
-            yield: { bytes in (try? Self.frame(bytes, compression, allocator)).map { outbox.offer($0) } ?? false },
-            finish: { _ in outbox.finish() })
+        let handle = ClientStreamHandle(eventLoop: eventLoop, compression: head.compression, allocator: channel.allocator)
         let (stream, sink) = makeClientStream(
-            requests: requests,
-            onDemand: { eventLoop.execute { handler.handler?.value.resumeReading() } },
-            onAbort: { _ in
-                outbox.close()
-                eventLoop.execute { handler.handler?.value.cancel() }
-            })
+            requests: RPCWriter(write: { try await handle.send($0) }, yield: { handle.offer($0) },
+                                finish: { _ in handle.finishRequests() }),
+            onDemand: { handle.resumeReading() },
+            onAbort: { _ in handle.abort() })
         let (scheme, authority, maxReceive) = (self.scheme, self.authority, configuration.maxReceiveMessageSize)
         // Opening the stream is not awaited: the call's first writes wait in the outbox and go
         // out with the HEADERS once the stream is active.
@@ -96,25 +86,18 @@ public final class HTTP2ClientTransport: ClientTransport {
         connection.multiplexer.createStreamChannel(promise: created) { channel in
             channel.eventLoop.makeCompletedFuture {
                 let streamHandler = ClientStreamHandler(
-                    head: head, sink: sink, requests: outbox, handle: handler, connection: connection, scheme: scheme,
-                    authority: authority, maxReceiveMessageSize: maxReceive)
+                    head: head, sink: sink, handle: handle, connection: connection, scheme: scheme, authority: authority,
+                    maxReceiveMessageSize: maxReceive)
                 try channel.pipeline.syncOperations.addHandler(streamHandler)
             }
         }
         created.futureResult.whenFailure { error in
             // The handler never ran, so the stream slot is still reserved.
-            if !handler.wasAttached { connection.releaseStream() }
-            outbox.close()
+            if !handle.wasAttached { connection.releaseStream() }
+            handle.requests.close()
             sink.receive(.end(RPCError(code: .unavailable, message: "could not open a stream: \(error)"), trailers: [:]))
         }
         return stream
-    }
-
-    private static func frame(_ bytes: [UInt8], _ compression: CompressionAlgorithm?,
-                              _ allocator: ByteBufferAllocator) throws -> ByteBuffer {
-        guard let compression else { return MessageFramer.frame(bytes, compressed: false, allocator: allocator) }
-        let compressed = try MessageCompression.compress(bytes, with: compression, allocator: allocator)
-        return MessageFramer.frame(compressed.readableBytesView, compressed: true, allocator: allocator)
     }
 
     public func close() async {

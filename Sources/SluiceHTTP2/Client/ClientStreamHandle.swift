@@ -1,0 +1,91 @@
+import NIOCore
+import Sluice
+import Synchronization
+
+/// The call's side of one client stream: its request outbox, and the way its callbacks (a
+/// request to send, more demand for responses, cancellation) reach the stream handler, which
+/// exists only once the stream is open and must not be kept alive by them after it closes.
+///
+/// One object per call, so that the closures the call holds capture it alone and need no
+/// allocation of their own.
+final class ClientStreamHandle: Sendable {
+    private struct State {
+        var handler: NIOLoopBound<ClientStreamHandler>?
+        var attached = false
+    }
+
+    /// Framed requests for the handler to write.
+    let requests = Outbox<ByteBuffer>()
+    private let eventLoop: any EventLoop
+    private let compression: CompressionAlgorithm?
+    private let allocator: ByteBufferAllocator
+    private let state = Mutex(State())
+
+    init(eventLoop: any EventLoop, compression: CompressionAlgorithm?, allocator: ByteBufferAllocator) {
+        self.eventLoop = eventLoop
+        self.compression = compression == .identity ? nil : compression
+        self.allocator = allocator
+    }
+
+    // MARK: The call's side
+
+    /// Frames (and compresses) a request on the calling task, then queues it for the loop.
+    func send(_ bytes: [UInt8]) async throws {
+        try await requests.send(try frame(bytes))
+    }
+
+    /// Like ``send(_:)`` without waiting; false when full or failed.
+    func offer(_ bytes: [UInt8]) -> Bool {
+        guard let framed = try? frame(bytes) else { return false }
+        return requests.offer(framed)
+    }
+
+    /// Half-closes once the queued requests are written.
+    func finishRequests() {
+        requests.finish()
+    }
+
+    /// The response reader caught up.
+    func resumeReading() {
+        guard let handler else { return }
+        eventLoop.execute { handler.value.resumeReading() }
+    }
+
+    /// The call was cancelled: no more requests, and RST_STREAM if the stream is open.
+    func abort() {
+        requests.close()
+        guard let handler else { return }
+        eventLoop.execute { handler.value.cancel() }
+    }
+
+    private func frame(_ bytes: [UInt8]) throws -> ByteBuffer {
+        guard let compression else { return MessageFramer.frame(bytes, compressed: false, allocator: allocator) }
+        let compressed = try MessageCompression.compress(bytes, with: compression, allocator: allocator)
+        return MessageFramer.frame(compressed.readableBytesView, compressed: true, allocator: allocator)
+    }
+
+    // MARK: The handler's side
+
+    /// The handler, while its stream is open.
+    private var handler: NIOLoopBound<ClientStreamHandler>? {
+        state.withLock { $0.handler }
+    }
+
+    /// Whether a handler was ever attached.
+    var wasAttached: Bool {
+        state.withLock { $0.attached }
+    }
+
+    func attach(_ handler: NIOLoopBound<ClientStreamHandler>) {
+        state.withLock {
+            $0.handler = handler
+            $0.attached = true
+        }
+    }
+
+    /// The stream closed: the handler holds the call's sink, whose callbacks hold this handle,
+    /// so dropping it here breaks the cycle.
+    func detach() {
+        state.withLock { $0.handler = nil }
+    }
+}
