@@ -60,6 +60,8 @@ final class ResponseMetadataStore: Sendable {
         var headers = Metadata()
         var trailers = Metadata()
         var compression: CompressionAlgorithm?
+        /// The response headers have been written (ahead of the first message).
+        var headersSent = false
     }
 
     let state = Mutex(State())

@@ -67,11 +67,14 @@ enum ServerEngine {
     static func write<Response: SluiceProto.Message>(
         _ response: StreamingServerResponse<Response>, context: ServerContext, to out: RPCWriter<ResponsePart>
     ) async throws {
-        let headersSent = OneShot<Void>()
         let writer = MessageWriter<Response> { message in
-            if headersSent.set(()) {
+            let first = context.response.state.withLock { state -> (Metadata, CompressionAlgorithm?)? in
+                guard !state.headersSent else { return nil }
+                state.headersSent = true
+                return (state.headers, state.compression)
+            }
+            if let (extra, compression) = first {
                 var headers = response.headers
-                let (extra, compression) = context.response.state.withLock { ($0.headers, $0.compression) }
                 headers.add(contentsOf: extra)
                 let accepted = compression.map { context.acceptEncoding.contains($0.name) } ?? false
                 try await out.write(.headers(headers, compression: accepted ? compression : nil))
@@ -79,7 +82,8 @@ enum ServerEngine {
             try await out.write(.message(message.serializedBytes()))
         }
         var trailers = try await response.producer(writer)
-        if headersSent.peek() == nil, !response.headers.isEmpty || !context.response.state.withLock({ $0.headers.isEmpty }) {
+        if !context.response.state.withLock({ $0.headersSent }),
+           !response.headers.isEmpty || !context.response.state.withLock({ $0.headers.isEmpty }) {
             // Headers set but no message: send them ahead of the trailers.
             var headers = response.headers
             headers.add(contentsOf: context.response.state.withLock { $0.headers })

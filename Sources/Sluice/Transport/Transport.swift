@@ -107,9 +107,7 @@ public func makeClientStream(
     let sink = ClientStreamSink(headers: OneShot(), messagesWriter: responses.writer, messages: responses.sequence, end: end,
                                 readerGone: box)
     let stream = ClientStream(requests: requests, sink: sink, abort: onAbort)
-    box.set { error in
-        if end.peek() == nil { stream.cancel(error) }
-    }
+    box.set(stream)
     return (stream, sink)
 }
 
@@ -126,22 +124,21 @@ public func makeClientStream(
     return (stream, sink, requests.sequence)
 }
 
-/// Late binding of the abort action for the response pipe's reader-gone callback, which must
-/// exist before the stream it cancels.
+/// Late binding of the stream that the response pipe's reader-gone callback cancels: the
+/// callback must exist before the stream does.
 final class AbortBox: Sendable {
-    /// A struct around the closure: a bare closure in a generic container is reabstracted,
-    /// and wrapped in a new thunk, on every inout access.
-    private struct Action {
-        let body: @Sendable (RPCError) -> Void
+    private let stream = Mutex<ClientStream?>(nil)
+
+    func set(_ stream: ClientStream) { self.stream.withLock { $0 = stream } }
+
+    /// Cancels the call unless it has already ended.
+    func fire(_ error: RPCError) {
+        guard let stream = stream.withLock({ $0 }), stream.end.peek() == nil else { return }
+        stream.cancel(error)
     }
 
-    private let action = Mutex<Action?>(nil)
-
-    func set(_ body: @escaping @Sendable (RPCError) -> Void) { action.withLock { $0 = Action(body: body) } }
-
-    func fire(_ error: RPCError) { action.withLock { $0 }?.body(error) }
-
-    func clear() { action.withLock { $0 = nil } }
+    /// The call ended: drop the stream, which holds the pipe that holds this box.
+    func clear() { stream.withLock { $0 = nil } }
 }
 
 /// Carries RPCs to a server: HTTP/2 in `SluiceHTTP2`, in-process for tests.
