@@ -23,6 +23,9 @@ struct InteropClientCommand: AsyncParsableCommand {
     @Option(name: .customLong("soak_iterations"), help: "Calls made by unary_soak.")
     var soakIterations: Int = 1000
 
+    @Option(name: .customLong("soak_concurrency"), help: "Calls unary_soak keeps in flight.")
+    var soakConcurrency: Int = 16
+
     @Option(name: .customLong("soak_messages"), help: "Messages sent by streaming_soak.")
     var soakMessages: Int = 10000
 
@@ -72,9 +75,9 @@ struct InteropClientCommand: AsyncParsableCommand {
                 case .unarySoak:
                     // After a warm-up, resident memory should stay flat: a call that leaks
                     // shows up as kilobytes times the number of calls.
-                    try await client.unarySoak(calls: min(2_000, soakIterations))
+                    try await client.unarySoak(calls: min(2_000, soakIterations), concurrency: soakConcurrency)
                     let before = ResidentMemory.bytes()
-                    try await client.unarySoak(calls: soakIterations)
+                    try await client.unarySoak(calls: soakIterations, concurrency: soakConcurrency)
                     if let before, let after = ResidentMemory.bytes() {
                         print("unary_soak: resident memory grew by \(after - before) bytes after warm-up")
                     }

@@ -220,6 +220,12 @@ struct GRPCGoSoakTests {
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("unary: 100000 calls, 0 failed"))
         #expect(result.output.contains("stream: 1000000 messages, 1000000 received, 0 bad"))
+        // One call at a time, past the 20,000 bandwidth-estimation pings that once tripped
+        // a control-frame limit.
+        let sequential = try Spawned(Self.peer.path, ["client", "--port", port, "--unary", "30000", "--stream", "0",
+                                                      "--concurrency", "1"]).finish()
+        #expect(sequential.status == 0, "\(sequential.output)")
+        #expect(sequential.output.contains("unary: 30000 calls, 0 failed"))
     }
 
     @Test("against a grpc-go server: 100,000 unary calls and 1,000,000 streamed messages, no errors")
@@ -233,6 +239,14 @@ struct GRPCGoSoakTests {
         ]).finish()
         #expect(unary.status == 0, "\(unary.output)")
         #expect(unary.output.contains("PASS unary_soak"))
+        // One call at a time: grpc-go pings for bandwidth estimation after every call, and
+        // the client once stopped after 20,000 calls (its control-frame limit sent GOAWAY and
+        // the connection was never closed, so the call in flight waited forever).
+        let sequential = try Spawned(client, [
+            "--server_port", port, "--test_case", "unary_soak", "--soak_iterations", "30000", "--soak_concurrency", "1",
+        ]).finish()
+        #expect(sequential.status == 0, "\(sequential.output)")
+        #expect(sequential.output.contains("PASS unary_soak"))
         // The request stream is what the client's outbox and HTTP/2 flow control carry.
         let streaming = try Spawned(client, [
             "--server_port", port, "--test_case", "streaming_soak", "--soak_messages", "1000000",

@@ -3,7 +3,8 @@
 // to different cores.
 //
 //   swift run -c release rpc-benchmarks [--seconds 5]      orchestrates everything below,
-//                                                          with Python grpcio as a third peer
+//                                                          with Python grpcio and grpc-go as
+//                                                          further peers
 //   rpc-benchmarks server --impl sluice|grpc-swift --port P
 //   rpc-benchmarks client --impl sluice|grpc-swift --port P --concurrency C --seconds S --kind unary|stream
 //   rpc-benchmarks allocations --impl sluice|grpc-swift
@@ -30,11 +31,39 @@ enum Impl: String, CaseIterable {
     case grpcSwift = "grpc-swift"
     /// Python grpcio (gRPC C-core) on grpc.aio: `Benchmarks/python/grpcio_peer.py`.
     case grpcio
+    /// grpc-go from Debian's golang-google-grpc-dev: `Benchmarks/go/grpcgo-bench`, built by
+    /// the orchestrator.
+    case grpcGo = "grpc-go"
+
+    /// Peers that run as their own executables rather than as modes of this one.
+    var isExternal: Bool { self == .grpcio || self == .grpcGo }
 }
 
-/// The Python peer, next to this package's sources.
-let grpcioPeer = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appending(path: "python/grpcio_peer.py").path
+/// This package's folder.
+let benchmarksFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+/// The Python peer.
+let grpcioPeer = benchmarksFolder.appending(path: "python/grpcio_peer.py").path
+/// Where the grpc-go peer is built.
+let grpcGoPeer = FileManager.default.temporaryDirectory.appending(path: "sluice-grpcgo-bench").path
+
+/// Builds the grpc-go peer offline against Debian's packaged sources.
+func buildGRPCGoPeer() throws {
+    let build = Process()
+    build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    build.arguments = ["go", "build", "-o", grpcGoPeer, "."]
+    build.currentDirectoryURL = benchmarksFolder.appending(path: "go/grpcgo-bench")
+    var environment = ProcessInfo.processInfo.environment
+    environment["GO111MODULE"] = "off"
+    environment["GOPATH"] = "/usr/share/gocode"
+    environment["GOCACHE"] = FileManager.default.temporaryDirectory.appending(path: "sluice-gocache").path
+    build.environment = environment
+    try build.run()
+    build.waitUntilExit()
+    guard build.terminationStatus == 0 else {
+        throw BenchmarkError(description: "building the grpc-go peer failed; scripts/setup installs golang-go and golang-google-grpc-dev")
+    }
+}
 
 func echoItem() -> SluiceBenchMessages.Bench_Item {
     var item = SluiceBenchMessages.Bench_Item()
@@ -89,8 +118,8 @@ struct GRPCSwiftEchoService: RegistrableRPCService {
 
 func runServer(_ impl: Impl, port: Int) async throws {
     switch impl {
-    case .grpcio:
-        throw BenchmarkError(description: "the grpcio server is a Python process: \(grpcioPeer)")
+    case .grpcio, .grpcGo:
+        throw BenchmarkError(description: "the \(impl) server is a process of its own")
     case .sluice:
         let transport = SluiceHTTP2.HTTP2ServerTransport(target: .host("127.0.0.1", port: port))
         let server = Sluice.GRPCServer(transport: transport, services: [SluiceEcho()])
@@ -179,8 +208,8 @@ struct GRPCSwiftLoad: LoadClient {
 /// Runs `body` with a connected load client of `impl`.
 func withLoadClient<T: Sendable>(_ impl: Impl, port: Int, _ body: @Sendable (any LoadClient) async throws -> T) async throws -> T {
     switch impl {
-    case .grpcio:
-        throw BenchmarkError(description: "the grpcio client is a Python process: \(grpcioPeer)")
+    case .grpcio, .grpcGo:
+        throw BenchmarkError(description: "the \(impl) client is a process of its own")
     case .sluice:
         let transport = try SluiceHTTP2.HTTP2ClientTransport(target: .host("127.0.0.1", port: port))
         let client = Sluice.GRPCClient(transport: transport)
@@ -272,17 +301,22 @@ func allocations(_ impl: Impl) async throws -> Double {
 
 // MARK: - Orchestration
 
-func spawn(_ impl: Impl, _ arguments: [String], core: Int) throws -> (Process, Pipe) {
+/// Runs `impl` pinned to `core`; with `timeout`, killed (SIGKILL) if it runs longer.
+func spawn(_ impl: Impl, _ arguments: [String], core: Int, timeout: Double? = nil) throws -> (Process, Pipe) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
     var arguments = arguments
     var command = [CommandLine.arguments[0]]
-    if impl == .grpcio {
-        // The Python peer is one implementation: it takes no --impl.
+    if impl.isExternal {
+        // The other peers are one implementation each: they take no --impl.
         if let index = arguments.firstIndex(of: "--impl") { arguments.removeSubrange(index...index + 1) }
-        command = ["python3", grpcioPeer]
+        command = impl == .grpcio ? ["python3", grpcioPeer] : [grpcGoPeer]
     }
     process.arguments = ["-c", String(core)] + command + arguments
+    if let timeout {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["-s", "KILL", String(Int(timeout)), "taskset"] + (process.arguments ?? [])
+    }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
@@ -296,7 +330,7 @@ struct Run {
     let server: Impl
     let client: Impl
     /// Allocations are counted in-process, for the Swift libraries only.
-    var countsAllocations: Bool { server == client && server != .grpcio }
+    var countsAllocations: Bool { server == client && !server.isExternal }
 }
 
 func orchestrate(seconds: Double) async throws {
@@ -309,12 +343,16 @@ func orchestrate(seconds: Double) async throws {
         // Python's client is the bottleneck of the run above; this one measures grpcio's
         // server (C-core underneath) under the same load as Sluice's.
         Run(label: "grpcio server, sluice load", server: .grpcio, client: .sluice),
+        Run(label: "grpc-go", server: .grpcGo, client: .grpcGo),
+        Run(label: "grpc-go server, sluice load", server: .grpcGo, client: .sluice),
     ]
+    try buildGRPCGoPeer()
     let request = echoItem().serializedBytes().map { String(format: "%02x", $0) }.joined()
     var results: [String: (LoadResult, LoadResult, LoadResult, Double?)] = [:]
     for run in runs {
         let (server, pipe) = try spawn(run.server, ["server", "--impl", run.server.rawValue, "--port", "0"], core: 0)
-        defer { server.terminate() }
+        // SIGKILL: the Python peer's asyncio server outlives SIGTERM.
+        defer { kill(server.processIdentifier, SIGKILL) }
         var line = ""
         while !line.contains("listening on port") {
             let data = pipe.fileHandleForReading.availableData
@@ -325,20 +363,23 @@ func orchestrate(seconds: Double) async throws {
         func client(_ concurrency: Int, _ kind: String) throws -> LoadResult {
             var arguments = ["client", "--impl", run.client.rawValue, "--port", port, "--concurrency", String(concurrency),
                              "--seconds", String(seconds), "--kind", kind]
-            if run.client == .grpcio { arguments += ["--request", request] }
-            let (process, out) = try spawn(run.client, arguments, core: 1)
+            if run.client.isExternal { arguments += ["--request", request] }
+            // A client that hangs is killed and its measure reported as zero, so that one
+            // stuck run does not stop the others.
+            let (process, out) = try spawn(run.client, arguments, core: 1, timeout: seconds * 3 + 60)
             let data = out.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             let fields = String(decoding: data, as: UTF8.self).split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
             guard fields.count == 3, let rate = Double(fields[0]), let p50 = Double(fields[1]), let p99 = Double(fields[2]) else {
-                throw BenchmarkError(description: "client output: \(String(decoding: data, as: UTF8.self))")
+                print("\(run.label): the \(kind) client at concurrency \(concurrency) failed or hung: \(String(decoding: data, as: UTF8.self))")
+                return LoadResult(perSecond: 0, p50: .zero, p99: .zero)
             }
             return LoadResult(perSecond: rate, p50: .nanoseconds(Int64(p50 * 1000)), p99: .nanoseconds(Int64(p99 * 1000)))
         }
         let one = try client(1, "unary")
         let many = try client(64, "unary")
         let stream = try client(1, "stream")
-        server.terminate()
+        kill(server.processIdentifier, SIGKILL)
         let allocs = run.countsAllocations ? try await allocations(run.server) : nil
         results[run.label] = (one, many, stream, allocs)
         print(run.label.padding(toLength: 28, withPad: " ", startingAt: 0)
@@ -357,6 +398,12 @@ func orchestrate(seconds: Double) async throws {
                      s.1.perSecond / p.1.perSecond, s.2.perSecond / p.2.perSecond))
         print(String(format: "Sluice server / grpcio server, both under Sluice's load: unary c=1 %.2fx, unary c=64 %.2fx, streaming %.2fx",
                      s.0.perSecond / ps.0.perSecond, s.1.perSecond / ps.1.perSecond, s.2.perSecond / ps.2.perSecond))
+    }
+    if let s = results["sluice"], let g = results["grpc-go"], let gs = results["grpc-go server, sluice load"] {
+        print(String(format: "Sluice / grpc-go: unary c=1 %.2fx, unary c=64 %.2fx, streaming %.2fx", s.0.perSecond / g.0.perSecond,
+                     s.1.perSecond / g.1.perSecond, s.2.perSecond / g.2.perSecond))
+        print(String(format: "Sluice server / grpc-go server, both under Sluice's load: unary c=1 %.2fx, unary c=64 %.2fx, streaming %.2fx",
+                     s.0.perSecond / gs.0.perSecond, s.1.perSecond / gs.1.perSecond, s.2.perSecond / gs.2.perSecond))
     }
 }
 

@@ -198,9 +198,12 @@ public final class HTTP2ClientTransport: ClientTransport {
                     HTTP2Setting(parameter: .enablePush, value: 0),
                 ]
                 // grpc-go servers ping once per round trip while data flows (bandwidth
-                // estimation); swift-nio-http2's default of 200 control frames per 30 s would
-                // answer a long fast stream with GOAWAY ENHANCE_YOUR_CALM.
-                connectionConfiguration.controlFrameRateLimit.maximumCount = 20_000
+                // estimation): a client making one call at a time sees a ping per call, so any
+                // fixed count per 30 s (swift-nio-http2's default is 200; 20,000 stopped a
+                // client after 20,000 calls) ends in GOAWAY ENHANCE_YOUR_CALM. A client chose
+                // its server, and swift-nio-http2's cap on unsent control frames (10,000) still
+                // bounds what a peer that never reads our ACKs can cost.
+                connectionConfiguration.controlFrameRateLimit.maximumCount = .max
                 let multiplexer = try sync.configureHTTP2Pipeline(
                     mode: .client, connectionConfiguration: connectionConfiguration, streamConfiguration: .init()
                 ) { stream in

@@ -115,6 +115,14 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         context.fireChannelRead(data)
     }
 
+    /// A connection error (swift-nio-http2 has already sent GOAWAY) or an I/O error: the
+    /// connection is done. Closing it ends its calls with UNAVAILABLE; left open, they would
+    /// wait forever.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        connection.peek()?.state.withLock { $0.goingAway = true }
+        context.close(promise: nil)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         connection.peek()?.state.withLock { $0.closed = true }
         pingTask?.cancel()

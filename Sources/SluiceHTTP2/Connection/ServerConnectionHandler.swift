@@ -15,6 +15,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.activity = activity
     }
 
+    /// A connection error (swift-nio-http2 has already sent GOAWAY) or an I/O error: the
+    /// connection is done, and closing it cancels its calls' handlers.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         if case .ping(_, ack: false) = frame.payload {

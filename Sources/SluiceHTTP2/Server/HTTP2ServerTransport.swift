@@ -161,10 +161,12 @@ public final class HTTP2ServerTransport: ServerTransport {
         ]
         // swift-nio-http2 allows 200 control frames (PING, SETTINGS, ...) per 30 s by default and
         // answers more with GOAWAY ENHANCE_YOUR_CALM. grpc-go's bandwidth estimator pings once
-        // per round trip while data flows, which exceeds that on a long fast stream (the
-        // failure grpc-swift 2.9 shows). Ping abuse is policed by ServerConnectionHandler with
-        // grpc-go's own rule instead; this limit stays, high, against other control-frame floods.
-        connectionConfiguration.controlFrameRateLimit.maximumCount = 20_000
+        // per round trip while data flows: once per call for a client making one call at a
+        // time, so any fixed count is eventually exceeded by a well-behaved client (the
+        // failure grpc-swift 2.9 shows). Pings are policed by ServerConnectionHandler with
+        // grpc-go's own rule instead, as grpc-go does, and swift-nio-http2's cap on unsent
+        // control frames (10,000) bounds what a peer that never reads our ACKs can cost.
+        connectionConfiguration.controlFrameRateLimit.maximumCount = .max
         let maxReceive = configuration.maxReceiveMessageSize
         let accept: ServerStreamHandler.Accept = { [weak self] stream in self?.startCall(stream) }
         _ = try sync.configureHTTP2Pipeline(
