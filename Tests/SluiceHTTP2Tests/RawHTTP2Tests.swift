@@ -95,6 +95,24 @@ struct RawHTTP2Tests {
         }
     }
 
+    @Test("a connection error makes the server send GOAWAY and close the connection")
+    func connectionErrorCloses() async throws {
+        try await withServer { port in
+            // Bytes, not frames: swift-nio-http2 would refuse to send a zero window increment.
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port).get()
+            var bytes = ByteBuffer(string: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            bytes.writeBytes([0, 0, 0, 0x4, 0, 0, 0, 0, 0])  // SETTINGS, empty
+            // WINDOW_UPDATE on the connection with increment 0: a connection error (RFC 9113 6.9).
+            bytes.writeBytes([0, 0, 4, 0x8, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+            try await channel.writeAndFlush(bytes)
+            // Left open, the connection would keep its calls waiting forever.
+            try await waitWhile { channel.isActive }
+            #expect(!channel.isActive, "the server kept the connection open after a connection error")
+            try? await channel.close()
+        }
+    }
+
     @Test("a client that pings too often gets GOAWAY ENHANCE_YOUR_CALM")
     func pingFlood() async throws {
         try await withServer { port in
