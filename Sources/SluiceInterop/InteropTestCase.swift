@@ -41,8 +41,8 @@ public enum ExtensionTestCase: String, CaseIterable, Sendable {
     /// `grpc-status-details-bin`. The client checks it arrives typed and intact.
     case richErrorDetails = "rich_error_details"
 
-    /// The `response_status.message` that asks the server for details.
-    public static let richErrorDetailsMessage = "rich_error_details"
+    /// The `response_status.message` that asks the server for details: the case's own name.
+    public static var richErrorDetailsMessage: String { richErrorDetails.rawValue }
 }
 
 /// The resident memory of a process, for soak runs that check nothing leaks per call.

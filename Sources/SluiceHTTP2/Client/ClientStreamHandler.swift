@@ -23,7 +23,8 @@ final class ClientStreamHandler: ChannelDuplexHandler {
 
     private let head: RequestHead
     private let sink: ClientStreamSink
-    private let requests: Outbox<ByteBuffer>
+    /// The call's request outbox, which the handle owns.
+    private var requests: Outbox<ByteBuffer> { handle.requests }
     private let handle: ClientStreamHandle
     private let connection: ClientConnection
     private let scheme: String
@@ -43,7 +44,6 @@ final class ClientStreamHandler: ChannelDuplexHandler {
          connection: ClientConnection, scheme: String, authority: String, maxReceiveMessageSize: Int) {
         self.head = head
         self.sink = sink
-        self.requests = handle.requests
         self.handle = handle
         self.connection = connection
         self.scheme = scheme
