@@ -34,6 +34,14 @@ public struct TestServiceProvider: Grpc_Testing_TestService.ServiceProtocol {
         throw error
     }
 
+    /// The CompressedRequest feature, checked both ways as C-core's server does: a request
+    /// must arrive compressed exactly when it says it was sent so.
+    private func checkCompression(expected: Bool, _ context: ServerContext) throws {
+        guard context.lastRequestWasCompressed != expected else { return }
+        throw RPCError(code: .invalidArgument,
+                       message: expected ? "expected a compressed request" : "expected an uncompressed request")
+    }
+
     private func payload(size: Int32) -> Grpc_Testing_Payload {
         var payload = Grpc_Testing_Payload()
         payload.body = Data(count: Int(size))
@@ -48,6 +56,7 @@ public struct TestServiceProvider: Grpc_Testing_TestService.ServiceProtocol {
     public func unaryCall(request: Grpc_Testing_SimpleRequest, context: ServerContext) async throws -> Grpc_Testing_SimpleResponse {
         echoMetadata(context)
         try check(request.hasResponseStatus ? request.responseStatus : nil)
+        try checkCompression(expected: request.expectCompressed.value, context)
         if request.responseCompressed.value { context.setResponseCompression(.gzip) }
         var response = Grpc_Testing_SimpleResponse()
         response.payload = payload(size: request.responseSize)
@@ -70,7 +79,10 @@ public struct TestServiceProvider: Grpc_Testing_TestService.ServiceProtocol {
     public func streamingInputCall(requests: RequestStream<Grpc_Testing_StreamingInputCallRequest>,
                                    context: ServerContext) async throws -> Grpc_Testing_StreamingInputCallResponse {
         var size = 0
-        for try await request in requests { size += request.payload.body.count }
+        for try await request in requests {
+            try checkCompression(expected: request.expectCompressed.value, context)
+            size += request.payload.body.count
+        }
         var response = Grpc_Testing_StreamingInputCallResponse()
         response.aggregatedPayloadSize = Int32(size)
         return response
@@ -104,7 +116,9 @@ public struct TestServiceProvider: Grpc_Testing_TestService.ServiceProtocol {
             if parameters.intervalUs > 0 { try await Task.sleep(for: .microseconds(Int64(parameters.intervalUs))) }
             var response = Grpc_Testing_StreamingOutputCallResponse()
             response.payload = payload(size: parameters.size)
-            try await responses.write(response)
+            // Per-message compression (server_compressed_streaming): a parameter without the
+            // flag follows the call's setting.
+            try await responses.write(response, compressed: !parameters.hasCompressed || parameters.compressed.value)
         }
     }
 }

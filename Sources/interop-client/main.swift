@@ -17,7 +17,7 @@ struct InteropClientCommand: AsyncParsableCommand {
     @Option(name: .customLong("server_port"), help: "Server port.")
     var serverPort: Int = 10000
 
-    @Option(name: .customLong("test_case"), help: "A test case name, or 'all'.")
+    @Option(name: .customLong("test_case"), help: "A test case name, several separated by commas, or 'all'.")
     var testCase: String = "large_unary"
 
     @Option(name: .customLong("soak_iterations"), help: "Calls made by unary_soak.")
@@ -49,16 +49,18 @@ struct InteropClientCommand: AsyncParsableCommand {
         let soak = SoakTestCase(rawValue: testCase)
         let extensionCase = ExtensionTestCase(rawValue: testCase)
         if testCase == "all" {
-            cases = InteropTestCase.allCases
+            cases = InteropTestCase.standard
         } else if soak != nil || extensionCase != nil {
             cases = []
         } else {
-            guard let one = InteropTestCase(rawValue: testCase) else {
-                let known = InteropTestCase.allCases.map(\.rawValue) + SoakTestCase.allCases.map(\.rawValue)
-                    + ExtensionTestCase.allCases.map(\.rawValue)
-                throw ValidationError("unknown test case \(testCase); known: \(known.joined(separator: ", "))")
+            cases = try testCase.split(separator: ",").map { name in
+                guard let one = InteropTestCase(rawValue: String(name)) else {
+                    let known = InteropTestCase.allCases.map(\.rawValue) + SoakTestCase.allCases.map(\.rawValue)
+                        + ExtensionTestCase.allCases.map(\.rawValue)
+                    throw ValidationError("unknown test case \(name); known: \(known.joined(separator: ", "))")
+                }
+                return one
             }
-            cases = [one]
         }
         var configuration = HTTP2ClientTransport.Configuration()
         if useTLS {

@@ -104,18 +104,22 @@ def unary_call(request, context):
     return M["SimpleResponse"](payload=payload(request.response_size))
 
 
-def respond(request, context):
+def respond(request, context, compressing=False):
     for parameters in request.response_parameters:
         if parameters.interval_us:
             time.sleep(parameters.interval_us / 1e6)
+        if compressing and parameters.HasField("compressed") and not parameters.compressed.value:
+            # Per-message compression (server_compressed_streaming).
+            context.disable_next_message_compression()
         yield M["StreamingOutputCallResponse"](payload=payload(parameters.size))
 
 
 def streaming_output_call(request, context):
     echo_metadata(context)
-    if any(p.compressed.value for p in request.response_parameters):
+    compressing = any(p.compressed.value for p in request.response_parameters)
+    if compressing:
         context.set_compression(grpc.Compression.Gzip)
-    yield from respond(request, context)
+    yield from respond(request, context, compressing)
     check_status(request, context)
 
 
@@ -215,6 +219,9 @@ class Client:
         expect(response.payload.body == b"\0" * 314159, "wrong payload")
 
     def client_compressed_unary(self):
+        # The feature probe: claims to be compressed but is not.
+        expect_error(grpc.StatusCode.INVALID_ARGUMENT,
+                     lambda: self.unary(self.large_request(expect_compressed=M["BoolValue"](value=True))))
         response = self.unary(self.large_request(expect_compressed=M["BoolValue"](value=True)),
                               compression=grpc.Compression.Gzip)
         expect(len(response.payload.body) == 314159, "compressed request: wrong payload")
@@ -226,15 +233,25 @@ class Client:
             response = self.unary(self.large_request(response_compressed=M["BoolValue"](value=compressed)))
             expect(len(response.payload.body) == 314159, "wrong payload")
 
-    def client_streaming(self, compressed=False):
-        sizes = [27182, 45904] if compressed else [27182, 8, 1828, 45904]
+    @property
+    def streaming_input(self):
+        return self.method("StreamingInputCall", "su", "StreamingInputCallRequest", "StreamingInputCallResponse")
+
+    def client_streaming(self):
+        sizes = [27182, 8, 1828, 45904]
         requests = [M["StreamingInputCallRequest"](payload=payload(s)) for s in sizes]
-        call = self.method("StreamingInputCall", "su", "StreamingInputCallRequest", "StreamingInputCallResponse")
-        response = call(iter(requests), compression=grpc.Compression.Gzip if compressed else None)
-        expect(response.aggregated_payload_size == sum(sizes), f"aggregated {response.aggregated_payload_size}")
+        response = self.streaming_input(iter(requests))
+        expect(response.aggregated_payload_size == 74922, f"aggregated {response.aggregated_payload_size}")
 
     def client_compressed_streaming(self):
-        self.client_streaming(compressed=True)
+        def request(size):
+            return M["StreamingInputCallRequest"](payload=payload(size), expect_compressed=M["BoolValue"](value=True))
+        # The feature probe: an uncompressed message that claims otherwise.
+        expect_error(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.streaming_input(iter([request(27182)])))
+        # Python cannot switch compression off for one message, so unlike the spec's second
+        # message (uncompressed, expect_compressed false) both go compressed and say so.
+        response = self.streaming_input(iter([request(27182), request(45904)]), compression=grpc.Compression.Gzip)
+        expect(response.aggregated_payload_size == 73086, f"aggregated {response.aggregated_payload_size}")
 
     def server_streaming(self, compressed=False):
         sizes = [31415, 92653] if compressed else [31415, 9, 2653, 58979]

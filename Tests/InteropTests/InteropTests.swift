@@ -54,13 +54,6 @@ struct SpawnError: Error, CustomStringConvertible {
     let description: String
 }
 
-/// The standard client test cases every run must pass.
-let standardCases = [
-    "empty_unary", "large_unary", "client_compressed_unary", "server_compressed_unary", "client_streaming",
-    "client_compressed_streaming", "server_streaming", "server_compressed_streaming", "ping_pong", "empty_stream",
-    "custom_metadata", "status_code_and_message", "special_status_message", "unimplemented_method",
-    "unimplemented_service", "cancel_after_begin", "cancel_after_first_response", "timeout_on_sleeping_server",
-]
 
 enum Peer: String, CaseIterable, Sendable {
     case sluice, grpcio
@@ -102,8 +95,8 @@ struct InteropTests {
         }
     }
 
-    func clientCommand(_ peer: Peer, port: String, tls: Bool) -> (String, [String]) {
-        var arguments = ["--server_host", "127.0.0.1", "--server_port", port, "--test_case", "all"]
+    func clientCommand(_ peer: Peer, port: String, tls: Bool, testCase: String = "all") -> (String, [String]) {
+        var arguments = ["--server_host", "127.0.0.1", "--server_port", port, "--test_case", testCase]
         if tls {
             arguments += ["--use_tls", "--ca_file", "\(Self.certificates.path)/ca.pem", "--server_host_override", "foo.test.google.fr"]
         }
@@ -120,10 +113,13 @@ struct InteropTests {
         defer { server.kill() }
         let line = try server.waitForLine(containing: "listening on port")
         let port = String(line.split(separator: " ").last ?? "")
-        let (clientExecutable, clientArguments) = clientCommand(combination.client, port: port, tls: combination.tls)
+        let cases = InteropTestsCases.cases(client: combination.client, server: combination.server)
+        let (clientExecutable, clientArguments) = clientCommand(
+            combination.client, port: port, tls: combination.tls,
+            testCase: cases == InteropTestsCases.standard ? "all" : cases.joined(separator: ","))
         let result = try Spawned(clientExecutable, clientArguments).finish()
         #expect(result.status == 0, "\(result.output)")
-        for testCase in InteropTestsCases.all {
+        for testCase in cases {
             #expect(result.output.contains("PASS \(testCase)\n"), "\(testCase) did not pass:\n\(result.output)")
         }
     }
@@ -135,8 +131,8 @@ struct InteropTests {
         let server = try Spawned(serverExecutable, serverArguments)
         defer { server.kill() }
         let port = String(try server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
-        var (clientExecutable, clientArguments) = clientCommand(combination.client, port: port, tls: false)
-        clientArguments[clientArguments.count - 1] = "rich_error_details"
+        let (clientExecutable, clientArguments) = clientCommand(combination.client, port: port, tls: false,
+                                                                testCase: "rich_error_details")
         let result = try Spawned(clientExecutable, clientArguments).finish()
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("PASS rich_error_details"), "\(result.output)")
@@ -187,7 +183,22 @@ struct InteropTests {
 }
 
 enum InteropTestsCases {
-    static let all = standardCases
+    /// The standard client test cases every run must pass.
+    static let standard = [
+        "empty_unary", "large_unary", "client_compressed_unary", "server_compressed_unary", "client_streaming",
+        "client_compressed_streaming", "server_streaming", "server_compressed_streaming", "ping_pong", "empty_stream",
+        "custom_metadata", "status_code_and_message", "special_status_message", "unimplemented_method",
+        "unimplemented_service", "cancel_after_begin", "cancel_after_first_response", "timeout_on_sleeping_server",
+    ]
+
+    /// The cases a client runs against `server`. A Python grpcio server cannot see whether a
+    /// request arrived compressed, so it lacks the CompressedRequest feature the client
+    /// compression cases probe for; against it the Sluice client runs grpc-java's variants
+    /// without the probe, as gRPC's own interop matrix skips those cases for such servers.
+    static func cases(client: Peer, server: Peer) -> [String] {
+        guard client == .sluice, server == .grpcio else { return standard }
+        return standard.map { $0.hasPrefix("client_compressed_") ? $0 + "_noprobe" : $0 }
+    }
 }
 
 /// grpc-go 1.33 (Debian's golang-google-grpc-dev), built offline, against Sluice at volume.

@@ -119,4 +119,18 @@ struct HTTP2CallTests {
             }
         }
     }
+    @Test("per-message compression: each message's flag reaches the peer, in both directions")
+    func perMessageCompression() async throws {
+        try await withHTTP2Server([CompressionEchoService()]) { client, _ in
+            let gzip = try await exchangeWithCompressionEcho(client, gzip: true, requests: [
+                (compressed: true, plainReply: false), (compressed: false, plainReply: true),
+                (compressed: true, plainReply: true), (compressed: false, plainReply: false),
+            ])
+            #expect(gzip.map(\.request) == ["compressed", "plain", "compressed", "plain"])
+            #expect(gzip.map(\.replyCompressed) == [true, false, false, true])
+            // Without an encoding on the call nothing is compressed, whatever the flag asks.
+            let identity = try await exchangeWithCompressionEcho(client, gzip: false, requests: [(compressed: true, plainReply: false)])
+            #expect(identity.map(\.request) == ["plain"])
+        }
+    }
 }

@@ -123,3 +123,40 @@ public struct ChatService: Chat_ChatService.ServiceProtocol {
         }
     }
 }
+
+/// Reports and sets per-message compression: each reply's text says whether its request
+/// arrived compressed, and a request from sender "plain-reply" gets an uncompressed reply on
+/// a call whose responses are otherwise gzip.
+public struct CompressionEchoService: Chat_ChatService.ServiceProtocol {
+    public init() {}
+
+    public func chat(requests: RequestStream<Chat_ChatMessage>, responses: MessageWriter<Chat_ChatMessage>, context: ServerContext) async throws {
+        context.setResponseCompression(.gzip)
+        for try await message in requests {
+            var reply = Chat_ChatMessage()
+            reply.text = context.lastRequestWasCompressed ? "compressed" : "plain"
+            try await responses.write(reply, compressed: message.sender != "plain-reply")
+        }
+    }
+}
+
+/// Sends requests compressed or not as `requests` says (on a gzip call when `gzip`), and
+/// returns, per request, how the server said it arrived and whether its reply came compressed.
+public func exchangeWithCompressionEcho(
+    _ client: GRPCClient, gzip: Bool, requests: [(compressed: Bool, plainReply: Bool)]
+) async throws -> [(request: String, replyCompressed: Bool)] {
+    let call = try await Chat_ChatService.Client(wrapping: client).chat(
+        metadata: [:], options: CallOptions(compression: gzip ? .gzip : nil))
+    var replies = call.responses.makeAsyncIterator()
+    var result: [(request: String, replyCompressed: Bool)] = []
+    for request in requests {
+        var message = Chat_ChatMessage()
+        message.text = String(repeating: "z", count: 1000)
+        message.sender = request.plainReply ? "plain-reply" : "client"
+        try await call.requests.send(message, compressed: request.compressed)
+        guard let reply = try await replies.next() else { break }
+        result.append((reply.text, call.responses.lastMessageWasCompressed))
+    }
+    call.requests.finish()
+    return result
+}

@@ -186,4 +186,16 @@ struct CallTests {
             #expect(product.name.count == 6_000)
         }
     }
+    @Test("per-message compression flags arrive as they would over the wire")
+    func perMessageCompression() async throws {
+        try await withInProcessServer([CompressionEchoService()]) { client in
+            let gzip = try await exchangeWithCompressionEcho(client, gzip: true, requests: [
+                (compressed: true, plainReply: false), (compressed: false, plainReply: true),
+            ])
+            #expect(gzip.map(\.request) == ["compressed", "plain"])
+            #expect(gzip.map(\.replyCompressed) == [true, false])
+            let identity = try await exchangeWithCompressionEcho(client, gzip: false, requests: [(compressed: true, plainReply: false)])
+            #expect(identity.map(\.request) == ["plain"])
+        }
+    }
 }

@@ -8,6 +8,8 @@ public struct UnaryResponse<Message: Sendable>: Sendable {
     public var message: Message
     public var headers: Metadata
     public var trailers: Metadata
+    /// Whether the response message arrived compressed.
+    public var messageWasCompressed = false
 
     public init(message: Message, headers: Metadata, trailers: Metadata) {
         self.message = message
@@ -78,19 +80,36 @@ public struct StreamingResponse<Message: Sendable>: AsyncSequence, Sendable {
         }
     }
 
+    /// Whether the response message read last arrived compressed.
+    public var lastMessageWasCompressed: Bool {
+        response.lastMessageWasCompressed
+    }
+
     /// Cancels the call; iteration then throws CANCELLED.
     public func cancel() {
         response.cancel()
     }
 }
 
+/// A request on its way from a ``RequestWriter`` to the call.
+struct PendingRequest<Message: Sendable>: Sendable {
+    var message: Message
+    var compressed: Bool
+}
+
 /// Sends request messages of a call one at a time.
 public struct RequestWriter<Message: Sendable>: Sendable {
-    let writer: RPCWriter<Message>
+    let writer: RPCWriter<PendingRequest<Message>>
 
     /// Sends a message, waiting while the server is slow. Throws once the call has ended.
     public func send(_ message: Message) async throws {
-        try await writer.write(message)
+        try await writer.write(PendingRequest(message: message, compressed: true))
+    }
+
+    /// Sends a message; `compressed: false` sends it uncompressed even when the call has an
+    /// encoding.
+    public func send(_ message: Message, compressed: Bool) async throws {
+        try await writer.write(PendingRequest(message: message, compressed: compressed))
     }
 
     /// Half-closes: no more requests.

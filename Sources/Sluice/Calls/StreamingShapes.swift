@@ -20,6 +20,14 @@ public struct StreamingClientResponse<Message: Sendable>: Sendable {
     public var end: OneShot<CallEnd>
     /// Cancels the call.
     public var cancel: @Sendable () -> Void
+    /// The transport's per-call state, where decoding records each message's compression flag;
+    /// nil for a response an interceptor made up.
+    var state: ClientCallState?
+
+    /// Whether the response message read last arrived compressed.
+    public var lastMessageWasCompressed: Bool {
+        state?.lastReceivedWasCompressed ?? false
+    }
 
     public init(headers: OneShot<Metadata>, messages: any AsyncSequence<Message, any Error> & Sendable,
                 end: OneShot<CallEnd>, cancel: @escaping @Sendable () -> Void) {

@@ -89,14 +89,14 @@ public struct GRPCClient: Sendable {
         }
 
         let maxRequest = context.options.maxRequestMessageBytes
-        let writer = MessageWriter<Request> { message in
+        let writer = MessageWriter<Request>(compressible: { message, compressed in
             let bytes = message.serializedBytes()
             if let maxRequest, bytes.count > maxRequest {
                 throw RPCError(code: .resourceExhausted,
                                message: "request message of \(bytes.count) bytes exceeds the \(maxRequest)-byte limit")
             }
-            try await stream.requests.write(bytes)
-        }
+            try await stream.requests.write(SerializedMessage(bytes, compressed: compressed))
+        })
         let produce: @Sendable () async -> Void = {
             do {
                 try await request.producer(writer)
@@ -120,10 +120,12 @@ public struct GRPCClient: Sendable {
 
         let messages = DecodedMessages<Response>(
             bytes: stream.messages, limit: context.options.maxResponseMessageBytes ?? MessageSizeLimits.defaultMaxReceive,
-            fail: { stream.cancel($0) })
-        return StreamingClientResponse(
+            recorder: stream.state, fail: { stream.cancel($0) })
+        var response = StreamingClientResponse(
             headers: stream.headers, messages: messages, end: stream.end,
             cancel: { stream.cancel(RPCError(code: .cancelled, message: "cancelled by the client")) })
+        response.state = stream.state
+        return response
     }
 
     // MARK: The four shapes
@@ -158,7 +160,7 @@ public struct GRPCClient: Sendable {
     public func clientStreaming<Request: SluiceProto.Message, Response: SluiceProto.Message>(
         _ method: MethodDescriptor, metadata: Metadata = [:], options: CallOptions = .defaults
     ) async throws -> ClientStreamingCall<Request, Response> {
-        let (writer, sequence) = makeRPCStream(of: Request.self)
+        let (writer, sequence) = makeRPCStream(of: PendingRequest<Request>.self)
         let response: StreamingClientResponse<Response> = try await streaming(
             method, request: StreamingClientRequest(metadata: metadata, producer: Self.forward(sequence)), options: options)
         let lifetime = CallLifetime(end: response.end, cancel: response.cancel)
@@ -184,7 +186,7 @@ public struct GRPCClient: Sendable {
     public func bidirectionalStreaming<Request: SluiceProto.Message, Response: SluiceProto.Message>(
         _ method: MethodDescriptor, metadata: Metadata = [:], options: CallOptions = .defaults
     ) async throws -> BidirectionalStreamingCall<Request, Response> {
-        let (writer, sequence) = makeRPCStream(of: Request.self)
+        let (writer, sequence) = makeRPCStream(of: PendingRequest<Request>.self)
         let response: StreamingClientResponse<Response> = try await streaming(
             method, request: StreamingClientRequest(metadata: metadata, producer: Self.forward(sequence)), options: options)
         return BidirectionalStreamingCall(requests: RequestWriter(writer: writer), responses: StreamingResponse(response))
@@ -197,6 +199,15 @@ public struct GRPCClient: Sendable {
     ) -> @Sendable (MessageWriter<Requests.Element>) async throws -> Void where Requests.Element: Sendable {
         { writer in
             for try await message in requests { try await writer.write(message) }
+        }
+    }
+
+    /// Forwards what a ``RequestWriter`` sent, with each message's compression flag.
+    private static func forward<Request: Sendable>(
+        _ requests: RPCAsyncSequence<PendingRequest<Request>>
+    ) -> @Sendable (MessageWriter<Request>) async throws -> Void {
+        { writer in
+            for try await pending in requests { try await writer.write(pending.message, compressed: pending.compressed) }
         }
     }
 
@@ -225,26 +236,33 @@ public struct GRPCClient: Sendable {
             response.cancel()
             throw RPCError(code: .internal, message: "the server sent more than one response message")
         }
+        let compressed = response.lastMessageWasCompressed
         let end = await response.end.value
         if let error = end.error { throw error }
         withExtendedLifetime(keepAlive) {}
-        return UnaryResponse(message: message, headers: await response.headers.value, trailers: end.trailers)
+        var result = UnaryResponse(message: message, headers: await response.headers.value, trailers: end.trailers)
+        result.messageWasCompressed = compressed
+        return result
     }
 }
 
 /// Serialized messages decoded as they are read, with the receive size limit.
 struct DecodedMessages<Message: SluiceProto.Message>: AsyncSequence, Sendable {
-    let bytes: RPCAsyncSequence<[UInt8]>
+    let bytes: RPCAsyncSequence<SerializedMessage>
     let limit: Int
+    let recorder: any ReceivedCompressionRecorder
     let fail: @Sendable (RPCError) -> Void
 
     struct AsyncIterator: AsyncIteratorProtocol {
-        var base: RPCAsyncSequence<[UInt8]>.AsyncIterator
+        var base: RPCAsyncSequence<SerializedMessage>.AsyncIterator
         let limit: Int
+        let recorder: any ReceivedCompressionRecorder
         let fail: @Sendable (RPCError) -> Void
 
         mutating func next() async throws -> Message? {
-            guard let bytes = try await base.next() else { return nil }
+            guard let received = try await base.next() else { return nil }
+            recorder.recordReceived(compressed: received.compressed)
+            let bytes = received.bytes
             if bytes.count > limit {
                 let error = RPCError(code: .resourceExhausted,
                                      message: "message of \(bytes.count) bytes exceeds the \(limit)-byte limit")
@@ -262,6 +280,6 @@ struct DecodedMessages<Message: SluiceProto.Message>: AsyncSequence, Sendable {
     }
 
     func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: bytes.makeAsyncIterator(), limit: limit, fail: fail)
+        AsyncIterator(base: bytes.makeAsyncIterator(), limit: limit, recorder: recorder, fail: fail)
     }
 }

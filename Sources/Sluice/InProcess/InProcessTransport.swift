@@ -17,11 +17,25 @@ public enum InProcessTransport {
         public func openStream(_ head: RequestHead) async throws -> ClientStream {
             let responses = makeRPCStream(of: ResponsePart.self)
             let handlerTask = OneShot<Task<Void, Never>>()
-            let (stream, sink, requests) = makeClientStream { _ in
+            // Nothing is compressed in memory, but each message carries the flag it would
+            // have had on the wire: set if asked for and the call has an encoding.
+            let requestsCompressed = head.compression.map { $0 != .identity } ?? false
+            let requestPipe = makeRPCStream(of: SerializedMessage.self)
+            let requestWriter = RPCWriter<SerializedMessage>(
+                write: { try await requestPipe.writer.write(Self.wire($0, encoded: requestsCompressed)) },
+                yield: { requestPipe.writer.yield(Self.wire($0, encoded: requestsCompressed)) },
+                finish: { error in
+                    if let error { requestPipe.writer.finish(throwing: error) } else { requestPipe.writer.finish() }
+                })
+            let requests = requestPipe.sequence
+            let (stream, sink) = makeClientStream(requests: requestWriter) { _ in
                 // RST_STREAM: the handler is cancelled and its writes fail.
                 handlerTask.peek()?.cancel()
                 responses.sequence.cancel()
             }
+            var head = head
+            // What an HTTP/2 client would announce, so handlers negotiate the same way.
+            head.acceptEncoding = [CompressionAlgorithm.identity, .deflate, .gzip].map(\.name)
             let accepted = ServerStream(head: head, requests: requests, responses: responses.writer, peer: "in-process")
             guard let task = server.accept(accepted) else {
                 throw RPCError(code: .unavailable, message: "the in-process server is not serving")
@@ -29,8 +43,19 @@ public enum InProcessTransport {
             handlerTask.set(task)
             // Deliver the server's parts to the client side as they come.
             Task {
+                var responsesCompressed = false
                 do {
-                    for try await part in responses.sequence { await sink.deliver(part) }
+                    for try await part in responses.sequence {
+                        switch part {
+                        case .headers(_, let compression):
+                            responsesCompressed = compression.map { $0 != .identity } ?? false
+                            await sink.deliver(part)
+                        case .message(let message):
+                            await sink.deliver(.message(Self.wire(message, encoded: responsesCompressed)))
+                        case .end:
+                            await sink.deliver(part)
+                        }
+                    }
                 } catch {}
                 if !sink.hasEnded {
                     sink.receive(.end(RPCError(code: .unavailable, message: "the server ended the stream without a status"), trailers: [:]))
@@ -40,6 +65,10 @@ public enum InProcessTransport {
         }
 
         public func close() async {}
+
+        private static func wire(_ message: SerializedMessage, encoded: Bool) -> SerializedMessage {
+            SerializedMessage(message.bytes, compressed: message.compressed && encoded)
+        }
     }
 
     /// The server side.

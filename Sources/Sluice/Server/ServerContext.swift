@@ -48,14 +48,21 @@ public struct ServerContext: Sendable {
         acceptEncoding
     }
 
+    /// Whether the request message read last arrived compressed. Servers that must insist on
+    /// compression (the interop tests' `expect_compressed`) check it after each read.
+    public var lastRequestWasCompressed: Bool {
+        response.lastRequestCompressed.load(ordering: .relaxed)
+    }
+
     /// Adds trailing metadata, sent with the status.
     public func addTrailer(_ key: String, _ value: Metadata.Value) {
         response.state.withLock { $0.trailers.add(key, value) }
     }
 }
 
-/// Response metadata a handler sets through its context while it runs.
-final class ResponseMetadataStore: Sendable {
+/// Response metadata a handler sets through its context while it runs, and the compression
+/// flag of the request read last.
+final class ResponseMetadataStore: ReceivedCompressionRecorder {
     struct State {
         var headers = Metadata()
         var trailers = Metadata()
@@ -65,4 +72,7 @@ final class ResponseMetadataStore: Sendable {
     }
 
     let state = Mutex(State())
+    let lastRequestCompressed = Atomic<Bool>(false)
+
+    func recordReceived(compressed: Bool) { lastRequestCompressed.store(compressed, ordering: .relaxed) }
 }

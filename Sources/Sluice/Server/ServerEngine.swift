@@ -67,7 +67,7 @@ enum ServerEngine {
     static func write<Response: SluiceProto.Message>(
         _ response: StreamingServerResponse<Response>, context: ServerContext, to out: RPCWriter<ResponsePart>
     ) async throws {
-        let writer = MessageWriter<Response> { message in
+        let writer = MessageWriter<Response>(compressible: { message, compressed in
             let first = context.response.state.withLock { state -> (Metadata, CompressionAlgorithm?)? in
                 guard !state.headersSent else { return nil }
                 state.headersSent = true
@@ -79,8 +79,8 @@ enum ServerEngine {
                 let accepted = compression.map { context.acceptEncoding.contains($0.name) } ?? false
                 try await out.write(.headers(headers, compression: accepted ? compression : nil))
             }
-            try await out.write(.message(message.serializedBytes()))
-        }
+            try await out.write(.message(SerializedMessage(message.serializedBytes(), compressed: compressed)))
+        })
         var trailers = try await response.producer(writer)
         if !context.response.state.withLock({ $0.headersSent }),
            !response.headers.isEmpty || !context.response.state.withLock({ $0.headers.isEmpty }) {

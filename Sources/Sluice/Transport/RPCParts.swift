@@ -23,9 +23,22 @@ public struct RequestHead: Sendable {
 public enum ResponsePart: Sendable {
     /// Response headers; `compression` is the encoding the messages that follow will use.
     case headers(Metadata, compression: CompressionAlgorithm? = nil)
-    case message([UInt8])
+    case message(SerializedMessage)
     /// The status and trailing metadata. `error` is nil when the call succeeded.
     case end(RPCError?, trailers: Metadata)
+}
+
+/// A serialized message as transports carry it, with its per-message compression flag.
+public struct SerializedMessage: Sendable, Equatable {
+    public var bytes: [UInt8]
+    /// Sent: whether to compress it with the call's encoding (a call without one sends it
+    /// plain either way). Received: whether it arrived compressed.
+    public var compressed: Bool
+
+    public init(_ bytes: [UInt8], compressed: Bool = true) {
+        self.bytes = bytes
+        self.compressed = compressed
+    }
 }
 
 /// Message encodings a call may use.

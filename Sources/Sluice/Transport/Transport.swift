@@ -14,16 +14,21 @@ public struct CallEnd: Sendable {
 /// One RPC as a client transport opened it: serialized requests out; response headers,
 /// messages and the end in.
 public struct ClientStream: Sendable {
-    /// Request messages, serialized. Finishing the writer half-closes the stream.
-    public let requests: RPCWriter<[UInt8]>
+    /// Request messages, serialized, each marked whether to compress it with the call's
+    /// encoding. Finishing the writer half-closes the stream.
+    public let requests: RPCWriter<SerializedMessage>
     /// The response headers (empty for a Trailers-Only response).
     public let headers: OneShot<Metadata>
-    /// Response messages, serialized; the sequence throws the call's error if it fails.
-    public let messages: RPCAsyncSequence<[UInt8]>
+    /// Response messages, serialized, with whether each arrived compressed; the sequence
+    /// throws the call's error if it fails.
+    public let messages: RPCAsyncSequence<SerializedMessage>
     /// The status and trailers.
     public let end: OneShot<CallEnd>
     private let abort: @Sendable (RPCError) -> Void
     private let sink: ClientStreamSink
+
+    /// State the call's layers share.
+    var state: ClientCallState { sink.state }
 
     /// Aborts the RPC (RST_STREAM on HTTP/2) and ends it locally with `error`.
     public func cancel(_ error: RPCError) {
@@ -31,7 +36,7 @@ public struct ClientStream: Sendable {
         sink.receive(.end(error, trailers: [:]))
     }
 
-    init(requests: RPCWriter<[UInt8]>, sink: ClientStreamSink, abort: @escaping @Sendable (RPCError) -> Void) {
+    init(requests: RPCWriter<SerializedMessage>, sink: ClientStreamSink, abort: @escaping @Sendable (RPCError) -> Void) {
         self.requests = requests
         self.headers = sink.headers
         self.messages = sink.messages
@@ -44,12 +49,11 @@ public struct ClientStream: Sendable {
 /// The transport's side of a ``ClientStream``: where it delivers what the server sent.
 public struct ClientStreamSink: Sendable {
     let headers: OneShot<Metadata>
-    let messagesWriter: RPCWriter<[UInt8]>
-    let messages: RPCAsyncSequence<[UInt8]>
+    let messagesWriter: RPCWriter<SerializedMessage>
+    let messages: RPCAsyncSequence<SerializedMessage>
     let end: OneShot<CallEnd>
-    /// Cancels the call if the reader drops the response stream early; cleared at the end,
-    /// because it holds the stream, which holds this sink.
-    let readerGone: AbortBox
+    /// Cancels the call if the reader drops the response stream early.
+    let state: ClientCallState
 
     /// Delivers a response part. Returns whether more are welcome now; after false, an event
     /// loop producer waits for its `onDemand` callback before reading on.
@@ -59,12 +63,12 @@ public struct ClientStreamSink: Sendable {
         case .headers(let metadata, _):
             headers.set(metadata)
             return true
-        case .message(let bytes):
-            return messagesWriter.yield(bytes)
+        case .message(let message):
+            return messagesWriter.yield(message)
         case .end(let error, let trailers):
             headers.set([:])
             if end.set(CallEnd(error: error, trailers: trailers)) {
-                readerGone.clear()
+                state.clear()
                 if let error { messagesWriter.finish(throwing: error) } else { messagesWriter.finish() }
             }
             return false
@@ -74,9 +78,9 @@ public struct ClientStreamSink: Sendable {
     /// Delivers a response part, waiting while the reader is behind: for transports that
     /// run as tasks rather than event handlers.
     public func deliver(_ part: ResponsePart) async {
-        if case .message(let bytes) = part {
+        if case .message(let message) = part {
             // Fails only once the reader has gone, and then the call is being cancelled.
-            try? await messagesWriter.write(bytes)
+            try? await messagesWriter.write(message)
         } else {
             receive(part)
         }
@@ -93,41 +97,34 @@ public struct ClientStreamSink: Sendable {
 ///   - onDemand: Called when a transport paused by ``ClientStreamSink/receive(_:)`` may read on.
 ///   - onAbort: Called when the client cancels; the transport resets the stream.
 public func makeClientStream(
-    requests: RPCWriter<[UInt8]>,
+    requests: RPCWriter<SerializedMessage>,
     highWatermark: Int = 16,
     onDemand: (@Sendable () -> Void)? = nil,
     onAbort: @escaping @Sendable (RPCError) -> Void
 ) -> (stream: ClientStream, sink: ClientStreamSink) {
     let end = OneShot<CallEnd>()
     // A reader that leaves before the end cancels the call.
-    let box = AbortBox()
-    let responses = makeRPCStream(of: [UInt8].self, highWatermark: highWatermark, onDemand: onDemand) {
-        box.fire(RPCError(code: .cancelled, message: "the response stream was dropped"))
+    let state = ClientCallState()
+    let responses = makeRPCStream(of: SerializedMessage.self, highWatermark: highWatermark, onDemand: onDemand) {
+        state.fire(RPCError(code: .cancelled, message: "the response stream was dropped"))
     }
     let sink = ClientStreamSink(headers: OneShot(), messagesWriter: responses.writer, messages: responses.sequence, end: end,
-                                readerGone: box)
+                                state: state)
     let stream = ClientStream(requests: requests, sink: sink, abort: onAbort)
-    box.set(stream)
+    state.set(stream)
     return (stream, sink)
 }
 
-/// Makes the two sides of a client RPC stream, with a pipe for the requests: for transports
-/// that read requests from a task (``InProcessTransport``).
-public func makeClientStream(
-    highWatermark: Int = 16,
-    onDemand: (@Sendable () -> Void)? = nil,
-    onAbort: @escaping @Sendable (RPCError) -> Void
-) -> (stream: ClientStream, sink: ClientStreamSink, requests: RPCAsyncSequence<[UInt8]>) {
-    let requests = makeRPCStream(of: [UInt8].self, highWatermark: highWatermark)
-    let (stream, sink) = makeClientStream(requests: requests.writer, highWatermark: highWatermark, onDemand: onDemand,
-                                          onAbort: onAbort)
-    return (stream, sink, requests.sequence)
-}
-
-/// Late binding of the stream that the response pipe's reader-gone callback cancels: the
-/// callback must exist before the stream does.
-final class AbortBox: Sendable {
+/// What a client call's layers share, in one object per call: the stream that the response
+/// pipe's reader-gone callback cancels (bound late, because the callback must exist before
+/// the stream does; cleared at the end, because the stream holds the pipe that holds this),
+/// and whether the response message read last arrived compressed.
+final class ClientCallState: ReceivedCompressionRecorder {
     private let stream = Mutex<ClientStream?>(nil)
+    private let lastMessageCompressed = Atomic<Bool>(false)
+
+    func recordReceived(compressed: Bool) { lastMessageCompressed.store(compressed, ordering: .relaxed) }
+    var lastReceivedWasCompressed: Bool { lastMessageCompressed.load(ordering: .relaxed) }
 
     func set(_ stream: ClientStream) { self.stream.withLock { $0 = stream } }
 
@@ -139,6 +136,12 @@ final class AbortBox: Sendable {
 
     /// The call ended: drop the stream, which holds the pipe that holds this box.
     func clear() { stream.withLock { $0 = nil } }
+}
+
+/// Where decoding records whether each message read arrived compressed: what gRPC's interop
+/// tests check, and what C-core exposes to its own tests as the last message's flags.
+protocol ReceivedCompressionRecorder: AnyObject, Sendable {
+    func recordReceived(compressed: Bool)
 }
 
 /// Carries RPCs to a server: HTTP/2 in `SluiceHTTP2`, in-process for tests.
@@ -153,14 +156,14 @@ public protocol ClientTransport: Sendable {
 public struct ServerStream: Sendable {
     public let head: RequestHead
     /// The client's messages, serialized.
-    public let requests: RPCAsyncSequence<[UInt8]>
+    public let requests: RPCAsyncSequence<SerializedMessage>
     /// Headers, messages and the end, to the client. The server writes `.headers` at most
     /// once, before any message, and `.end` last.
     public let responses: RPCWriter<ResponsePart>
     /// Description of the peer, such as `ipv4:127.0.0.1:53012`.
     public let peer: String
 
-    public init(head: RequestHead, requests: RPCAsyncSequence<[UInt8]>, responses: RPCWriter<ResponsePart>, peer: String) {
+    public init(head: RequestHead, requests: RPCAsyncSequence<SerializedMessage>, responses: RPCWriter<ResponsePart>, peer: String) {
         self.head = head
         self.requests = requests
         self.responses = responses

@@ -30,13 +30,13 @@ final class ClientStreamHandle: Sendable {
     // MARK: The call's side
 
     /// Frames (and compresses) a request on the calling task, then queues it for the loop.
-    func send(_ bytes: [UInt8]) async throws {
-        try await requests.send(try frame(bytes))
+    func send(_ message: SerializedMessage) async throws {
+        try await requests.send(try frame(message))
     }
 
     /// Like ``send(_:)`` without waiting; false when full or failed.
-    func offer(_ bytes: [UInt8]) -> Bool {
-        guard let framed = try? frame(bytes) else { return false }
+    func offer(_ message: SerializedMessage) -> Bool {
+        guard let framed = try? frame(message) else { return false }
         return requests.offer(framed)
     }
 
@@ -58,10 +58,8 @@ final class ClientStreamHandle: Sendable {
         eventLoop.execute { handler.value.cancel() }
     }
 
-    private func frame(_ bytes: [UInt8]) throws -> ByteBuffer {
-        guard let compression else { return MessageFramer.frame(bytes, compressed: false, allocator: allocator) }
-        let compressed = try MessageCompression.compress(bytes, with: compression, allocator: allocator)
-        return MessageFramer.frame(compressed.readableBytesView, compressed: true, allocator: allocator)
+    private func frame(_ message: SerializedMessage) throws -> ByteBuffer {
+        try MessageFramer.frame(message, encoding: compression, allocator: allocator)
     }
 
     // MARK: The handler's side

@@ -227,7 +227,7 @@ final class ClientStreamHandler: ChannelDuplexHandler {
                     return
                 }
             }
-            if !sink.receive(.message(Array(bytes.readableBytesView))) {
+            if !sink.receive(.message(SerializedMessage(Array(bytes.readableBytesView), compressed: message.compressed))) {
                 io.pauseReading()
             }
         }

@@ -1,4 +1,5 @@
 import NIOCore
+import Sluice
 
 /// Splits a stream of DATA payloads into gRPC Length-Prefixed-Messages (PROTOCOL-HTTP2.md:
 /// a compressed-flag byte, a 4-byte big-endian length, the message), across any split of the
@@ -66,6 +67,16 @@ enum MessageFramer {
         var buffer = allocator.buffer(capacity: 5 + message.count)
         append(message, compressed: compressed, to: &buffer)
         return buffer
+    }
+
+    /// Frames one message, compressed with `encoding` if it has one and the message asks for it.
+    static func frame(_ message: SerializedMessage, encoding: CompressionAlgorithm?,
+                      allocator: ByteBufferAllocator) throws -> ByteBuffer {
+        guard let encoding, encoding != .identity, message.compressed else {
+            return frame(message.bytes, compressed: false, allocator: allocator)
+        }
+        let compressed = try MessageCompression.compress(message.bytes, with: encoding, allocator: allocator)
+        return frame(compressed.readableBytesView, compressed: true, allocator: allocator)
     }
 
     /// Frames one message at the end of `buffer`.

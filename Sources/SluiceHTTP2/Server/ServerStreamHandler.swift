@@ -22,7 +22,7 @@ final class ServerStreamHandler: ChannelDuplexHandler {
     private enum State {
         case idle
         /// Reading requests.
-        case open(requests: RPCWriter<[UInt8]>)
+        case open(requests: RPCWriter<SerializedMessage>)
         /// The client half-closed; responses may still go out.
         case halfClosed
         case closed
@@ -157,7 +157,7 @@ final class ServerStreamHandler: ChannelDuplexHandler {
 
         let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        let requests = makeRPCStream(of: [UInt8].self, highWatermark: 16, onDemand: {
+        let requests = makeRPCStream(of: SerializedMessage.self, highWatermark: 16, onDemand: {
             eventLoop.execute { loop.value.resumeReading() }
         })
         state = .open(requests: requests.writer)
@@ -216,7 +216,7 @@ final class ServerStreamHandler: ChannelDuplexHandler {
                     return
                 }
             }
-            if !requests.yield(Array(bytes.readableBytesView)) {
+            if !requests.yield(SerializedMessage(Array(bytes.readableBytesView), compressed: message.compressed)) {
                 io.pauseReading()
             }
         }
@@ -283,18 +283,15 @@ final class ServerStreamHandler: ChannelDuplexHandler {
             responseEncoding = compression
             let headers = GRPCHeaders.response(metadata, encoding: compression)
             context.write(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
-        case .message(let bytes):
+        case .message(let message):
             if !headersSent {
                 headersSent = true
                 context.write(wrapOutboundOut(.headers(.init(headers: GRPCHeaders.response([:], encoding: nil)))), promise: nil)
             }
-            let framed: ByteBuffer
-            if let encoding = responseEncoding,
-               let compressed = try? MessageCompression.compress(bytes, with: encoding, allocator: context.channel.allocator) {
-                framed = MessageFramer.frame(compressed.readableBytesView, compressed: true, allocator: context.channel.allocator)
-            } else {
-                framed = MessageFramer.frame(bytes, compressed: false, allocator: context.channel.allocator)
-            }
+            let allocator = context.channel.allocator
+            // A message that fails to compress goes out plain: the flag says which it is.
+            let framed = (try? MessageFramer.frame(message, encoding: responseEncoding, allocator: allocator))
+                ?? MessageFramer.frame(message.bytes, compressed: false, allocator: allocator)
             writeData(batch.add(framed))
         case .end(let error, let trailers):
             writeEnd(error, trailers: trailers, flush: false)
