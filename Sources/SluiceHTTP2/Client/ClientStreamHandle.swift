@@ -11,7 +11,6 @@ import Synchronization
 final class ClientStreamHandle: Sendable {
     private struct State {
         var handler: NIOLoopBound<ClientStreamHandler>?
-        var attached = false
     }
 
     /// Framed requests for the handler to write.
@@ -69,16 +68,8 @@ final class ClientStreamHandle: Sendable {
         state.withLock { $0.handler }
     }
 
-    /// Whether a handler was ever attached.
-    var wasAttached: Bool {
-        state.withLock { $0.attached }
-    }
-
     func attach(_ handler: NIOLoopBound<ClientStreamHandler>) {
-        state.withLock {
-            $0.handler = handler
-            $0.attached = true
-        }
+        state.withLock { $0.handler = handler }
     }
 
     /// The stream closed: the handler holds the call's sink, whose callbacks hold this handle,

@@ -5,16 +5,13 @@ import Sluice
 
 /// Runs one gRPC call on one HTTP/2 stream of a client connection.
 ///
-/// Writes the request HEADERS when the stream becomes active, followed by whatever the call
-/// has already put in its request ``Outbox`` (for a unary call, the request and the end of
-/// stream, all in one flush), then drains the outbox as the call writes. Reads response
-/// HEADERS, DATA and trailers and delivers them to the call's ``ClientStreamSink``, holding
-/// back `read()` while the call is behind.
-final class ClientStreamHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTP2Frame.FramePayload
-    typealias OutboundIn = HTTP2Frame.FramePayload
-    typealias OutboundOut = HTTP2Frame.FramePayload
-
+/// Opens its stream in the connection's ``StreamTable`` and writes the request HEADERS,
+/// followed by whatever the call has already put in its request ``Outbox`` (for a unary call,
+/// the request and the end of stream, all in one flush), then drains the outbox as the call
+/// writes. Reads response HEADERS, DATA and trailers and delivers them to the call's
+/// ``ClientStreamSink``; while the call is behind, the table stops returning the stream's
+/// flow-control window.
+final class ClientStreamHandler: StreamEndpoint {
     private enum ResponseState {
         case awaitingHeaders
         case receivingMessages
@@ -34,14 +31,16 @@ final class ClientStreamHandler: ChannelDuplexHandler {
     private var deframer: MessageDeframer
     private var responseEncoding: CompressionAlgorithm?
     private var httpStatus: Int?
-    private var context: ChannelHandlerContext?
-    private var io = StreamIO()
+    private let table: StreamTable<ClientStreamHandler>
+    /// Assigned by the table when the stream opens.
+    private var streamID = HTTP2StreamID.rootStream
     private var requestsClosed = false
     /// The outbox's other buffer, swapped in on every drain.
     private var drained: [ByteBuffer] = []
 
-    init(head: RequestHead, sink: ClientStreamSink, handle: ClientStreamHandle,
-         connection: ClientConnection, scheme: String, authority: String, maxReceiveMessageSize: Int) {
+    init(head: RequestHead, sink: ClientStreamSink, handle: ClientStreamHandle, connection: ClientConnection,
+         table: StreamTable<ClientStreamHandler>, scheme: String, authority: String, maxReceiveMessageSize: Int) {
+        self.table = table
         self.head = head
         self.sink = sink
         self.handle = handle
@@ -52,42 +51,47 @@ final class ClientStreamHandler: ChannelDuplexHandler {
         self.deframer = MessageDeframer(maxMessageSize: maxReceiveMessageSize)
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        handle.attach(NIOLoopBound(self, eventLoop: context.eventLoop))
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-        handle.detach()
-        requests.close()
-        connection.releaseStream()
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        context.fireChannelActive()
+    /// Opens the stream and sends the request HEADERS with whatever the call has queued.
+    func start(on eventLoop: any EventLoop) {
         guard !sink.hasEnded else {
-            // Cancelled while the stream was being opened: nothing goes out.
+            // Cancelled before the stream opened: nothing goes out.
             state = .ended
-            context.close(promise: nil)
+            requests.close()
+            connection.releaseStream()
             return
         }
+        guard let streamID = table.open(self) else {
+            if !table.canOpenStreams { connection.state.withLock { $0.goingAway = true } }
+            state = .ended
+            requests.close()
+            connection.releaseStream()
+            sink.receive(.end(RPCError(code: .unavailable, message: "could not open a stream: the connection is closed"),
+                              trailers: [:]))
+            return
+        }
+        self.streamID = streamID
+        let loop = NIOLoopBound(self, eventLoop: eventLoop)
+        handle.attach(loop)
         let headers = GRPCHeaders.request(head, scheme: scheme, authority: authority)
-        context.write(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
-        let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let eventLoop = context.eventLoop
+        table.write(.headers(.init(headers: headers)), on: streamID)
         if requests.attach(scheduleDrain: { eventLoop.execute { loop.value.drainRequests() } }) {
             drainRequests()
         } else {
-            context.flush()
+            table.flush()
         }
+    }
+
+    func streamClosed() {
+        end(RPCError(code: .unavailable, message: "the stream closed before the call ended"), trailers: [:])
+        handle.detach()
+        requests.close()
+        connection.releaseStream()
     }
 
     // MARK: Requests
 
     /// Writes what the call queued, then flushes once.
     private func drainRequests() {
-        guard let context else { return }
         let end = requests.take(into: &drained)
         guard state != .ended, !requestsClosed else {
             drained.removeAll(keepingCapacity: true)
@@ -96,39 +100,39 @@ final class ClientStreamHandler: ChannelDuplexHandler {
         var batch = DataBatcher()
         for framed in drained {
             if let full = batch.add(framed) {
-                context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(full)))), promise: nil)
+                table.write(.data(.init(data: .byteBuffer(full))), on: streamID)
             }
         }
         drained.removeAll(keepingCapacity: true)
         if end {
             requestsClosed = true
             // The end of stream rides on the last DATA frame, or an empty one.
-            let last = batch.take() ?? context.channel.allocator.buffer(capacity: 0)
-            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(last), endStream: true))), promise: nil)
+            let last = batch.take() ?? table.allocator.buffer(capacity: 0)
+            table.write(.data(.init(data: .byteBuffer(last), endStream: true)), on: streamID)
         } else if let last = batch.take() {
-            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(last)))), promise: nil)
+            table.write(.data(.init(data: .byteBuffer(last))), on: streamID)
         }
-        context.flush()
-        requests.setWritable(context.channel.isWritable)
+        table.flush()
+        requests.setWritable(table.isWritable(streamID))
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        requests.setWritable(context.channel.isWritable)
-        context.fireChannelWritabilityChanged()
+    func writabilityChanged() {
+        requests.setWritable(table.isWritable(streamID))
     }
 
     /// The client cancelled: RST_STREAM CANCEL.
     func cancel() {
         requests.close()
-        guard let context, state != .ended else { return }
+        guard state != .ended else { return }
         state = .ended
-        context.writeAndFlush(wrapOutboundOut(.rstStream(.cancel)), promise: nil)
+        table.write(.rstStream(.cancel), on: streamID)
+        table.flush()
     }
 
     // MARK: Responses
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+    func receive(_ payload: HTTP2Frame.FramePayload) {
+        switch payload {
         case .headers(let headers):
             receiveHeaders(headers.headers, endStream: headers.endStream)
         case .data(let data):
@@ -139,7 +143,7 @@ final class ClientStreamHandler: ChannelDuplexHandler {
                 return
             }
             deframer.append(buffer)
-            deliverMessages(context: context)
+            deliverMessages()
             if data.endStream {
                 // The server must end with trailers; a bare end of stream has no status.
                 end(RPCError(code: .internal, message: "the server ended the stream without trailers"), trailers: [:])
@@ -194,7 +198,7 @@ final class ClientStreamHandler: ChannelDuplexHandler {
         }
     }
 
-    private func deliverMessages(context: ChannelHandlerContext) {
+    private func deliverMessages() {
         while state == .receivingMessages {
             let message: MessageDeframer.Message?
             do {
@@ -206,7 +210,7 @@ final class ClientStreamHandler: ChannelDuplexHandler {
                 } else {
                     failure = RPCError(code: .internal, message: "malformed response message: \(error)")
                 }
-                context.writeAndFlush(wrapOutboundOut(.rstStream(.cancel)), promise: nil)
+                resetStream()
                 end(failure, trailers: [:])
                 return
             }
@@ -214,21 +218,21 @@ final class ClientStreamHandler: ChannelDuplexHandler {
             var bytes = message.bytes
             if message.compressed {
                 guard let encoding = responseEncoding else {
-                    context.writeAndFlush(wrapOutboundOut(.rstStream(.cancel)), promise: nil)
+                    resetStream()
                     end(RPCError(code: .internal, message: "compressed response without grpc-encoding"), trailers: [:])
                     return
                 }
                 do {
                     bytes = try MessageCompression.decompress(bytes, with: encoding, limit: maxReceiveMessageSize,
-                                                              allocator: context.channel.allocator)
+                                                              allocator: table.allocator)
                 } catch {
-                    context.writeAndFlush(wrapOutboundOut(.rstStream(.cancel)), promise: nil)
+                    resetStream()
                     end(error as? RPCError ?? RPCError(code: .internal, message: "\(error)"), trailers: [:])
                     return
                 }
             }
             if !sink.receive(.message(SerializedMessage(Array(bytes.readableBytesView), compressed: message.compressed))) {
-                io.pauseReading()
+                table.pauseReading(streamID)
             }
         }
     }
@@ -240,23 +244,15 @@ final class ClientStreamHandler: ChannelDuplexHandler {
         sink.receive(.end(error, trailers: trailers))
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        end(RPCError(code: .unavailable, message: "the stream closed before the call ended"), trailers: [:])
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        end(RPCError(code: .unavailable, message: "stream error: \(error)"), trailers: [:])
-        context.close(promise: nil)
+    /// A malformed response: RST_STREAM CANCEL, as grpc-go does.
+    private func resetStream() {
+        table.write(.rstStream(.cancel), on: streamID)
+        table.flush()
     }
 
     // MARK: Backpressure
 
-    func read(context: ChannelHandlerContext) {
-        if io.shouldRead() { context.read() }
-    }
-
     func resumeReading() {
-        if io.resume() { context?.read() }
+        table.resumeReading(streamID)
     }
 }

@@ -81,21 +81,12 @@ public final class HTTP2ClientTransport: ClientTransport {
             onAbort: { _ in handle.abort() })
         let (scheme, authority, maxReceive) = (self.scheme, self.authority, configuration.maxReceiveMessageSize)
         // Opening the stream is not awaited: the call's first writes wait in the outbox and go
-        // out with the HEADERS once the stream is active.
-        let created = eventLoop.makePromise(of: (any Channel).self)
-        connection.multiplexer.createStreamChannel(promise: created) { channel in
-            channel.eventLoop.makeCompletedFuture {
-                let streamHandler = ClientStreamHandler(
-                    head: head, sink: sink, handle: handle, connection: connection, scheme: scheme, authority: authority,
-                    maxReceiveMessageSize: maxReceive)
-                try channel.pipeline.syncOperations.addHandler(streamHandler)
-            }
-        }
-        created.futureResult.whenFailure { error in
-            // The handler never ran, so the stream slot is still reserved.
-            if !handle.wasAttached { connection.releaseStream() }
-            handle.requests.close()
-            sink.receive(.end(RPCError(code: .unavailable, message: "could not open a stream: \(error)"), trailers: [:]))
+        // out with the HEADERS.
+        eventLoop.execute {
+            let streams = connection.streams.value
+            ClientStreamHandler(head: head, sink: sink, handle: handle, connection: connection, table: streams,
+                                scheme: scheme, authority: authority, maxReceiveMessageSize: maxReceive)
+                .start(on: eventLoop)
         }
         return stream
     }
@@ -194,7 +185,7 @@ public final class HTTP2ClientTransport: ClientTransport {
                 connectionConfiguration.initialSettings = [
                     HTTP2Setting(parameter: .maxConcurrentStreams, value: 100),
                     HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoderDefaults.maxHeaderListSize),
-                    HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
+                    HTTP2Setting(parameter: .initialWindowSize, value: FlowControlDefaults.streamWindow),
                     HTTP2Setting(parameter: .enablePush, value: 0),
                 ]
                 // grpc-go servers ping once per round trip while data flows (bandwidth
@@ -204,14 +195,15 @@ public final class HTTP2ClientTransport: ClientTransport {
                 // its server, and swift-nio-http2's cap on unsent control frames (10,000) still
                 // bounds what a peer that never reads our ACKs can cost.
                 connectionConfiguration.controlFrameRateLimit.maximumCount = .max
-                let multiplexer = try sync.configureHTTP2Pipeline(
-                    mode: .client, connectionConfiguration: connectionConfiguration, streamConfiguration: .init()
-                ) { stream in
-                    // Servers do not open streams on gRPC connections.
-                    stream.close()
-                }
+                // Servers do not open streams on gRPC connections: no accept.
+                let streams = StreamTable<ClientStreamHandler>(
+                    streamWindow: FlowControlDefaults.streamWindow, connectionWindow: FlowControlDefaults.connectionWindow,
+                    accept: nil)
+                try sync.addHandler(NIOHTTP2Handler(mode: .client, frameDelegate: streams,
+                                                    connectionConfiguration: connectionConfiguration))
+                try sync.addHandler(streams)
                 try sync.addHandler(ClientConnectionHandler(connection: connectionBox, keepalive: keepalive))
-                connectionBox.set(ClientConnection(channel: channel, multiplexer: multiplexer))
+                connectionBox.set(ClientConnection(channel: channel, streams: NIOLoopBound(streams, eventLoop: channel.eventLoop)))
             }
         }
         let channel: any Channel

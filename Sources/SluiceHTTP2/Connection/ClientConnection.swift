@@ -28,12 +28,13 @@ final class ClientConnection: Sendable {
     }
 
     let channel: any Channel
-    let multiplexer: NIOHTTP2Handler.StreamMultiplexer
+    /// The connection's streams; touched only on its event loop.
+    let streams: NIOLoopBound<StreamTable<ClientStreamHandler>>
     let state = Mutex(State())
 
-    init(channel: any Channel, multiplexer: NIOHTTP2Handler.StreamMultiplexer) {
+    init(channel: any Channel, streams: NIOLoopBound<StreamTable<ClientStreamHandler>>) {
         self.channel = channel
-        self.multiplexer = multiplexer
+        self.streams = streams
     }
 
     /// Reserves a stream slot if this connection can take one more call.

@@ -157,7 +157,7 @@ public final class HTTP2ServerTransport: ServerTransport {
         connectionConfiguration.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maxConcurrentStreams),
             HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoderDefaults.maxHeaderListSize),
-            HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
+            HTTP2Setting(parameter: .initialWindowSize, value: FlowControlDefaults.streamWindow),
         ]
         // swift-nio-http2 allows 200 control frames (PING, SETTINGS, ...) per 30 s by default and
         // answers more with GOAWAY ENHANCE_YOUR_CALM. grpc-go's bandwidth estimator pings once
@@ -169,14 +169,15 @@ public final class HTTP2ServerTransport: ServerTransport {
         connectionConfiguration.controlFrameRateLimit.maximumCount = .max
         let maxReceive = configuration.maxReceiveMessageSize
         let accept: ServerStreamHandler.Accept = { [weak self] stream in self?.startCall(stream) }
-        _ = try sync.configureHTTP2Pipeline(
-            mode: .server, connectionConfiguration: connectionConfiguration, streamConfiguration: .init()
-        ) { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(
-                    ServerStreamHandler(accept: accept, maxReceiveMessageSize: maxReceive, peer: peer, activity: activity))
-            }
+        let streams = StreamTable<ServerStreamHandler>(
+            streamWindow: FlowControlDefaults.streamWindow, connectionWindow: FlowControlDefaults.connectionWindow
+        ) { streamID, table in
+            ServerStreamHandler(table: table, streamID: streamID, accept: accept, maxReceiveMessageSize: maxReceive,
+                                peer: peer, activity: activity)
         }
+        try sync.addHandler(NIOHTTP2Handler(mode: .server, frameDelegate: streams,
+                                            connectionConfiguration: connectionConfiguration))
+        try sync.addHandler(streams)
         try sync.addHandler(ServerConnectionHandler(keepalive: configuration.keepalive, activity: activity))
         let id = ObjectIdentifier(channel)
         state.withLock { $0.connections[id] = channel }

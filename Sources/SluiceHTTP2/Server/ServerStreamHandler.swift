@@ -7,15 +7,11 @@ import Synchronization
 /// Runs one gRPC call on one HTTP/2 stream of a server connection.
 ///
 /// Inbound: request HEADERS become a ``RequestHead``, DATA is deframed into messages and
-/// handed to the call through a bounded pipe; when that pipe is full the handler stops issuing
-/// `read()`, so swift-nio-http2 stops opening the flow-control window and the client is held
-/// back. Outbound: the call's ``ResponsePart``s are written as HEADERS, DATA and trailers
-/// (Trailers-Only when the status comes first). A reset or a vanished client cancels the call.
-final class ServerStreamHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTP2Frame.FramePayload
-    typealias OutboundIn = HTTP2Frame.FramePayload
-    typealias OutboundOut = HTTP2Frame.FramePayload
-
+/// handed to the call through a bounded pipe; when that pipe is full the stream table stops
+/// returning the stream's flow-control window, and the client is held back. Outbound: the
+/// call's ``ResponsePart``s are written as HEADERS, DATA and trailers (Trailers-Only when the
+/// status comes first). A reset or a vanished client cancels the call.
+final class ServerStreamHandler: StreamEndpoint {
     /// Starts the call's task; nil when the server no longer accepts calls.
     typealias Accept = @Sendable (ServerStream) -> Task<Void, Never>?
 
@@ -35,9 +31,8 @@ final class ServerStreamHandler: ChannelDuplexHandler {
     private var deframer: MessageDeframer
     private var requestEncoding: CompressionAlgorithm?
     private var task: Task<Void, Never>?
-    private var context: ChannelHandlerContext?
-
-    private var io = StreamIO()
+    private let table: StreamTable<ServerStreamHandler>
+    private let streamID: HTTP2StreamID
 
     // Response side: the call's task queues parts in the outbox; the loop drains them.
     private let responses = Outbox<ResponsePart>()
@@ -49,32 +44,25 @@ final class ServerStreamHandler: ChannelDuplexHandler {
 
     private let activity: ConnectionActivity
 
-    init(accept: @escaping Accept, maxReceiveMessageSize: Int, peer: String, activity: ConnectionActivity) {
+    init(table: StreamTable<ServerStreamHandler>, streamID: HTTP2StreamID, accept: @escaping Accept,
+         maxReceiveMessageSize: Int, peer: String, activity: ConnectionActivity) {
+        self.table = table
+        self.streamID = streamID
         self.activity = activity
         self.accept = accept
         self.maxReceiveMessageSize = maxReceiveMessageSize
         self.peer = peer
         self.deframer = MessageDeframer(maxMessageSize: maxReceiveMessageSize)
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
         activity.streamOpened()
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-        activity.streamClosed()
     }
 
     // MARK: - Inbound
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let payload = unwrapInboundIn(data)
+    func receive(_ payload: HTTP2Frame.FramePayload) {
         switch payload {
         case .headers(let headers):
             if case .idle = state {
-                receiveRequestHeaders(headers.headers, endStream: headers.endStream, context: context)
+                receiveRequestHeaders(headers.headers, endStream: headers.endStream)
             } else if headers.endStream {
                 // Trailers from the client carry nothing gRPC uses: treat as half-close.
                 receiveEndOfRequests()
@@ -94,51 +82,38 @@ final class ServerStreamHandler: ChannelDuplexHandler {
         }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    func streamClosed() {
         abort(RPCError(code: .cancelled, message: "the stream closed"))
         responses.close()
-        context.fireChannelInactive()
+        activity.streamClosed()
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        responses.setWritable(context.channel.isWritable)
-        context.fireChannelWritabilityChanged()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        abort(RPCError(code: .unavailable, message: "stream error: \(error)"))
-        context.close(promise: nil)
-    }
-
-    // MARK: Reads held back while the call is behind
-
-    func read(context: ChannelHandlerContext) {
-        if io.shouldRead() { context.read() }
+    func writabilityChanged() {
+        responses.setWritable(table.isWritable(streamID))
     }
 
     private func resumeReading() {
-        if io.resume() { context?.read() }
+        table.resumeReading(streamID)
     }
 
     // MARK: Request handling
 
-    private func receiveRequestHeaders(_ headers: HPACKHeaders, endStream: Bool, context: ChannelHandlerContext) {
+    private func receiveRequestHeaders(_ headers: HPACKHeaders, endStream: Bool) {
         guard headers.first(name: ":method") == "POST" else {
-            rejectWithHTTPStatus("405", message: "gRPC requires POST", context: context)
+            rejectWithHTTPStatus("405", message: "gRPC requires POST")
             return
         }
         guard let contentType = headers.first(name: "content-type"), contentType.hasPrefix("application/grpc") else {
-            rejectWithHTTPStatus("415", message: "content-type must be application/grpc", context: context)
+            rejectWithHTTPStatus("415", message: "content-type must be application/grpc")
             return
         }
         guard let path = headers.first(name: ":path"), let method = MethodDescriptor(path: path) else {
-            rejectEarly(RPCError(code: .unimplemented, message: "malformed :path"), context: context)
+            rejectEarly(RPCError(code: .unimplemented, message: "malformed :path"))
             return
         }
         if let encoding = headers.first(name: "grpc-encoding"), encoding != "identity" {
             guard MessageCompression.isSupported(encoding) else {
-                rejectEarly(RPCError(code: .unimplemented, message: "message encoding '\(encoding)' is not supported"),
-                            context: context)
+                rejectEarly(RPCError(code: .unimplemented, message: "message encoding '\(encoding)' is not supported"))
                 return
             }
             requestEncoding = CompressionAlgorithm(name: encoding)
@@ -146,7 +121,7 @@ final class ServerStreamHandler: ChannelDuplexHandler {
         var deadline: ContinuousClock.Instant?
         if let timeout = headers.first(name: "grpc-timeout") {
             guard let duration = GRPCTimeout.parse(timeout) else {
-                rejectEarly(RPCError(code: .internal, message: "malformed grpc-timeout '\(timeout)'"), context: context)
+                rejectEarly(RPCError(code: .internal, message: "malformed grpc-timeout '\(timeout)'"))
                 return
             }
             deadline = .now + duration
@@ -155,13 +130,13 @@ final class ServerStreamHandler: ChannelDuplexHandler {
                                compression: requestEncoding)
         head.acceptEncoding = headers[canonicalForm: "grpc-accept-encoding"].map { String($0) }
 
-        let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let eventLoop = context.eventLoop
+        guard let eventLoop = table.eventLoop else { return }
+        let loop = NIOLoopBound(self, eventLoop: eventLoop)
         let requests = makeRPCStream(of: SerializedMessage.self, highWatermark: 16, onDemand: {
             eventLoop.execute { loop.value.resumeReading() }
         })
         state = .open(requests: requests.writer)
-        responses.setWritable(context.channel.isWritable)
+        responses.setWritable(table.isWritable(streamID))
         _ = responses.attach(scheduleDrain: { eventLoop.execute { loop.value.drainResponses() } })
         let outbox = responses
         let writer = RPCWriter<ResponsePart>(
@@ -172,7 +147,7 @@ final class ServerStreamHandler: ChannelDuplexHandler {
         guard let task = accept(stream) else {
             state = .closed
             requests.writer.finish(throwing: CancellationError())
-            rejectEarly(RPCError(code: .unavailable, message: "the server is shutting down"), context: context)
+            rejectEarly(RPCError(code: .unavailable, message: "the server is shutting down"))
             return
         }
         self.task = task
@@ -201,13 +176,13 @@ final class ServerStreamHandler: ChannelDuplexHandler {
             guard let message else { return }
             var bytes = message.bytes
             if message.compressed {
-                guard let encoding = requestEncoding, let context else {
+                guard let encoding = requestEncoding else {
                     failCall(RPCError(code: .internal, message: "compressed message without grpc-encoding"))
                     return
                 }
                 do {
                     bytes = try MessageCompression.decompress(bytes, with: encoding, limit: maxReceiveMessageSize,
-                                                              allocator: context.channel.allocator)
+                                                              allocator: table.allocator)
                 } catch let error as RPCError {
                     failCall(error)
                     return
@@ -217,7 +192,7 @@ final class ServerStreamHandler: ChannelDuplexHandler {
                 }
             }
             if !requests.yield(SerializedMessage(Array(bytes.readableBytesView), compressed: message.compressed)) {
-                io.pauseReading()
+                table.pauseReading(streamID)
             }
         }
     }
@@ -261,20 +236,19 @@ final class ServerStreamHandler: ChannelDuplexHandler {
 
     /// Writes the parts the call queued, then flushes once.
     private func drainResponses() {
-        guard let context else { return }
         let end = responses.take(into: &drained)
         var batch = DataBatcher()
         for part in drained { write(part, batch: &batch) }
         writeData(batch.take())
         drained.removeAll(keepingCapacity: true)
         if end { finishResponses() }
-        context.flush()
-        responses.setWritable(context.channel.isWritable)
+        table.flush()
+        responses.setWritable(table.isWritable(streamID))
     }
 
     /// Writes a part; messages are gathered in `batch`, which is written before anything else.
     private func write(_ part: ResponsePart, batch: inout DataBatcher) {
-        guard let context, !ended else { return }
+        guard !ended else { return }
         if case .message = part {} else { writeData(batch.take()) }
         switch part {
         case .headers(let metadata, let compression):
@@ -282,13 +256,13 @@ final class ServerStreamHandler: ChannelDuplexHandler {
             headersSent = true
             responseEncoding = compression
             let headers = GRPCHeaders.response(metadata, encoding: compression)
-            context.write(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
+            table.write(.headers(.init(headers: headers)), on: streamID)
         case .message(let message):
             if !headersSent {
                 headersSent = true
-                context.write(wrapOutboundOut(.headers(.init(headers: GRPCHeaders.response([:], encoding: nil)))), promise: nil)
+                table.write(.headers(.init(headers: GRPCHeaders.response([:], encoding: nil))), on: streamID)
             }
-            let allocator = context.channel.allocator
+            let allocator = table.allocator
             // A message that fails to compress goes out plain: the flag says which it is.
             let framed = (try? MessageFramer.frame(message, encoding: responseEncoding, allocator: allocator))
                 ?? MessageFramer.frame(message.bytes, compressed: false, allocator: allocator)
@@ -299,18 +273,18 @@ final class ServerStreamHandler: ChannelDuplexHandler {
     }
 
     private func writeData(_ data: ByteBuffer?) {
-        guard let data, let context else { return }
-        context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(data)))), promise: nil)
+        guard let data else { return }
+        table.write(.data(.init(data: .byteBuffer(data))), on: streamID)
     }
 
     private func writeEnd(_ error: RPCError?, trailers: Metadata, flush: Bool = true) {
-        guard let context, !ended else { return }
+        guard !ended else { return }
         ended = true
         responses.close()
         let headers = GRPCHeaders.trailers(error, trailers, trailersOnly: !headersSent)
         headersSent = true
-        context.write(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))), promise: nil)
-        if flush { context.flush() }
+        table.write(.headers(.init(headers: headers, endStream: true)), on: streamID)
+        if flush { table.flush() }
         if case .open(let requests) = state {
             // The call is over: requests still arriving have nowhere to go.
             requests.finish()
@@ -319,24 +293,25 @@ final class ServerStreamHandler: ChannelDuplexHandler {
     }
 
     private func finishResponses() {
-        guard !ended, let context else { return }
+        guard !ended else { return }
         // The call ended without a status (it should not): reset rather than hang the client.
         ended = true
         responses.close()
-        context.write(wrapOutboundOut(.rstStream(.internalError)), promise: nil)
+        table.write(.rstStream(.internalError), on: streamID)
     }
 
     // MARK: - Early rejections
 
-    private func rejectEarly(_ error: RPCError, context: ChannelHandlerContext) {
+    private func rejectEarly(_ error: RPCError) {
         state = .closed
         ended = true
         var headers = GRPCHeaders.trailers(error, [:], trailersOnly: true)
         if error.code == .unimplemented { headers.add(name: "grpc-accept-encoding", value: MessageCompression.acceptEncoding) }
-        context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))), promise: nil)
+        table.write(.headers(.init(headers: headers, endStream: true)), on: streamID)
+        table.flush()
     }
 
-    private func rejectWithHTTPStatus(_ status: String, message: String, context: ChannelHandlerContext) {
+    private func rejectWithHTTPStatus(_ status: String, message: String) {
         state = .closed
         ended = true
         var headers = HPACKHeaders()
@@ -344,6 +319,7 @@ final class ServerStreamHandler: ChannelDuplexHandler {
         headers.add(name: "content-type", value: GRPCHeaders.contentType)
         headers.add(name: "grpc-status", value: String(StatusCode.internal.rawValue))
         headers.add(name: "grpc-message", value: StatusMessageEncoding.encode(message))
-        context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))), promise: nil)
+        table.write(.headers(.init(headers: headers, endStream: true)), on: streamID)
+        table.flush()
     }
 }
