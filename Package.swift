@@ -140,7 +140,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceHTTP2Tests",
-            dependencies: ["SluiceHTTP2", "Sluice", "SluiceProto", "SeedServices", "SluiceTestSupport"]
+            dependencies: ["SluiceHTTP2", "Sluice", "SluiceProto", "SeedServices", "SluiceTestSupport",
+                           .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(
             name: "SpooledTests",
