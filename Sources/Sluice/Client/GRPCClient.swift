@@ -97,35 +97,39 @@ public struct GRPCClient: Sendable {
             }
             try await stream.requests.write(SerializedMessage(bytes, compressed: compressed))
         })
-        let produce: @Sendable () async -> Void = {
-            do {
-                try await request.producer(writer)
-                stream.requests.finish()
-            } catch let error as RPCError {
-                stream.cancel(error)
-            } catch is CancellationError {
-                // The call ended first; its status says why.
-                stream.requests.finish()
-            } catch {
-                stream.cancel(RPCError(code: .unknown, message: "request producer failed: \(error)"))
-            }
-        }
         switch context.method.kind {
         case .unary, .serverStreaming:
             // One message fits the stream's buffer: no task needed.
-            await produce()
+            await Self.produce(request, into: writer, on: stream)
         case .clientStreaming, .bidirectionalStreaming:
-            Task { await produce() }
+            Task { await Self.produce(request, into: writer, on: stream) }
         }
 
-        let messages = DecodedMessages<Response>(
-            bytes: stream.messages, limit: context.options.maxResponseMessageBytes ?? MessageSizeLimits.defaultMaxReceive,
-            recorder: stream.state, fail: { stream.cancel($0) })
+        let state = stream.state
+        state.setReceiveLimit(context.options.maxResponseMessageBytes ?? MessageSizeLimits.defaultMaxReceive)
+        // The closures capture the call's state object alone, which costs no allocation.
         var response = StreamingClientResponse(
-            headers: stream.headers, messages: messages, end: stream.end,
-            cancel: { stream.cancel(RPCError(code: .cancelled, message: "cancelled by the client")) })
-        response.state = stream.state
+            headers: stream.headers, messages: DecodedMessages<Response>(bytes: stream.messages, observer: state),
+            end: stream.end, cancel: { state.fire(RPCError(code: .cancelled, message: "cancelled by the client")) })
+        response.state = state
         return response
+    }
+
+    /// Runs the request producer, then half-closes; a producer that fails cancels the call.
+    private static func produce<Request: Sendable>(
+        _ request: StreamingClientRequest<Request>, into writer: MessageWriter<Request>, on stream: ClientStream
+    ) async {
+        do {
+            try await request.producer(writer)
+            stream.requests.finish()
+        } catch let error as RPCError {
+            stream.cancel(error)
+        } catch is CancellationError {
+            // The call ended first; its status says why.
+            stream.requests.finish()
+        } catch {
+            stream.cancel(RPCError(code: .unknown, message: "request producer failed: \(error)"))
+        }
     }
 
     // MARK: The four shapes
@@ -243,43 +247,5 @@ public struct GRPCClient: Sendable {
         var result = UnaryResponse(message: message, headers: await response.headers.value, trailers: end.trailers)
         result.messageWasCompressed = compressed
         return result
-    }
-}
-
-/// Serialized messages decoded as they are read, with the receive size limit.
-struct DecodedMessages<Message: SluiceProto.Message>: AsyncSequence, Sendable {
-    let bytes: RPCAsyncSequence<SerializedMessage>
-    let limit: Int
-    let recorder: any ReceivedCompressionRecorder
-    let fail: @Sendable (RPCError) -> Void
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        var base: RPCAsyncSequence<SerializedMessage>.AsyncIterator
-        let limit: Int
-        let recorder: any ReceivedCompressionRecorder
-        let fail: @Sendable (RPCError) -> Void
-
-        mutating func next() async throws -> Message? {
-            guard let received = try await base.next() else { return nil }
-            recorder.recordReceived(compressed: received.compressed)
-            let bytes = received.bytes
-            if bytes.count > limit {
-                let error = RPCError(code: .resourceExhausted,
-                                     message: "message of \(bytes.count) bytes exceeds the \(limit)-byte limit")
-                fail(error)
-                throw error
-            }
-            do {
-                return try Message(serializedBytes: bytes)
-            } catch {
-                let failure = RPCError(code: .internal, message: "could not decode \(Message.protoMessageName): \(error)")
-                fail(failure)
-                throw failure
-            }
-        }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: bytes.makeAsyncIterator(), limit: limit, recorder: recorder, fail: fail)
     }
 }

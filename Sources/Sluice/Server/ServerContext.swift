@@ -62,7 +62,7 @@ public struct ServerContext: Sendable {
 
 /// Response metadata a handler sets through its context while it runs, and the compression
 /// flag of the request read last.
-final class ResponseMetadataStore: ReceivedCompressionRecorder {
+final class ResponseMetadataStore: MessageDecodingObserver, Sendable {
     struct State {
         var headers = Metadata()
         var trailers = Metadata()
@@ -74,5 +74,11 @@ final class ResponseMetadataStore: ReceivedCompressionRecorder {
     let state = Mutex(State())
     let lastRequestCompressed = Atomic<Bool>(false)
 
-    func recordReceived(compressed: Bool) { lastRequestCompressed.store(compressed, ordering: .relaxed) }
+    // MARK: MessageDecodingObserver
+
+    /// The transport has already refused larger requests; this is gRPC's default.
+    var receiveLimit: Int { MessageSizeLimits.defaultMaxReceive }
+    func received(compressed: Bool) { lastRequestCompressed.store(compressed, ordering: .relaxed) }
+    /// The error reaches the handler, whose failure ends the call.
+    func decodingFailed(_ error: RPCError) {}
 }

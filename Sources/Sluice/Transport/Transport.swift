@@ -116,15 +116,24 @@ public func makeClientStream(
 }
 
 /// What a client call's layers share, in one object per call: the stream that the response
-/// pipe's reader-gone callback cancels (bound late, because the callback must exist before
-/// the stream does; cleared at the end, because the stream holds the pipe that holds this),
-/// and whether the response message read last arrived compressed.
-final class ClientCallState: ReceivedCompressionRecorder {
+/// pipe's reader-gone callback and the caller's cancel cancel (bound late, because the
+/// callback must exist before the stream does; cleared at the end, because the stream holds
+/// the pipe that holds this), the receive limit, and whether the response message read last
+/// arrived compressed.
+final class ClientCallState: MessageDecodingObserver, Sendable {
     private let stream = Mutex<ClientStream?>(nil)
     private let lastMessageCompressed = Atomic<Bool>(false)
+    private let limit = Atomic<Int>(MessageSizeLimits.defaultMaxReceive)
 
-    func recordReceived(compressed: Bool) { lastMessageCompressed.store(compressed, ordering: .relaxed) }
     var lastReceivedWasCompressed: Bool { lastMessageCompressed.load(ordering: .relaxed) }
+
+    func setReceiveLimit(_ bytes: Int) { limit.store(bytes, ordering: .relaxed) }
+
+    // MARK: MessageDecodingObserver
+
+    var receiveLimit: Int { limit.load(ordering: .relaxed) }
+    func received(compressed: Bool) { lastMessageCompressed.store(compressed, ordering: .relaxed) }
+    func decodingFailed(_ error: RPCError) { fire(error) }
 
     func set(_ stream: ClientStream) { self.stream.withLock { $0 = stream } }
 
@@ -136,12 +145,6 @@ final class ClientCallState: ReceivedCompressionRecorder {
 
     /// The call ended: drop the stream, which holds the pipe that holds this box.
     func clear() { stream.withLock { $0 = nil } }
-}
-
-/// Where decoding records whether each message read arrived compressed: what gRPC's interop
-/// tests check, and what C-core exposes to its own tests as the last message's flags.
-protocol ReceivedCompressionRecorder: AnyObject, Sendable {
-    func recordReceived(compressed: Bool)
 }
 
 /// Carries RPCs to a server: HTTP/2 in `SluiceHTTP2`, in-process for tests.

@@ -31,9 +31,18 @@ enum GRPCHeaders {
         return headers
     }
 
+    /// The encodings a request's `grpc-accept-encoding` lists. Sluice's own list, which is also
+    /// C-core's, comes back as a shared array without being split.
+    static func acceptedEncodings(_ headers: HPACKHeaders) -> [String] {
+        guard let value = headers.first(name: "grpc-accept-encoding") else { return [] }
+        if value == MessageCompression.acceptEncoding { return MessageCompression.acceptedNames }
+        return headers[canonicalForm: "grpc-accept-encoding"].map { String($0) }
+    }
+
     /// Response headers ahead of the first message.
     static func response(_ metadata: Metadata, encoding: CompressionAlgorithm?) -> HPACKHeaders {
         var headers = HPACKHeaders()
+        headers.reserveCapacity(4 + metadata.count)
         headers.add(name: ":status", value: "200")
         headers.add(name: "content-type", value: contentType)
         if let encoding, encoding != .identity { headers.add(name: "grpc-encoding", value: encoding.name) }
@@ -45,6 +54,7 @@ enum GRPCHeaders {
     /// Trailers; with `trailersOnly`, also the response headers a Trailers-Only response needs.
     static func trailers(_ error: RPCError?, _ metadata: Metadata, trailersOnly: Bool) -> HPACKHeaders {
         var headers = HPACKHeaders()
+        headers.reserveCapacity(5 + metadata.count)
         if trailersOnly {
             headers.add(name: ":status", value: "200")
             headers.add(name: "content-type", value: contentType)

@@ -7,6 +7,8 @@ import Sluice
 enum MessageCompression {
     /// Encodings this side accepts, for `grpc-accept-encoding`.
     static let acceptEncoding = "identity,deflate,gzip"
+    /// ``acceptEncoding``, split.
+    static let acceptedNames = ["identity", "deflate", "gzip"]
 
     static func isSupported(_ name: String) -> Bool {
         name == "identity" || name == "gzip" || name == "deflate"

@@ -128,7 +128,7 @@ final class ServerStreamHandler: StreamEndpoint {
         }
         var head = RequestHead(method: method, metadata: GRPCHeaders.metadata(from: headers), deadline: deadline,
                                compression: requestEncoding)
-        head.acceptEncoding = headers[canonicalForm: "grpc-accept-encoding"].map { String($0) }
+        head.acceptEncoding = GRPCHeaders.acceptedEncodings(headers)
 
         guard let eventLoop = table.eventLoop else { return }
         let loop = NIOLoopBound(self, eventLoop: eventLoop)

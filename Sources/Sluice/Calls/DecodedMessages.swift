@@ -1,0 +1,47 @@
+import SluiceProto
+
+/// What decoding reports to: the call's own state object on each side, so that decoded
+/// sequences stay small enough (three words) to sit inside an `any AsyncSequence` without a
+/// box of their own.
+protocol MessageDecodingObserver: AnyObject, Sendable {
+    /// The largest message accepted, in bytes.
+    var receiveLimit: Int { get }
+    /// A message arrived, compressed or not: what `lastMessageWasCompressed` reports.
+    func received(compressed: Bool)
+    /// A message was too large or malformed; the call should end with `error`.
+    func decodingFailed(_ error: RPCError)
+}
+
+/// Serialized messages decoded as they are read, with the receive size limit.
+struct DecodedMessages<Message: SluiceProto.Message>: AsyncSequence, Sendable {
+    let bytes: RPCAsyncSequence<SerializedMessage>
+    let observer: any MessageDecodingObserver
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: RPCAsyncSequence<SerializedMessage>.AsyncIterator
+        let observer: any MessageDecodingObserver
+
+        mutating func next() async throws -> Message? {
+            guard let received = try await base.next() else { return nil }
+            observer.received(compressed: received.compressed)
+            let limit = observer.receiveLimit
+            if received.bytes.count > limit {
+                let error = RPCError(code: .resourceExhausted,
+                                     message: "message of \(received.bytes.count) bytes exceeds the \(limit)-byte limit")
+                observer.decodingFailed(error)
+                throw error
+            }
+            do {
+                return try Message(serializedBytes: received.bytes)
+            } catch {
+                let failure = RPCError(code: .internal, message: "could not decode \(Message.protoMessageName): \(error)")
+                observer.decodingFailed(failure)
+                throw failure
+            }
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: bytes.makeAsyncIterator(), observer: observer)
+    }
+}
