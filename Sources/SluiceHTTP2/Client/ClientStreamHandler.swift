@@ -11,7 +11,7 @@ import Sluice
 /// writes. Reads response HEADERS, DATA and trailers and delivers them to the call's
 /// ``ClientStreamSink``; while the call is behind, the table stops returning the stream's
 /// flow-control window.
-final class ClientStreamHandler: StreamEndpoint {
+final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     private enum ResponseState {
         case awaitingHeaders
         case receivingMessages
@@ -74,7 +74,7 @@ final class ClientStreamHandler: StreamEndpoint {
         handle.attach(loop)
         let headers = GRPCHeaders.request(head, scheme: scheme, authority: authority)
         table.write(.headers(.init(headers: headers)), on: streamID)
-        if requests.attach(scheduleDrain: { eventLoop.execute { loop.value.drainRequests() } }) {
+        if requests.attach(on: eventLoop, drainer: self) {
             drainRequests()
         } else {
             table.flush()
@@ -89,6 +89,10 @@ final class ClientStreamHandler: StreamEndpoint {
     }
 
     // MARK: Requests
+
+    func drainOutbox() {
+        drainRequests()
+    }
 
     /// Writes what the call queued, then flushes once.
     private func drainRequests() {

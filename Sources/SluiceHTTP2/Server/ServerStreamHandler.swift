@@ -11,7 +11,7 @@ import Synchronization
 /// returning the stream's flow-control window, and the client is held back. Outbound: the
 /// call's ``ResponsePart``s are written as HEADERS, DATA and trailers (Trailers-Only when the
 /// status comes first). A reset or a vanished client cancels the call.
-final class ServerStreamHandler: StreamEndpoint {
+final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
     /// Starts the call's task; nil when the server no longer accepts calls.
     typealias Accept = @Sendable (ServerStream) -> Task<Void, Never>?
 
@@ -137,7 +137,7 @@ final class ServerStreamHandler: StreamEndpoint {
         })
         state = .open(requests: requests.writer)
         responses.setWritable(table.isWritable(streamID))
-        _ = responses.attach(scheduleDrain: { eventLoop.execute { loop.value.drainResponses() } })
+        _ = responses.attach(on: eventLoop, drainer: self)
         let outbox = responses
         let writer = RPCWriter<ResponsePart>(
             write: { try await outbox.send($0) },
@@ -233,6 +233,10 @@ final class ServerStreamHandler: StreamEndpoint {
     }
 
     // MARK: - Outbound
+
+    func drainOutbox() {
+        drainResponses()
+    }
 
     /// Writes the parts the call queued, then flushes once.
     private func drainResponses() {

@@ -1,4 +1,10 @@
+import NIOCore
 import Synchronization
+
+/// What drains an ``Outbox`` on its event loop: the stream handler.
+protocol OutboxDrainer: AnyObject {
+    func drainOutbox()
+}
 
 /// Hands what a call's task writes (request messages, response parts) to its stream's event
 /// loop in batches.
@@ -12,13 +18,17 @@ import Synchronization
 final class Outbox<Item: Sendable>: Sendable {
     private typealias Machine = OutboxStateMachine<Item, UnsafeContinuation<Void, any Error>>
 
-    /// Schedules the handler's drain on its event loop.
+    /// How the handler's drain gets scheduled on its event loop.
     ///
-    /// Wrapped in a struct because a bare closure kept in a generic `Mutex` is reabstracted on
-    /// every `withLock` and written back wrapped in a new thunk: the calls nest one level
-    /// deeper each time (a stream of 100,000 messages slowed to a crawl).
-    private struct Scheduler {
-        let scheduleDrain: @Sendable () -> Void
+    /// A concrete type around the closure, because a bare closure kept in a generic `Mutex` is
+    /// reabstracted on every `withLock` and written back wrapped in a new thunk: the calls nest
+    /// one level deeper each time (a stream of 100,000 messages slowed to a crawl).
+    private enum Scheduler {
+        /// The handler's loop, where a task capturing only this outbox runs the drain: unlike
+        /// a closure capturing the handler and its loop, it needs no allocation per drain.
+        case loop(any EventLoop, NIOLoopBound<any OutboxDrainer>)
+        /// Anything else that schedules a drain (tests).
+        case custom(@Sendable () -> Void)
     }
 
     private let state: Mutex<Machine>
@@ -69,7 +79,16 @@ final class Outbox<Item: Sendable>: Sendable {
 
     private func schedule() {
         // Set before any drain can be claimed: `attach` stores it before marking the state.
-        scheduler.withLock { $0 }?.scheduleDrain()
+        switch scheduler.withLock({ $0 }) {
+        case .loop(let eventLoop, _): eventLoop.execute { self.drainOnLoop() }
+        case .custom(let scheduleDrain): scheduleDrain()
+        case nil: break
+        }
+    }
+
+    private func drainOnLoop() {
+        guard case .loop(_, let drainer) = scheduler.withLock({ $0 }) else { return }
+        drainer.value.drainOutbox()
     }
 
     // MARK: Event loop side
@@ -77,7 +96,14 @@ final class Outbox<Item: Sendable>: Sendable {
     /// The stream is ready: `scheduleDrain` will run the handler's ``take(into:)`` on its
     /// loop. Returns true when items already wait, for the caller to drain at once.
     func attach(scheduleDrain: @escaping @Sendable () -> Void) -> Bool {
-        scheduler.withLock { $0 = Scheduler(scheduleDrain: scheduleDrain) }
+        scheduler.withLock { $0 = .custom(scheduleDrain) }
+        return state.withLock { $0.attach() }
+    }
+
+    /// The stream is ready: drains run `drainer`'s ``OutboxDrainer/drainOutbox()`` on
+    /// `eventLoop`. Returns true when items already wait, for the caller to drain at once.
+    func attach(on eventLoop: any EventLoop, drainer: any OutboxDrainer) -> Bool {
+        scheduler.withLock { $0 = .loop(eventLoop, NIOLoopBound(drainer, eventLoop: eventLoop)) }
         return state.withLock { $0.attach() }
     }
 

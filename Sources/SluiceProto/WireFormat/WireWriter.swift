@@ -116,17 +116,24 @@ public struct WireWriter {
     /// Takes the next embedded-message size recorded by the size pass.
     @inlinable
     public mutating func takeCachedSize() -> Int {
-        let size = sizes.sizes[nextSize]
+        let size = sizes[nextSize]
         nextSize += 1
         return size
     }
 }
 
 /// Sizes of embedded messages, recorded by the size pass in the order the write pass needs them.
+///
+/// The first four sizes are kept inline: a small message (a few embedded messages or packed
+/// fields, as RPC payloads usually are) is measured without allocating. Past that, one array.
 public struct SizeCache {
-    @usableFromInline var sizes: [Int] = []
+    @usableFromInline var inline: (Int, Int, Int, Int) = (0, 0, 0, 0)
+    @usableFromInline var overflow: [Int] = []
+    @usableFromInline var count = 0
     /// Whether maps are encoded in key order.
     public let deterministic: Bool
+
+    @usableFromInline static var inlineCapacity: Int { 4 }
 
     /// Creates an empty cache.
     @inlinable
@@ -137,16 +144,38 @@ public struct SizeCache {
     /// Reserves a slot for a message whose size is about to be computed.
     @inlinable
     public mutating func reserveSlot() -> Int {
-        // One allocation for typical messages instead of a doubling series from 1.
-        if sizes.capacity == 0 { sizes.reserveCapacity(32) }
-        sizes.append(0)
-        return sizes.count - 1
+        let slot = count
+        count += 1
+        if slot >= Self.inlineCapacity {
+            // One allocation for larger messages instead of a doubling series from 1.
+            if overflow.capacity == 0 { overflow.reserveCapacity(32) }
+            overflow.append(0)
+        }
+        return slot
     }
 
     /// Fills a slot reserved by ``reserveSlot()``.
     @inlinable
     public mutating func fill(_ slot: Int, with size: Int) {
-        sizes[slot] = size
+        switch slot {
+        case 0: inline.0 = size
+        case 1: inline.1 = size
+        case 2: inline.2 = size
+        case 3: inline.3 = size
+        default: overflow[slot - Self.inlineCapacity] = size
+        }
+    }
+
+    /// The size recorded in `slot`.
+    @inlinable
+    subscript(slot: Int) -> Int {
+        switch slot {
+        case 0: return inline.0
+        case 1: return inline.1
+        case 2: return inline.2
+        case 3: return inline.3
+        default: return overflow[slot - Self.inlineCapacity]
+        }
     }
 }
 
