@@ -17,9 +17,9 @@ struct OutboxStateMachineTests {
         #expect(result2 == false)
         let result3 = machine.attach()
         #expect(result3)
-        var taken: [Int] = []
+        var taken = InlineBatch<Int>()
         let drained = machine.take(into: &taken)
-        #expect(taken == [1])
+        #expect(Array(taken) == [1])
         #expect(drained.end)
         #expect(drained.wake == nil)
     }
@@ -41,10 +41,10 @@ struct OutboxStateMachineTests {
         #expect(result6 == .queued(scheduleDrain: false, mustWait: false))
         let result7 = machine.finish()
         #expect(result7 == false, "the drain already scheduled writes the end too")
-        var taken: [Int] = []
+        var taken = InlineBatch<Int>()
         let result8 = machine.take(into: &taken)
         #expect(result8.end)
-        #expect(taken == [1, 2])
+        #expect(Array(taken) == [1, 2])
         let result9 = machine.append(3)
         #expect(result9 == .fail, "nothing may follow the end")
     }
@@ -54,7 +54,7 @@ struct OutboxStateMachineTests {
         var machine = Machine(highWatermark: 2)
         _ = machine.attach()
         _ = machine.finish()
-        var taken: [Int] = []
+        var taken = InlineBatch<Int>()
         let result10 = machine.take(into: &taken)
         #expect(result10.end)
         let result11 = machine.take(into: &taken)
@@ -71,10 +71,10 @@ struct OutboxStateMachineTests {
         #expect(result13 == .queued(scheduleDrain: false, mustWait: true))
         let result14 = machine.park("producer")
         #expect(result14 == .parked)
-        var taken: [Int] = []
+        var taken = InlineBatch<Int>()
         let drained = machine.take(into: &taken)
         #expect(drained.wake == "producer")
-        #expect(taken == [1, 2])
+        #expect(Array(taken) == [1, 2])
     }
 
     @Test("room that appears before the producer parks lets it proceed: no lost wakeup")
@@ -83,7 +83,7 @@ struct OutboxStateMachineTests {
         _ = machine.attach()
         let result15 = machine.append(1)
         #expect(result15 == .queued(scheduleDrain: true, mustWait: true))
-        var taken: [Int] = []
+        var taken = InlineBatch<Int>()
         let result16 = machine.take(into: &taken)
         #expect(result16.wake == nil, "nobody is parked yet")
         let result17 = machine.park("producer")
@@ -100,7 +100,7 @@ struct OutboxStateMachineTests {
         #expect(result19 == .queued(scheduleDrain: true, mustWait: true))
         let result20 = machine.park("producer")
         #expect(result20 == .parked)
-        var taken: [Int] = []
+        var taken = InlineBatch<Int>()
         let result21 = machine.take(into: &taken)
         #expect(result21.wake == nil, "drained, but the channel is still full")
         let result22 = machine.setWritable(true)
@@ -125,17 +125,29 @@ struct OutboxStateMachineTests {
         #expect(result27 == false)
     }
 
-    @Test("taking swaps buffers, so the spare comes back empty with the old items' storage reused")
+    @Test("taking swaps batches: past three items a batch spills into an array kept for reuse")
     func swapBuffers() {
         var machine = Machine(highWatermark: 8)
         _ = machine.attach()
-        for i in 0..<3 { _ = machine.append(i) }
-        var spare: [Int] = []
-        spare.reserveCapacity(8)
+        for i in 0..<5 { _ = machine.append(i) }
+        var spare = InlineBatch<Int>()
         _ = machine.take(into: &spare)
-        #expect(spare == [0, 1, 2])
+        #expect(Array(spare) == [0, 1, 2, 3, 4])
         #expect(machine.items.isEmpty)
-        #expect(machine.items.capacity >= 8)
+        spare.removeAll()
+        #expect(spare.isEmpty)
+        #expect(spare.spillCapacity >= 2)
+    }
+
+    @Test("a batch of up to three items stays inline, in order")
+    func inlineBatch() {
+        var batch = InlineBatch<String>()
+        for item in ["a", "b", "c"] { batch.append(item) }
+        #expect(Array(batch) == ["a", "b", "c"])
+        #expect(batch.spillCapacity == 0)
+        batch.append("d")
+        #expect(Array(batch) == ["a", "b", "c", "d"])
+        #expect(batch.count == 4)
     }
 }
 
@@ -204,9 +216,9 @@ struct OutboxTests {
         try await outbox.send(1)
         try await outbox.send(2)
         #expect(scheduled.value == 1)
-        var taken: [Int] = []
+        var taken = InlineBatch<Int>()
         #expect(outbox.take(into: &taken) == false)
-        #expect(taken == [1, 2])
+        #expect(Array(taken) == [1, 2])
         outbox.finish()
         #expect(scheduled.value == 2)
         taken.removeAll()

@@ -46,8 +46,7 @@ final class ClientStreamHandle: Sendable {
 
     /// The response reader caught up.
     func resumeReading() {
-        guard let handler else { return }
-        eventLoop.execute { handler.value.resumeReading() }
+        requests.resumeReadingOnLoop()
     }
 
     /// The call was cancelled: no more requests, and RST_STREAM if the stream is open.

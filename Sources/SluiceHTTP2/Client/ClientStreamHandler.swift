@@ -36,7 +36,7 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     private var streamID = HTTP2StreamID.rootStream
     private var requestsClosed = false
     /// The outbox's other buffer, swapped in on every drain.
-    private var drained: [ByteBuffer] = []
+    private var drained = InlineBatch<ByteBuffer>()
 
     init(head: RequestHead, sink: ClientStreamSink, handle: ClientStreamHandle, connection: ClientConnection,
          table: StreamTable<ClientStreamHandler>, scheme: String, authority: String, maxReceiveMessageSize: Int) {

@@ -37,7 +37,7 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
     // Response side: the call's task queues parts in the outbox; the loop drains them.
     private let responses = Outbox<ResponsePart>()
     /// The outbox's other buffer, swapped in on every drain.
-    private var drained: [ResponsePart] = []
+    private var drained = InlineBatch<ResponsePart>()
     private var headersSent = false
     private var responseEncoding: CompressionAlgorithm?
     private var ended = false
@@ -92,7 +92,7 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
         responses.setWritable(table.isWritable(streamID))
     }
 
-    private func resumeReading() {
+    func resumeReading() {
         table.resumeReading(streamID)
     }
 
@@ -131,14 +131,13 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
         head.acceptEncoding = GRPCHeaders.acceptedEncodings(headers)
 
         guard let eventLoop = table.eventLoop else { return }
-        let loop = NIOLoopBound(self, eventLoop: eventLoop)
+        let outbox = responses
         let requests = makeRPCStream(of: SerializedMessage.self, highWatermark: 16, onDemand: {
-            eventLoop.execute { loop.value.resumeReading() }
+            outbox.resumeReadingOnLoop()
         })
         state = .open(requests: requests.writer)
         responses.setWritable(table.isWritable(streamID))
         _ = responses.attach(on: eventLoop, drainer: self)
-        let outbox = responses
         let writer = RPCWriter<ResponsePart>(
             write: { try await outbox.send($0) },
             yield: { outbox.offer($0) },

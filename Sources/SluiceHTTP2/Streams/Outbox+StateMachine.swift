@@ -7,7 +7,7 @@
 struct OutboxStateMachine<Item, Waiter> {
     /// Items queued before the producer waits for the loop to drain them.
     let highWatermark: Int
-    private(set) var items: [Item] = []
+    private(set) var items = InlineBatch<Item>()
     /// The producer has finished: no more items after those queued.
     private(set) var finished = false
     /// The stream is gone: items are dropped and the producer fails.
@@ -40,9 +40,6 @@ struct OutboxStateMachine<Item, Waiter> {
 
     mutating func append(_ item: Item) -> AppendAction {
         guard !closed, !finished else { return .fail }
-        // One allocation for a typical batch (a unary response is headers, message, end)
-        // rather than growing 1, 2, 4; drains hand the buffer back, so this happens once.
-        if items.capacity == 0 { items.reserveCapacity(4) }
         items.append(item)
         return .queued(scheduleDrain: claimDrain(), mustWait: !hasRoom)
     }
@@ -93,9 +90,9 @@ struct OutboxStateMachine<Item, Waiter> {
 
     private var endTaken = false
 
-    /// Takes the queued items by swapping them with `spare` (an empty array the caller keeps,
+    /// Takes the queued items by swapping them with `spare` (an empty batch the caller keeps,
     /// so the buffers are reused rather than reallocated).
-    mutating func take(into spare: inout [Item]) -> Drained {
+    mutating func take(into spare: inout InlineBatch<Item>) -> Drained {
         drainScheduled = false
         swap(&items, &spare)
         var end = false
@@ -121,7 +118,7 @@ struct OutboxStateMachine<Item, Waiter> {
     /// The stream ended or was reset; returns the producer to fail, if waiting.
     mutating func close() -> Waiter? {
         closed = true
-        items = []
+        items = InlineBatch()
         let waiter = self.waiter
         self.waiter = nil
         return waiter

@@ -1,9 +1,12 @@
 import NIOCore
 import Synchronization
 
-/// What drains an ``Outbox`` on its event loop: the stream handler.
+/// The stream handler an ``Outbox`` reaches on its event loop.
 protocol OutboxDrainer: AnyObject {
+    /// Write what the outbox holds.
     func drainOutbox()
+    /// The call caught up with what the stream received: read on.
+    func resumeReading()
 }
 
 /// Hands what a call's task writes (request messages, response parts) to its stream's event
@@ -91,6 +94,19 @@ final class Outbox<Item: Sendable>: Sendable {
         drainer.value.drainOutbox()
     }
 
+    /// Tells the handler on its loop that the call caught up with what the stream received.
+    /// Here because the outbox is the call's one link to its handler's loop, and a closure
+    /// capturing only the outbox costs nothing to keep.
+    func resumeReadingOnLoop() {
+        guard case .loop(let eventLoop, _) = scheduler.withLock({ $0 }) else { return }
+        eventLoop.execute { self.resumeOnLoop() }
+    }
+
+    private func resumeOnLoop() {
+        guard case .loop(_, let drainer) = scheduler.withLock({ $0 }) else { return }
+        drainer.value.resumeReading()
+    }
+
     // MARK: Event loop side
 
     /// The stream is ready: `scheduleDrain` will run the handler's ``take(into:)`` on its
@@ -107,9 +123,9 @@ final class Outbox<Item: Sendable>: Sendable {
         return state.withLock { $0.attach() }
     }
 
-    /// Takes what is queued into `spare` (pass an empty array; it comes back holding the items)
+    /// Takes what is queued into `spare` (pass an empty batch; it comes back holding the items)
     /// and whether the producer's end follows them.
-    func take(into spare: inout [Item]) -> Bool {
+    func take(into spare: inout InlineBatch<Item>) -> Bool {
         let drained = state.withLock { $0.take(into: &spare) }
         drained.wake?.resume()
         return drained.end
