@@ -80,6 +80,7 @@ final class RecordingEndpoint: StreamEndpoint {
     func receive(_ payload: HTTP2Frame.FramePayload) { received.append(payload) }
     func writabilityChanged() { writabilityChanges += 1 }
     func streamClosed() { closed += 1 }
+    func readComplete() {}
 }
 
 @Suite("Stream table")

@@ -26,6 +26,40 @@ struct MessagePipeStateMachineTests {
         guard case .wait = machine.next() else { Issue.record("empty pipe waits"); return }
     }
 
+    @Test("elements come out in order whether they sit in the front slot or the array behind it")
+    func order() {
+        var machine = Machine(highWatermark: 8)
+        for i in 0..<3 { _ = machine.yield(i) }
+        guard case .element(0, _, _) = machine.next() else { Issue.record("0"); return }
+        _ = machine.yield(3)
+        for expected in 1...3 {
+            guard case .element(let element, _, _) = machine.next(), element == expected else {
+                Issue.record("expected \(expected)"); return
+            }
+        }
+        _ = machine.yield(4)
+        guard case .element(4, _, _) = machine.next() else { Issue.record("4"); return }
+        guard case .wait = machine.next() else { Issue.record("empty"); return }
+    }
+
+    @Test("the last element and the end together: a consumer woken for it finds the end without waiting")
+    func yieldLast() {
+        var machine = Machine(highWatermark: 2)
+        guard case .wait = machine.next() else { Issue.record("wait"); return }
+        let parked = machine.park(consumer: "reader")
+        #expect(parked)
+        guard case .resumeConsumer("reader", 9) = machine.yieldLast(9, then: .finished) else {
+            Issue.record("hand-off"); return
+        }
+        guard case .end(.finished) = machine.next() else { Issue.record("ended at once"); return }
+        // With nobody waiting, the element is buffered ahead of the end.
+        var buffered = Machine(highWatermark: 2)
+        guard case .buffered = buffered.yieldLast(5, then: .finished) else { Issue.record("buffered"); return }
+        guard case .element(5, _, _) = buffered.next() else { Issue.record("element first"); return }
+        guard case .end(.finished) = buffered.next() else { Issue.record("then the end"); return }
+        guard case .dropped = buffered.yieldLast(6, then: .finished) else { Issue.record("after the end"); return }
+    }
+
     @Test("a parked consumer receives the next element directly")
     func directHandOff() {
         var machine = Machine(highWatermark: 2)

@@ -31,6 +31,8 @@ public struct GRPCClient: Sendable {
         options: CallOptions = .defaults
     ) async throws -> StreamingClientResponse<Response> {
         let context = ClientContext(method: method, options: merged(options))
+        // Without interceptors, no chain: the closure would capture this client, an allocation.
+        if interceptors.isEmpty { return try await execute(request, context) }
         return try await Self.run(request, context, interceptors[...]) { request, context in
             try await execute(request, context)
         }
@@ -88,14 +90,12 @@ public struct GRPCClient: Sendable {
             }
         }
 
-        let maxRequest = context.options.maxRequestMessageBytes
+        let state = stream.state
+        state.setRequestLimit(context.options.maxRequestMessageBytes)
+        state.setReceiveLimit(context.options.maxResponseMessageBytes ?? MessageSizeLimits.defaultMaxReceive)
+        // The closures capture the call's state object alone, which costs no allocation.
         let writer = MessageWriter<Request>(compressible: { message, compressed in
-            let bytes = message.serializedBytes()
-            if let maxRequest, bytes.count > maxRequest {
-                throw RPCError(code: .resourceExhausted,
-                               message: "request message of \(bytes.count) bytes exceeds the \(maxRequest)-byte limit")
-            }
-            try await stream.requests.write(SerializedMessage(bytes, compressed: compressed))
+            try await state.sendRequest(message.serializedBytes(), compressed: compressed)
         })
         switch context.method.kind {
         case .unary, .serverStreaming:
@@ -105,9 +105,6 @@ public struct GRPCClient: Sendable {
             Task { await Self.produce(request, into: writer, on: stream) }
         }
 
-        let state = stream.state
-        state.setReceiveLimit(context.options.maxResponseMessageBytes ?? MessageSizeLimits.defaultMaxReceive)
-        // The closures capture the call's state object alone, which costs no allocation.
         var response = StreamingClientResponse(
             headers: stream.headers, messages: DecodedMessages<Response>(bytes: stream.messages, observer: state),
             end: stream.end, cancel: { state.fire(RPCError(code: .cancelled, message: "cancelled by the client")) })

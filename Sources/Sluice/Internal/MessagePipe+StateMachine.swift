@@ -9,7 +9,11 @@ struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
         case failed(any Error)
     }
 
-    private(set) var buffer: [Element] = []
+    /// The oldest buffered element, when it is the only one or the first: most calls buffer
+    /// one message at a time, and keeping it here spares the array an allocation per call.
+    private var front: Element?
+    /// Buffered elements after ``front``, read from `head`.
+    private var buffer: [Element] = []
     private var head = 0
     let highWatermark: Int
     private(set) var terminal: Terminal?
@@ -27,7 +31,43 @@ struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
         self.highWatermark = highWatermark
     }
 
-    var buffered: Int { buffer.count - head }
+    var buffered: Int { (front == nil ? 0 : 1) + buffer.count - head }
+
+    /// Adds an element behind those buffered.
+    private mutating func enqueue(_ element: Element) {
+        if front == nil && buffer.count == head {
+            front = element
+        } else {
+            buffer.append(element)
+        }
+    }
+
+    /// Takes the oldest buffered element; there must be one.
+    private mutating func dequeue() -> Element {
+        if let element = front {
+            front = nil
+            // What was queued behind it moves up, so order is kept.
+            if head < buffer.count {
+                front = buffer[head]
+                advanceHead()
+            }
+            return element
+        }
+        let element = buffer[head]
+        advanceHead()
+        return element
+    }
+
+    private mutating func advanceHead() {
+        head += 1
+        if head == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 64 && head * 2 >= buffer.count {
+            buffer.removeFirst(head)
+            head = 0
+        }
+    }
 
     // MARK: Producer side
 
@@ -46,10 +86,19 @@ struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
             self.waiter = nil
             return .resumeConsumer(waiter, element)
         }
-        buffer.append(element)
+        enqueue(element)
         let more = buffered < highWatermark
         if !more { producerPaused = true }
         return .buffered(more: more)
+    }
+
+    /// The last element and the end together: a consumer waiting for the element gets it with
+    /// the end already recorded, so its next call returns at once instead of waiting again.
+    mutating func yieldLast(_ element: Element, then how: Terminal) -> YieldAction {
+        let action = yield(element)
+        if case .dropped = action { return action }
+        terminal = how
+        return action
     }
 
     enum SendAction {
@@ -68,7 +117,7 @@ struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
             return .resumeConsumer(waiter, element)
         }
         if buffered < highWatermark {
-            buffer.append(element)
+            enqueue(element)
             return .buffered
         }
         return .wait
@@ -121,15 +170,7 @@ struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
     mutating func next() -> NextAction {
         if consumerGone { return .gone }
         if buffered > 0 {
-            let element = buffer[head]
-            head += 1
-            if head == buffer.count {
-                buffer.removeAll(keepingCapacity: true)
-                head = 0
-            } else if head >= 64 && head * 2 >= buffer.count {
-                buffer.removeFirst(head)
-                head = 0
-            }
+            let element = dequeue()
             var wake: ProducerWaiter?
             if !producers.isEmpty && buffered < highWatermark {
                 wake = producers.removeFirst()
@@ -163,6 +204,7 @@ struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
     mutating func consumerDidLeave() -> GoneAction {
         guard !consumerGone else { return .none }
         consumerGone = true
+        front = nil
         buffer = []
         head = 0
         let consumer = waiter

@@ -53,6 +53,17 @@ final class MessagePipe<Element: Sendable>: Sendable {
         }
     }
 
+    /// Offers the last element and ends the stream after it (with `error`, if any), in one step.
+    func yieldLast(_ element: Element, throwing error: (any Error)? = nil) {
+        let terminal: Machine.Terminal = error.map { .failed($0) } ?? .finished
+        switch state.withLock({ $0.yieldLast(element, then: terminal) }) {
+        case .resumeConsumer(let consumer, let element):
+            consumer.resume(returning: .element(element))
+        case .buffered, .dropped:
+            break
+        }
+    }
+
     /// Sends an element, waiting while the buffer is full. Throws `CancellationError` when the
     /// consumer has left or the pipe has ended.
     func send(_ element: Element) async throws {

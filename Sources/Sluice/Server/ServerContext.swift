@@ -19,13 +19,13 @@ public struct ServerContext: Sendable {
     @TaskLocal public static var current: ServerContext?
 
     init(method: MethodDescriptor, metadata: Metadata, deadline: ContinuousClock.Instant?, peer: String,
-         acceptEncoding: [String] = []) {
+         acceptEncoding: [String] = [], responses: RPCWriter<ResponsePart>) {
         self.acceptEncoding = acceptEncoding
         self.method = method
         self.metadata = metadata
         self.deadline = deadline
         self.peer = peer
-        self.response = ResponseMetadataStore()
+        self.response = ResponseMetadataStore(responses: responses, acceptEncoding: acceptEncoding)
     }
 
     /// Time left until the deadline, if there is one.
@@ -60,8 +60,9 @@ public struct ServerContext: Sendable {
     }
 }
 
-/// Response metadata a handler sets through its context while it runs, and the compression
-/// flag of the request read last.
+/// The server call's one shared object: response metadata the handler sets through its
+/// context while it runs, the writer its responses go to, and the compression flag of the
+/// request read last. Closures that capture it alone cost no allocation.
 final class ResponseMetadataStore: MessageDecodingObserver, Sendable {
     struct State {
         var headers = Metadata()
@@ -73,6 +74,31 @@ final class ResponseMetadataStore: MessageDecodingObserver, Sendable {
 
     let state = Mutex(State())
     let lastRequestCompressed = Atomic<Bool>(false)
+    /// Headers, messages and the end, to the transport.
+    let responses: RPCWriter<ResponsePart>
+    private let acceptEncoding: [String]
+
+    init(responses: RPCWriter<ResponsePart>, acceptEncoding: [String]) {
+        self.responses = responses
+        self.acceptEncoding = acceptEncoding
+    }
+
+    /// Writes a response message, preceded by the response headers (`base` plus what the
+    /// handler added) if it is the first.
+    func writeMessage(_ bytes: [UInt8], compressed: Bool, headers base: Metadata) async throws {
+        let first = state.withLock { state -> (Metadata, CompressionAlgorithm?)? in
+            guard !state.headersSent else { return nil }
+            state.headersSent = true
+            return (state.headers, state.compression)
+        }
+        if let (extra, compression) = first {
+            var headers = base
+            headers.add(contentsOf: extra)
+            let accepted = compression.map { acceptEncoding.contains($0.name) } ?? false
+            try await responses.write(.headers(headers, compression: accepted ? compression : nil))
+        }
+        try await responses.write(.message(SerializedMessage(bytes, compressed: compressed)))
+    }
 
     // MARK: MessageDecodingObserver
 

@@ -12,7 +12,7 @@ enum ServerEngine {
         }
         let context = ServerContext(method: route.method, metadata: stream.head.metadata,
                                     deadline: stream.head.deadline, peer: stream.peer,
-                                    acceptEncoding: stream.head.acceptEncoding)
+                                    acceptEncoding: stream.head.acceptEncoding, responses: stream.responses)
         do {
             try await ServerContext.$current.withValue(context) {
                 if let deadline = context.deadline {
@@ -67,20 +67,21 @@ enum ServerEngine {
     static func write<Response: SluiceProto.Message>(
         _ response: StreamingServerResponse<Response>, context: ServerContext, to out: RPCWriter<ResponsePart>
     ) async throws {
-        let writer = MessageWriter<Response>(compressible: { message, compressed in
-            let first = context.response.state.withLock { state -> (Metadata, CompressionAlgorithm?)? in
-                guard !state.headersSent else { return nil }
-                state.headersSent = true
-                return (state.headers, state.compression)
-            }
-            if let (extra, compression) = first {
-                var headers = response.headers
-                headers.add(contentsOf: extra)
-                let accepted = compression.map { context.acceptEncoding.contains($0.name) } ?? false
-                try await out.write(.headers(headers, compression: accepted ? compression : nil))
-            }
-            try await out.write(.message(SerializedMessage(message.serializedBytes(), compressed: compressed)))
-        })
+        // Capturing the call's store alone costs no allocation. Headers the handler returned
+        // with its response (rare: generated handlers add them through the context) cost the
+        // closure a context of its own.
+        let store = context.response
+        let headers = response.headers
+        let writer: MessageWriter<Response>
+        if headers.isEmpty {
+            writer = MessageWriter(compressible: { message, compressed in
+                try await store.writeMessage(message.serializedBytes(), compressed: compressed, headers: [:])
+            })
+        } else {
+            writer = MessageWriter(compressible: { message, compressed in
+                try await store.writeMessage(message.serializedBytes(), compressed: compressed, headers: headers)
+            })
+        }
         var trailers = try await response.producer(writer)
         if !context.response.state.withLock({ $0.headersSent }),
            !response.headers.isEmpty || !context.response.state.withLock({ $0.headers.isEmpty }) {

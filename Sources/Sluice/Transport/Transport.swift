@@ -75,6 +75,33 @@ public struct ClientStreamSink: Sendable {
         }
     }
 
+    /// Delivers response parts that arrived together (one read from the socket). A message
+    /// followed directly by the end reaches the reader together with the end, so a reader
+    /// woken for the message finds the call over instead of waiting to be woken again.
+    /// Returns whether more are welcome now, as ``receive(_:)`` does.
+    @discardableResult
+    public func receive(contentsOf parts: some Sequence<ResponsePart>) -> Bool {
+        var more = true
+        var held: ResponsePart?
+        for part in parts {
+            if case .message(let message)? = held, case .end(let error, let trailers) = part {
+                endAfter(message, error: error, trailers: trailers)
+                return false
+            }
+            if let held { more = receive(held) }
+            held = part
+        }
+        if let held { more = receive(held) }
+        return more
+    }
+
+    private func endAfter(_ message: SerializedMessage, error: RPCError?, trailers: Metadata) {
+        headers.set([:])
+        guard end.set(CallEnd(error: error, trailers: trailers)) else { return }
+        state.clear()
+        messages.pipe.yieldLast(message, throwing: error)
+    }
+
     /// Delivers a response part, waiting while the reader is behind: for transports that
     /// run as tasks rather than event handlers.
     public func deliver(_ part: ResponsePart) async {
@@ -104,7 +131,7 @@ public func makeClientStream(
 ) -> (stream: ClientStream, sink: ClientStreamSink) {
     let end = OneShot<CallEnd>()
     // A reader that leaves before the end cancels the call.
-    let state = ClientCallState()
+    let state = ClientCallState(requests: requests)
     let responses = makeRPCStream(of: SerializedMessage.self, highWatermark: highWatermark, onDemand: onDemand) {
         state.fire(RPCError(code: .cancelled, message: "the response stream was dropped"))
     }
@@ -118,16 +145,37 @@ public func makeClientStream(
 /// What a client call's layers share, in one object per call: the stream that the response
 /// pipe's reader-gone callback and the caller's cancel cancel (bound late, because the
 /// callback must exist before the stream does; cleared at the end, because the stream holds
-/// the pipe that holds this), the receive limit, and whether the response message read last
-/// arrived compressed.
+/// the pipe that holds this), the request writer and the size limits, and whether the
+/// response message read last arrived compressed. Closures that capture this object alone
+/// cost no allocation.
 final class ClientCallState: MessageDecodingObserver, Sendable {
     private let stream = Mutex<ClientStream?>(nil)
     private let lastMessageCompressed = Atomic<Bool>(false)
     private let limit = Atomic<Int>(MessageSizeLimits.defaultMaxReceive)
+    private let requestLimit = Atomic<Int>(.max)
+    /// The transport's writer for serialized requests.
+    let requests: RPCWriter<SerializedMessage>
+
+    init(requests: RPCWriter<SerializedMessage>) {
+        self.requests = requests
+    }
 
     var lastReceivedWasCompressed: Bool { lastMessageCompressed.load(ordering: .relaxed) }
 
     func setReceiveLimit(_ bytes: Int) { limit.store(bytes, ordering: .relaxed) }
+
+    /// The largest request message to send; nil for no limit.
+    func setRequestLimit(_ bytes: Int?) { requestLimit.store(bytes ?? .max, ordering: .relaxed) }
+
+    /// Sends a serialized request, refusing one over the request limit with RESOURCE_EXHAUSTED.
+    func sendRequest(_ bytes: [UInt8], compressed: Bool) async throws {
+        let limit = requestLimit.load(ordering: .relaxed)
+        if bytes.count > limit {
+            throw RPCError(code: .resourceExhausted,
+                           message: "request message of \(bytes.count) bytes exceeds the \(limit)-byte limit")
+        }
+        try await requests.write(SerializedMessage(bytes, compressed: compressed))
+    }
 
     // MARK: MessageDecodingObserver
 

@@ -9,7 +9,19 @@ import Synchronization
 /// One object per call, so that the closures the call holds capture it alone and need no
 /// allocation of their own.
 final class ClientStreamHandle: Sendable {
+    /// What the loop needs to open the stream: kept here so that the task opening it on the
+    /// loop captures only this handle.
+    struct Opening: Sendable {
+        var head: RequestHead
+        var sink: ClientStreamSink
+        var connection: ClientConnection
+        var scheme: String
+        var authority: String
+        var maxReceiveMessageSize: Int
+    }
+
     private struct State {
+        var opening: Opening?
         var handler: NIOLoopBound<ClientStreamHandler>?
     }
 
@@ -58,6 +70,21 @@ final class ClientStreamHandle: Sendable {
 
     private func frame(_ message: SerializedMessage) throws -> ByteBuffer {
         try MessageFramer.frame(message, encoding: compression, allocator: allocator)
+    }
+
+    /// Opens the stream on the connection's event loop: the handler writes HEADERS and what
+    /// the call has queued by then.
+    func open(_ opening: Opening) {
+        state.withLock { $0.opening = opening }
+        eventLoop.execute { self.openOnLoop() }
+    }
+
+    private func openOnLoop() {
+        guard let opening = state.withLock({ state in defer { state.opening = nil }; return state.opening }) else { return }
+        ClientStreamHandler(head: opening.head, sink: opening.sink, handle: self, connection: opening.connection,
+                            table: opening.connection.streams.value, scheme: opening.scheme, authority: opening.authority,
+                            maxReceiveMessageSize: opening.maxReceiveMessageSize)
+            .start(on: eventLoop)
     }
 
     // MARK: The handler's side

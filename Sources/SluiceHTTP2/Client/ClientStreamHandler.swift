@@ -35,6 +35,13 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     /// Assigned by the table when the stream opens.
     private var streamID = HTTP2StreamID.rootStream
     private var requestsClosed = false
+    /// Response parts of the current read, delivered together when it is done: a unary
+    /// response's message and status then reach the call at once, and the call is woken once
+    /// rather than once for each (every wake from the event loop is a thread hop).
+    private var pendingParts = InlineBatch<ResponsePart>()
+    /// The batch being delivered, swapped with ``pendingParts`` so both keep their storage.
+    private var deliveringParts = InlineBatch<ResponsePart>()
+    private var deferringParts = false
     /// The outbox's other buffer, swapped in on every drain.
     private var drained = InlineBatch<ByteBuffer>()
 
@@ -82,6 +89,7 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     }
 
     func streamClosed() {
+        deliverPendingParts()
         end(RPCError(code: .unavailable, message: "the stream closed before the call ended"), trailers: [:])
         handle.detach()
         requests.close()
@@ -120,6 +128,10 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
         requests.setWritable(table.isWritable(streamID))
     }
 
+    func readComplete() {
+        deliverPendingParts()
+    }
+
     func writabilityChanged() {
         requests.setWritable(table.isWritable(streamID))
     }
@@ -136,6 +148,10 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     // MARK: Responses
 
     func receive(_ payload: HTTP2Frame.FramePayload) {
+        if !deferringParts {
+            deferringParts = true
+            table.notifyAtReadComplete(streamID)
+        }
         switch payload {
         case .headers(let headers):
             receiveHeaders(headers.headers, endStream: headers.endStream)
@@ -187,7 +203,7 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
                 responseEncoding = CompressionAlgorithm(name: encoding)
             }
             state = .receivingMessages
-            sink.receive(.headers(GRPCHeaders.metadata(from: headers)))
+            deliver(.headers(GRPCHeaders.metadata(from: headers)))
         case .receivingMessages:
             // Trailers.
             do {
@@ -235,9 +251,7 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
                     return
                 }
             }
-            if !sink.receive(.message(SerializedMessage(Array(bytes.readableBytesView), compressed: message.compressed))) {
-                table.pauseReading(streamID)
-            }
+            deliver(.message(SerializedMessage(Array(bytes.readableBytesView), compressed: message.compressed)))
         }
     }
 
@@ -245,7 +259,26 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
         guard state != .ended else { return }
         state = .ended
         requests.close()
-        sink.receive(.end(error, trailers: trailers))
+        deliver(.end(error, trailers: trailers))
+    }
+
+    /// Hands a response part to the call, or keeps it until the current read is done.
+    private func deliver(_ part: ResponsePart) {
+        if deferringParts {
+            pendingParts.append(part)
+        } else if !sink.receive(part), case .message = part {
+            table.pauseReading(streamID)
+        }
+    }
+
+    private func deliverPendingParts() {
+        deferringParts = false
+        guard !pendingParts.isEmpty else { return }
+        swap(&pendingParts, &deliveringParts)
+        if !sink.receive(contentsOf: deliveringParts), state != .ended {
+            table.pauseReading(streamID)
+        }
+        deliveringParts.removeAll()
     }
 
     /// A malformed response: RST_STREAM CANCEL, as grpc-go does.

@@ -79,15 +79,10 @@ public final class HTTP2ClientTransport: ClientTransport {
                                 finish: { _ in handle.finishRequests() }),
             onDemand: { handle.resumeReading() },
             onAbort: { _ in handle.abort() })
-        let (scheme, authority, maxReceive) = (self.scheme, self.authority, configuration.maxReceiveMessageSize)
         // Opening the stream is not awaited: the call's first writes wait in the outbox and go
         // out with the HEADERS.
-        eventLoop.execute {
-            let streams = connection.streams.value
-            ClientStreamHandler(head: head, sink: sink, handle: handle, connection: connection, table: streams,
-                                scheme: scheme, authority: authority, maxReceiveMessageSize: maxReceive)
-                .start(on: eventLoop)
-        }
+        handle.open(.init(head: head, sink: sink, connection: connection, scheme: scheme, authority: authority,
+                          maxReceiveMessageSize: configuration.maxReceiveMessageSize))
         return stream
     }
 

@@ -31,6 +31,11 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
     private var deframer: MessageDeframer
     private var requestEncoding: CompressionAlgorithm?
     private var task: Task<Void, Never>?
+    /// The call, accepted but not yet started: it starts once the read that brought its
+    /// HEADERS is done, so a unary request that came in the same read (as it usually does) is
+    /// already waiting in the pipe and the handler never parks for it, which would cost a
+    /// thread hop and dispatch's allocations to wake it.
+    private var pendingStart: ServerStream?
     private let table: StreamTable<ServerStreamHandler>
     private let streamID: HTTP2StreamID
 
@@ -142,15 +147,22 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
             write: { try await outbox.send($0) },
             yield: { outbox.offer($0) },
             finish: { _ in outbox.finish() })
-        let stream = ServerStream(head: head, requests: requests.sequence, responses: writer, peer: peer)
+        pendingStart = ServerStream(head: head, requests: requests.sequence, responses: writer, peer: peer)
+        table.notifyAtReadComplete(streamID)
+        if endStream { receiveEndOfRequests() }
+    }
+
+    /// Starts the call accepted during this read, unless it has ended already.
+    func readComplete() {
+        guard let stream = pendingStart else { return }
+        pendingStart = nil
+        guard !ended else { return }
         guard let task = accept(stream) else {
-            state = .closed
-            requests.writer.finish(throwing: CancellationError())
+            if case .open(let requests) = state { requests.finish(throwing: CancellationError()) }
             rejectEarly(RPCError(code: .unavailable, message: "the server is shutting down"))
             return
         }
         self.task = task
-        if endStream { receiveEndOfRequests() }
     }
 
     private func deliverMessages() {

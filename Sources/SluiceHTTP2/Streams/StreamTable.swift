@@ -11,6 +11,9 @@ protocol StreamEndpoint: AnyObject {
     /// The stream is closed: both sides ended it, either reset it, or the connection went away.
     /// Called once; the table forgets the endpoint afterwards.
     func streamClosed()
+    /// The frames of the current read have all been delivered (after
+    /// ``StreamTable/notifyAtReadComplete(_:)``).
+    func readComplete()
 }
 
 /// The streams of one HTTP/2 connection, in a table rather than a channel each.
@@ -57,6 +60,9 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
     private var nextStreamID: HTTP2StreamID?
     private var context: ChannelHandlerContext?
     private var needsFlush = false
+    /// Streams to tell when the current read is done; kept, emptied, for the next read.
+    private var awaitingReadComplete: [HTTP2StreamID] = []
+    private var spareAwaiting: [HTTP2StreamID] = []
 
     /// - Parameters:
     ///   - streamWindow: The SETTINGS_INITIAL_WINDOW_SIZE this side advertises.
@@ -108,6 +114,12 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
     func isWritable(_ streamID: HTTP2StreamID) -> Bool {
         guard let context, let entry = streams[streamID] else { return false }
         return entry.outbound.isWritable && context.channel.isWritable
+    }
+
+    /// Calls the stream's ``StreamEndpoint/readComplete()`` once the frames of the current read
+    /// have all been delivered.
+    func notifyAtReadComplete(_ streamID: HTTP2StreamID) {
+        awaitingReadComplete.append(streamID)
     }
 
     /// The stream's call is behind: stop returning its window to the peer.
@@ -184,6 +196,11 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        if !awaitingReadComplete.isEmpty {
+            swap(&awaitingReadComplete, &spareAwaiting)
+            for streamID in spareAwaiting { streams[streamID]?.endpoint.readComplete() }
+            spareAwaiting.removeAll(keepingCapacity: true)
+        }
         if needsFlush { flush() }
         context.fireChannelReadComplete()
     }
