@@ -119,6 +119,26 @@ struct HTTP2CallTests {
             }
         }
     }
+    @Test("a request writer shared by several tasks delivers every message")
+    func concurrentSenders() async throws {
+        try await withHTTP2Server([FileService()]) { client, _ in
+            let upload = try await Files_FileService.Client(wrapping: client).uploadFile()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        var chunk = Files_FileChunk()
+                        chunk.content = Data(count: 1_000)
+                        for _ in 0..<200 { try await upload.requests.send(chunk) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            upload.requests.finish()
+            let status = try await upload.response
+            #expect(status.size == 8 * 200 * 1_000)
+        }
+    }
+
     @Test("per-message compression: each message's flag reaches the peer, in both directions")
     func perMessageCompression() async throws {
         try await withHTTP2Server([CompressionEchoService()]) { client, _ in

@@ -91,30 +91,52 @@ public struct StreamingResponse<Message: Sendable>: AsyncSequence, Sendable {
     }
 }
 
-/// A request on its way from a ``RequestWriter`` to the call.
-struct PendingRequest<Message: Sendable>: Sendable {
-    var message: Message
-    var compressed: Bool
+/// Connects a ``RequestWriter`` to its call: the call's request producer hands over the
+/// call's own writer and waits until the requests are finished, and sends go straight to that
+/// writer. No buffer and no task stand between the caller and the transport, which has its
+/// own bounded queue.
+final class RequestChannel<Message: Sendable>: Sendable {
+    private let writer = OneShot<MessageWriter<Message>>()
+    private let finished = OneShot<Void>()
+
+    /// The producer of a call fed by this channel: lends the call's writer until ``finish()``.
+    var producer: @Sendable (MessageWriter<Message>) async throws -> Void {
+        { writer in
+            self.writer.set(writer)
+            await self.finished.value
+        }
+    }
+
+    func send(_ message: Message, compressed: Bool) async throws {
+        if finished.peek() != nil { throw CancellationError() }
+        try await writer.value.write(message, compressed: compressed)
+    }
+
+    func finish() {
+        finished.set(())
+    }
 }
 
-/// Sends request messages of a call one at a time.
+/// Sends request messages of a call. Sends may come from several tasks; each waits while the
+/// server is slow.
 public struct RequestWriter<Message: Sendable>: Sendable {
-    let writer: RPCWriter<PendingRequest<Message>>
+    let channel: RequestChannel<Message>
 
-    /// Sends a message, waiting while the server is slow. Throws once the call has ended.
+    /// Sends a message, waiting while the server is slow. Throws once the call has ended or
+    /// the requests were finished.
     public func send(_ message: Message) async throws {
-        try await writer.write(PendingRequest(message: message, compressed: true))
+        try await channel.send(message, compressed: true)
     }
 
     /// Sends a message; `compressed: false` sends it uncompressed even when the call has an
     /// encoding.
     public func send(_ message: Message, compressed: Bool) async throws {
-        try await writer.write(PendingRequest(message: message, compressed: compressed))
+        try await channel.send(message, compressed: compressed)
     }
 
     /// Half-closes: no more requests.
     public func finish() {
-        writer.finish()
+        channel.finish()
     }
 }
 

@@ -161,9 +161,9 @@ public struct GRPCClient: Sendable {
     public func clientStreaming<Request: SluiceProto.Message, Response: SluiceProto.Message>(
         _ method: MethodDescriptor, metadata: Metadata = [:], options: CallOptions = .defaults
     ) async throws -> ClientStreamingCall<Request, Response> {
-        let (writer, sequence) = makeRPCStream(of: PendingRequest<Request>.self)
+        let channel = RequestChannel<Request>()
         let response: StreamingClientResponse<Response> = try await streaming(
-            method, request: StreamingClientRequest(metadata: metadata, producer: Self.forward(sequence)), options: options)
+            method, request: StreamingClientRequest(metadata: metadata, producer: channel.producer), options: options)
         let lifetime = CallLifetime(end: response.end, cancel: response.cancel)
         let result = Task {
             try await withTaskCancellationHandler {
@@ -172,7 +172,7 @@ public struct GRPCClient: Sendable {
                 response.cancel()
             }
         }
-        return ClientStreamingCall(requests: RequestWriter(writer: writer), result: result)
+        return ClientStreamingCall(requests: RequestWriter(channel: channel), result: result)
     }
 
     /// A bidirectional call fed from any async sequence.
@@ -187,10 +187,10 @@ public struct GRPCClient: Sendable {
     public func bidirectionalStreaming<Request: SluiceProto.Message, Response: SluiceProto.Message>(
         _ method: MethodDescriptor, metadata: Metadata = [:], options: CallOptions = .defaults
     ) async throws -> BidirectionalStreamingCall<Request, Response> {
-        let (writer, sequence) = makeRPCStream(of: PendingRequest<Request>.self)
+        let channel = RequestChannel<Request>()
         let response: StreamingClientResponse<Response> = try await streaming(
-            method, request: StreamingClientRequest(metadata: metadata, producer: Self.forward(sequence)), options: options)
-        return BidirectionalStreamingCall(requests: RequestWriter(writer: writer), responses: StreamingResponse(response))
+            method, request: StreamingClientRequest(metadata: metadata, producer: channel.producer), options: options)
+        return BidirectionalStreamingCall(requests: RequestWriter(channel: channel), responses: StreamingResponse(response))
     }
 
     // MARK: Helpers
@@ -200,15 +200,6 @@ public struct GRPCClient: Sendable {
     ) -> @Sendable (MessageWriter<Requests.Element>) async throws -> Void where Requests.Element: Sendable {
         { writer in
             for try await message in requests { try await writer.write(message) }
-        }
-    }
-
-    /// Forwards what a ``RequestWriter`` sent, with each message's compression flag.
-    private static func forward<Request: Sendable>(
-        _ requests: RPCAsyncSequence<PendingRequest<Request>>
-    ) -> @Sendable (MessageWriter<Request>) async throws -> Void {
-        { writer in
-            for try await pending in requests { try await writer.write(pending.message, compressed: pending.compressed) }
         }
     }
 

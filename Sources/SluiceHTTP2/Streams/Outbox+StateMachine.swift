@@ -18,8 +18,8 @@ struct OutboxStateMachine<Item, Waiter> {
     private var attached = false
     /// The channel accepts writes without buffering past its high watermark.
     private(set) var writable = true
-    /// The producer, waiting for room.
-    private var waiter: Waiter?
+    /// Producers waiting for room: usually one, but a writer may be shared by several tasks.
+    private var waiters = InlineBatch<Waiter>()
 
     init(highWatermark: Int) {
         precondition(highWatermark > 0)
@@ -62,8 +62,7 @@ struct OutboxStateMachine<Item, Waiter> {
     mutating func park(_ waiter: Waiter) -> ParkAction {
         if closed { return .fail }
         if hasRoom { return .proceed }
-        precondition(self.waiter == nil, "one producer at a time")
-        self.waiter = waiter
+        waiters.append(waiter)
         return .parked
     }
 
@@ -84,8 +83,8 @@ struct OutboxStateMachine<Item, Waiter> {
     struct Drained {
         /// Whether the end follows the items taken; reported once.
         var end: Bool
-        /// The producer to resume, now there is room.
-        var wake: Waiter?
+        /// The producers to resume, now there is room.
+        var wake: InlineBatch<Waiter>
     }
 
     private var endTaken = false
@@ -100,27 +99,28 @@ struct OutboxStateMachine<Item, Waiter> {
             endTaken = true
             end = true
         }
-        return Drained(end: end, wake: takeWaiterIfRoom())
+        return Drained(end: end, wake: takeWaitersIfRoom())
     }
 
-    /// The channel's writability changed; returns the producer to resume, if any.
-    mutating func setWritable(_ writable: Bool) -> Waiter? {
+    /// The channel's writability changed; returns the producers to resume.
+    mutating func setWritable(_ writable: Bool) -> InlineBatch<Waiter> {
         self.writable = writable
-        return takeWaiterIfRoom()
+        return takeWaitersIfRoom()
     }
 
-    private mutating func takeWaiterIfRoom() -> Waiter? {
-        guard hasRoom, let waiter else { return nil }
-        self.waiter = nil
-        return waiter
+    /// Every waiting producer goes on once there is room: each queued its item before waiting,
+    /// so at most one item per producer goes past the watermark.
+    private mutating func takeWaitersIfRoom() -> InlineBatch<Waiter> {
+        guard hasRoom, !waiters.isEmpty else { return InlineBatch() }
+        defer { waiters = InlineBatch() }
+        return waiters
     }
 
-    /// The stream ended or was reset; returns the producer to fail, if waiting.
-    mutating func close() -> Waiter? {
+    /// The stream ended or was reset; returns the producers to fail.
+    mutating func close() -> InlineBatch<Waiter> {
         closed = true
         items = InlineBatch()
-        let waiter = self.waiter
-        self.waiter = nil
-        return waiter
+        defer { waiters = InlineBatch() }
+        return waiters
     }
 }

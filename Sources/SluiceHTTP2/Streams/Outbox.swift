@@ -127,19 +127,19 @@ final class Outbox<Item: Sendable>: Sendable {
     /// and whether the producer's end follows them.
     func take(into spare: inout InlineBatch<Item>) -> Bool {
         let drained = state.withLock { $0.take(into: &spare) }
-        drained.wake?.resume()
+        for producer in drained.wake { producer.resume() }
         return drained.end
     }
 
     /// The channel's writability changed.
     func setWritable(_ writable: Bool) {
-        state.withLock { $0.setWritable(writable) }?.resume()
+        for producer in state.withLock({ $0.setWritable(writable) }) { producer.resume() }
     }
 
     /// The stream is gone: queued items are dropped and the producer's writes fail.
     func close() {
         // The scheduler holds the handler, which holds this outbox: dropping it breaks the cycle.
         scheduler.withLock { $0 = nil }
-        state.withLock { $0.close() }?.resume(throwing: CancellationError())
+        for producer in state.withLock({ $0.close() }) { producer.resume(throwing: CancellationError()) }
     }
 }
