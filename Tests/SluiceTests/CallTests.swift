@@ -1,6 +1,6 @@
 import Foundation
 import SeedServices
-import Sluice
+@testable import Sluice
 import SluiceProto
 import SluiceTestSupport
 import Testing
@@ -186,6 +186,18 @@ struct CallTests {
             #expect(product.name.count == 6_000)
         }
     }
+    @Test("a writer-driven call's request producer returns once the call is released unfinished")
+    func producerReleased() async throws {
+        let channel = RequestChannel<Int>()
+        let producer = Task { try await channel.producer(MessageWriter { _ in }) }
+        do {
+            // The call's response, dropped without the requests ever being finished.
+            _ = CallLifetime(end: OneShot(), cancel: {}, released: { channel.finish() })
+        }
+        try await producer.value
+        await #expect(throws: CancellationError.self) { try await channel.send(1, compressed: true) }
+    }
+
     @Test("per-message compression flags arrive as they would over the wire")
     func perMessageCompression() async throws {
         try await withInProcessServer([CompressionEchoService()]) { client in

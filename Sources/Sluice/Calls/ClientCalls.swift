@@ -23,18 +23,23 @@ public struct UnaryResponse<Message: Sendable>: Sendable {
 }
 
 /// Cancels its call when the last copy of the response that owns it goes away before the
-/// call ended: a response stream dropped half-read sends RST_STREAM.
+/// call ended: a response stream dropped half-read sends RST_STREAM. A writer-driven call's
+/// requests end then too, so its request producer does not wait for a `finish()` that can no
+/// longer matter.
 final class CallLifetime: Sendable {
     let cancelCall: @Sendable () -> Void
     let end: OneShot<CallEnd>
+    let released: (@Sendable () -> Void)?
 
-    init(end: OneShot<CallEnd>, cancel: @escaping @Sendable () -> Void) {
+    init(end: OneShot<CallEnd>, cancel: @escaping @Sendable () -> Void, released: (@Sendable () -> Void)? = nil) {
         self.end = end
         self.cancelCall = cancel
+        self.released = released
     }
 
     deinit {
         if end.peek() == nil { cancelCall() }
+        released?()
     }
 }
 
@@ -44,9 +49,9 @@ public struct StreamingResponse<Message: Sendable>: AsyncSequence, Sendable {
     let response: StreamingClientResponse<Message>
     let lifetime: CallLifetime
 
-    init(_ response: StreamingClientResponse<Message>) {
+    init(_ response: StreamingClientResponse<Message>, released: (@Sendable () -> Void)? = nil) {
         self.response = response
-        self.lifetime = CallLifetime(end: response.end, cancel: response.cancel)
+        self.lifetime = CallLifetime(end: response.end, cancel: response.cancel, released: released)
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {

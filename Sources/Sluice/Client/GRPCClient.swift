@@ -164,7 +164,7 @@ public struct GRPCClient: Sendable {
         let channel = RequestChannel<Request>()
         let response: StreamingClientResponse<Response> = try await streaming(
             method, request: StreamingClientRequest(metadata: metadata, producer: channel.producer), options: options)
-        let lifetime = CallLifetime(end: response.end, cancel: response.cancel)
+        let lifetime = CallLifetime(end: response.end, cancel: response.cancel, released: { channel.finish() })
         let result = Task {
             try await withTaskCancellationHandler {
                 try await Self.single(response, keepAlive: lifetime)
@@ -190,7 +190,8 @@ public struct GRPCClient: Sendable {
         let channel = RequestChannel<Request>()
         let response: StreamingClientResponse<Response> = try await streaming(
             method, request: StreamingClientRequest(metadata: metadata, producer: channel.producer), options: options)
-        return BidirectionalStreamingCall(requests: RequestWriter(channel: channel), responses: StreamingResponse(response))
+        return BidirectionalStreamingCall(requests: RequestWriter(channel: channel),
+                                          responses: StreamingResponse(response, released: { channel.finish() }))
     }
 
     // MARK: Helpers
