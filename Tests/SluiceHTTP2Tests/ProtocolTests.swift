@@ -198,35 +198,3 @@ struct KeepaliveEnforcerTests {
         #expect(abs(backoff.delay(afterFailures: 1, random: -1).seconds - 0.8) < 1e-9)
     }
 }
-
-@Suite("Outbound frame boundaries")
-struct FrameBoundaryParserTests {
-    /// A frame header: 24-bit length, type, flags, stream id.
-    func frame(type: UInt8, payload: Int) -> [UInt8] {
-        [UInt8(payload >> 16), UInt8((payload >> 8) & 0xFF), UInt8(payload & 0xFF), type, 0, 0, 0, 0, 1]
-            + Array(repeating: 0xEE, count: payload)
-    }
-
-    @Test("DATA and HEADERS are seen at any split of the bytes; PING, SETTINGS and WINDOW_UPDATE are not")
-    func splits() {
-        let control = frame(type: 6, payload: 8) + frame(type: 4, payload: 6) + frame(type: 8, payload: 4)
-        let data = frame(type: 0, payload: 300)
-        for split in 0...control.count {
-            var parser = FrameBoundaryParser()
-            let head = parser.consume(control[..<split])
-            let tail = parser.consume(control[split...])
-            let after = parser.consume(data)
-            #expect(!head && !tail && after)
-        }
-        for split in 0...data.count {
-            var parser = FrameBoundaryParser()
-            let first = parser.consume(data[..<split])
-            let second = parser.consume(data[split...])
-            // The frame is seen exactly when its 9-byte header completes.
-            #expect(first == (split >= 9) && second == (split < 9))
-        }
-        var headers = FrameBoundaryParser()
-        let sawHeaders = headers.consume(frame(type: 1, payload: 20))
-        #expect(sawHeaders)
-    }
-}

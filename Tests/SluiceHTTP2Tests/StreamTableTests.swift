@@ -200,6 +200,18 @@ struct StreamTableTests {
         #expect(harness.table.openStreams == 0)
     }
 
+    @Test("HEADERS or DATA on the wire counts as data sent, once; control frames do not")
+    func dataSent() throws {
+        let harness = try Harness(server: true)
+        harness.table.wroteFrame(HTTP2Frame(streamID: .rootStream, payload: .ping(HTTP2PingData(withInteger: 1), ack: true)))
+        #expect(!harness.table.takeDataSent())
+        harness.table.wroteFrame(HTTP2Frame(streamID: 1, payload: Self.headers()))
+        #expect(harness.table.takeDataSent())
+        #expect(!harness.table.takeDataSent())
+        harness.table.wroteFrame(HTTP2Frame(streamID: 1, payload: Self.data(10)))
+        #expect(harness.table.takeDataSent())
+    }
+
     @Test("a client opens streams with odd, increasing IDs; DATA sent on the wire makes it writable again")
     func clientStreamsAndBacklog() throws {
         let harness = try Harness(server: false)

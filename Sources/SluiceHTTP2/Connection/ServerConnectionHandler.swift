@@ -1,6 +1,5 @@
 import NIOCore
 import NIOHTTP2
-import Synchronization
 
 /// Connection-level work of a server connection: enforces the keepalive policy on client pings.
 final class ServerConnectionHandler: ChannelInboundHandler {
@@ -8,11 +7,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTP2Frame
 
     private var enforcer: KeepaliveEnforcer
-    private let activity: ConnectionActivity
+    /// The connection's streams: how many calls are open, and whether data went out.
+    private let streams: StreamTable<ServerStreamHandler>
 
-    init(keepalive: ServerKeepalive, activity: ConnectionActivity) {
+    init(keepalive: ServerKeepalive, streams: StreamTable<ServerStreamHandler>) {
         self.enforcer = KeepaliveEnforcer(policy: keepalive)
-        self.activity = activity
+        self.streams = streams
     }
 
     /// A connection error (swift-nio-http2 has already sent GOAWAY) or an I/O error: the
@@ -24,8 +24,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         if case .ping(_, ack: false) = frame.payload {
-            if activity.takeDataSent() { enforcer.didSendData() }
-            if enforcer.receivedPing(at: .now, activeCalls: activity.openStreams) == .goAway {
+            if streams.takeDataSent() { enforcer.didSendData() }
+            if enforcer.receivedPing(at: .now, activeCalls: streams.openStreams) == .goAway {
                 let goAway = HTTP2Frame(
                     streamID: .rootStream,
                     payload: .goAway(lastStreamID: .maxID, errorCode: .enhanceYourCalm,
@@ -36,32 +36,5 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             }
         }
         context.fireChannelRead(data)
-    }
-}
-
-/// Shared by a connection's stream handlers and its connection handler: how many calls are
-/// open, and whether the server has sent HEADERS or DATA since the last ping was checked.
-/// (Stream events do not reach connection handlers with the inline multiplexer, so the stream
-/// handlers report themselves.)
-final class ConnectionActivity: Sendable {
-    private let dataSent = Atomic<Bool>(false)
-    private let streams = Atomic<Int>(0)
-
-    var openStreams: Int { streams.load(ordering: .relaxed) }
-
-    func streamOpened() {
-        streams.wrappingAdd(1, ordering: .relaxed)
-    }
-
-    func streamClosed() {
-        streams.wrappingSubtract(1, ordering: .relaxed)
-    }
-
-    func noteDataSent() {
-        dataSent.store(true, ordering: .relaxed)
-    }
-
-    func takeDataSent() -> Bool {
-        dataSent.exchange(false, ordering: .relaxed)
     }
 }

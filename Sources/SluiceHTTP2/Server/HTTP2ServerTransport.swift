@@ -147,11 +147,9 @@ public final class HTTP2ServerTransport: ServerTransport {
 
     private func configureConnection(_ channel: any Channel, sslContext: NIOSSLContext?, configuration: Configuration) throws {
         let sync = channel.pipeline.syncOperations
-        let activity = ConnectionActivity()
         if let sslContext {
             try sync.addHandler(NIOSSLServerHandler(context: sslContext))
         }
-        try sync.addHandler(OutboundFrameObserver(activity: activity))
         let peer = Self.describe(channel.remoteAddress)
         var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
         connectionConfiguration.initialSettings = [
@@ -173,12 +171,12 @@ public final class HTTP2ServerTransport: ServerTransport {
             streamWindow: FlowControlDefaults.streamWindow, connectionWindow: FlowControlDefaults.connectionWindow
         ) { streamID, table in
             ServerStreamHandler(table: table, streamID: streamID, accept: accept, maxReceiveMessageSize: maxReceive,
-                                peer: peer, activity: activity)
+                                peer: peer)
         }
         try sync.addHandler(NIOHTTP2Handler(mode: .server, frameDelegate: streams,
                                             connectionConfiguration: connectionConfiguration))
         try sync.addHandler(streams)
-        try sync.addHandler(ServerConnectionHandler(keepalive: configuration.keepalive, activity: activity))
+        try sync.addHandler(ServerConnectionHandler(keepalive: configuration.keepalive, streams: streams))
         let id = ObjectIdentifier(channel)
         state.withLock { $0.connections[id] = channel }
         channel.closeFuture.whenComplete { [weak self] _ in

@@ -47,18 +47,15 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
     private var responseEncoding: CompressionAlgorithm?
     private var ended = false
 
-    private let activity: ConnectionActivity
 
     init(table: StreamTable<ServerStreamHandler>, streamID: HTTP2StreamID, accept: @escaping Accept,
-         maxReceiveMessageSize: Int, peer: String, activity: ConnectionActivity) {
+         maxReceiveMessageSize: Int, peer: String) {
         self.table = table
         self.streamID = streamID
-        self.activity = activity
         self.accept = accept
         self.maxReceiveMessageSize = maxReceiveMessageSize
         self.peer = peer
         self.deframer = MessageDeframer(maxMessageSize: maxReceiveMessageSize)
-        activity.streamOpened()
     }
 
     // MARK: - Inbound
@@ -90,7 +87,6 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
     func streamClosed() {
         abort(RPCError(code: .cancelled, message: "the stream closed"))
         responses.close()
-        activity.streamClosed()
     }
 
     func writabilityChanged() {

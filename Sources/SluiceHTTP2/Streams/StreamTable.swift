@@ -60,6 +60,8 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
     private var nextStreamID: HTTP2StreamID?
     private var context: ChannelHandlerContext?
     private var needsFlush = false
+    /// HEADERS or DATA left the connection since ``takeDataSent()`` last looked.
+    private var dataSent = false
     /// Streams to tell when the current read is done; kept, emptied, for the next read.
     private var awaitingReadComplete: [HTTP2StreamID] = []
     private var spareAwaiting: [HTTP2StreamID] = []
@@ -89,6 +91,16 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
         nextStreamID = next <= Int(HTTP2StreamID.maxID) ? HTTP2StreamID(next) : nil
         streams[id] = Entry(endpoint: endpoint, inbound: InboundWindow(target: streamWindow))
         return id
+    }
+
+    /// Whether HEADERS or DATA has left the connection since the last call. Keepalive
+    /// enforcement resets its ping strikes on data sent, and "sent" must mean on the wire, as in
+    /// grpc-go (whose loopy writer resets them on each frame it writes): data queued behind flow
+    /// control goes out only when the client's WINDOW_UPDATE arrives, which grpc-go clients
+    /// send right before each bandwidth-estimation ping.
+    func takeDataSent() -> Bool {
+        defer { dataSent = false }
+        return dataSent
     }
 
     /// Whether this side can open another stream (IDs are not used up).
@@ -227,6 +239,10 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
 
     /// swift-nio-http2 encoded a frame for the wire: DATA held back by flow control is sent.
     func wroteFrame(_ frame: HTTP2Frame) {
+        switch frame.payload {
+        case .headers, .data: dataSent = true
+        default: return
+        }
         guard case .data(let data) = frame.payload,
               update(frame.streamID, { $0.outbound.sent(data.data.readableBytes) }) == true,
               let endpoint = streams[frame.streamID]?.endpoint else { return }
