@@ -119,6 +119,21 @@ struct HTTP2CallTests {
             }
         }
     }
+    @Test("a response over the client's receive limit fails the call with RESOURCE_EXHAUSTED")
+    func responseOverLimit() async throws {
+        var configuration = HTTP2ClientTransport.Configuration()
+        configuration.maxReceiveMessageSize = 100
+        try await withHTTP2Server([ChatService()], clientConfiguration: configuration) { client, _ in
+            var message = Chat_ChatMessage()
+            message.text = String(repeating: "a", count: 1_000)
+            let call = try await Chat_ChatService.Client(wrapping: client).chat(metadata: [:], options: .defaults)
+            try await call.requests.send(message)
+            call.requests.finish()
+            let error = await #expect(throws: RPCError.self) { for try await _ in call.responses {} }
+            #expect(error?.code == .resourceExhausted, "\(String(describing: error))")
+        }
+    }
+
     @Test("a request writer shared by several tasks delivers every message")
     func concurrentSenders() async throws {
         try await withHTTP2Server([FileService()]) { client, _ in

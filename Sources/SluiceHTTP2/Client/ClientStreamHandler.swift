@@ -230,24 +230,24 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
                 } else {
                     failure = RPCError(code: .internal, message: "malformed response message: \(error)")
                 }
-                resetStream()
                 end(failure, trailers: [:])
+                resetStream()
                 return
             }
             guard let message else { return }
             var bytes = message.bytes
             if message.compressed {
                 guard let encoding = responseEncoding else {
-                    resetStream()
                     end(RPCError(code: .internal, message: "compressed response without grpc-encoding"), trailers: [:])
+                    resetStream()
                     return
                 }
                 do {
                     bytes = try MessageCompression.decompress(bytes, with: encoding, limit: maxReceiveMessageSize,
                                                               allocator: table.allocator)
                 } catch {
-                    resetStream()
                     end(error as? RPCError ?? RPCError(code: .internal, message: "\(error)"), trailers: [:])
+                    resetStream()
                     return
                 }
             }
@@ -281,7 +281,9 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
         deliveringParts.removeAll()
     }
 
-    /// A malformed response: RST_STREAM CANCEL, as grpc-go does.
+    /// A malformed response: RST_STREAM CANCEL, as grpc-go does. Called after the call has
+    /// ended with its error: writing the reset closes the stream at once, and the table's
+    /// `streamClosed` would otherwise end the call first, as UNAVAILABLE.
     private func resetStream() {
         table.write(.rstStream(.cancel), on: streamID)
         table.flush()
