@@ -28,7 +28,7 @@ public struct RPCRouter: Sendable {
         routes[method.fullPath] = Route(method: method) { stream, context, interceptors in
             let request = StreamingServerRequest<Request>(
                 metadata: context.metadata,
-                messages: DecodedMessages<Request>(bytes: stream.requests, observer: context.response))
+                messages: DecodedMessages<Request>(bytes: stream.requests, observer: context.call))
             let response = try await ServerEngine.run(request, context, interceptors[...], handler)
             try await ServerEngine.write(response, context: context, to: stream.responses)
         }

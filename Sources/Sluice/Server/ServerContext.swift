@@ -12,7 +12,7 @@ public struct ServerContext: Sendable {
     public let deadline: ContinuousClock.Instant?
     /// The client's address, such as `ipv4:127.0.0.1:53012`.
     public let peer: String
-    let response: ResponseMetadataStore
+    let call: ServerCallState
     let acceptEncoding: [String]
 
     /// The context of the handler running in this task, if any.
@@ -25,7 +25,7 @@ public struct ServerContext: Sendable {
         self.metadata = metadata
         self.deadline = deadline
         self.peer = peer
-        self.response = ResponseMetadataStore(responses: responses, acceptEncoding: acceptEncoding)
+        self.call = ServerCallState(responses: responses, acceptEncoding: acceptEncoding)
     }
 
     /// Time left until the deadline, if there is one.
@@ -35,12 +35,12 @@ public struct ServerContext: Sendable {
 
     /// Adds response headers; they go out with the first message (or the status).
     public func addResponseHeader(_ key: String, _ value: Metadata.Value) {
-        response.state.withLock { $0.headers.add(key, value) }
+        call.state.withLock { $0.headers.add(key, value) }
     }
 
     /// Compresses the response messages with `algorithm`, if the client accepts it.
     public func setResponseCompression(_ algorithm: CompressionAlgorithm?) {
-        response.state.withLock { $0.compression = algorithm }
+        call.state.withLock { $0.compression = algorithm }
     }
 
     /// The encodings the client said it accepts (`grpc-accept-encoding`).
@@ -51,19 +51,19 @@ public struct ServerContext: Sendable {
     /// Whether the request message read last arrived compressed. Servers that must insist on
     /// compression (the interop tests' `expect_compressed`) check it after each read.
     public var lastRequestWasCompressed: Bool {
-        response.lastRequestCompressed.load(ordering: .relaxed)
+        call.lastRequestCompressed.load(ordering: .relaxed)
     }
 
     /// Adds trailing metadata, sent with the status.
     public func addTrailer(_ key: String, _ value: Metadata.Value) {
-        response.state.withLock { $0.trailers.add(key, value) }
+        call.state.withLock { $0.trailers.add(key, value) }
     }
 }
 
 /// The server call's one shared object: response metadata the handler sets through its
 /// context while it runs, the writer its responses go to, and the compression flag of the
 /// request read last. Closures that capture it alone cost no allocation.
-final class ResponseMetadataStore: MessageDecodingObserver, Sendable {
+final class ServerCallState: MessageDecodingObserver, Sendable {
     struct State {
         var headers = Metadata()
         var trailers = Metadata()

@@ -30,7 +30,7 @@ enum ServerEngine {
             case is CancellationError: failure = RPCError(code: .cancelled, message: "the call was cancelled")
             default: failure = RPCError(code: .unknown, message: "\(error)")
             }
-            var trailers = context.response.state.withLock { $0.trailers }
+            var trailers = context.call.state.withLock { $0.trailers }
             trailers.add(contentsOf: failure.metadata)
             stream.responses.yield(.end(failure, trailers: trailers))
         }
@@ -67,30 +67,30 @@ enum ServerEngine {
     static func write<Response: SluiceProto.Message>(
         _ response: StreamingServerResponse<Response>, context: ServerContext, to out: RPCWriter<ResponsePart>
     ) async throws {
-        // Capturing the call's store alone costs no allocation. Headers the handler returned
+        // Capturing the call state alone costs no allocation. Headers the handler returned
         // with its response (rare: generated handlers add them through the context) cost the
         // closure a context of its own.
-        let store = context.response
+        let call = context.call
         let headers = response.headers
         let writer: MessageWriter<Response>
         if headers.isEmpty {
             writer = MessageWriter(compressible: { message, compressed in
-                try await store.writeMessage(message.serializedBytes(), compressed: compressed, headers: [:])
+                try await call.writeMessage(message.serializedBytes(), compressed: compressed, headers: [:])
             })
         } else {
             writer = MessageWriter(compressible: { message, compressed in
-                try await store.writeMessage(message.serializedBytes(), compressed: compressed, headers: headers)
+                try await call.writeMessage(message.serializedBytes(), compressed: compressed, headers: headers)
             })
         }
         var trailers = try await response.producer(writer)
-        if !context.response.state.withLock({ $0.headersSent }),
-           !response.headers.isEmpty || !context.response.state.withLock({ $0.headers.isEmpty }) {
+        if !context.call.state.withLock({ $0.headersSent }),
+           !response.headers.isEmpty || !context.call.state.withLock({ $0.headers.isEmpty }) {
             // Headers set but no message: send them ahead of the trailers.
             var headers = response.headers
-            headers.add(contentsOf: context.response.state.withLock { $0.headers })
+            headers.add(contentsOf: context.call.state.withLock { $0.headers })
             try await out.write(.headers(headers))
         }
-        trailers.add(contentsOf: context.response.state.withLock { $0.trailers })
+        trailers.add(contentsOf: context.call.state.withLock { $0.trailers })
         try await out.write(.end(nil, trailers: trailers))
     }
 }
