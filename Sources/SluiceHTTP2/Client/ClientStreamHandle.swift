@@ -80,7 +80,11 @@ final class ClientStreamHandle: Sendable {
     }
 
     private func openOnLoop() {
-        guard let opening = state.withLock({ state in defer { state.opening = nil }; return state.opening }) else { return }
+        let opening = state.withLock { state -> Opening? in
+            defer { state.opening = nil }
+            return state.opening
+        }
+        guard let opening else { return }
         ClientStreamHandler(head: opening.head, sink: opening.sink, handle: self, connection: opening.connection,
                             table: opening.connection.streams.value, scheme: opening.scheme, authority: opening.authority,
                             maxReceiveMessageSize: opening.maxReceiveMessageSize)
