@@ -150,7 +150,7 @@ let package = Package(
         // Runs the interop executables against Python grpcio, as processes.
         .testTarget(
             name: "InteropTests",
-            dependencies: ["interop-server", "interop-client", "SluiceInterop"]
+            dependencies: ["interop-server", "interop-client", "SluiceInterop", "SluiceTestSupport"]
         ),
         .testTarget(
             name: "SluiceCodeGenTests",

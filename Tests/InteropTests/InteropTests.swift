@@ -1,59 +1,10 @@
 import Foundation
 import Testing
 import SluiceInterop
+import SluiceTestSupport
 
-let repositoryRoot = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-let buildDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-
-/// A process started by a test, killed when the test is done with it. Used within one test
-/// function only, so it needs no Sendable conformance.
-final class Spawned {
-    let process = Process()
-    let output = Pipe()
-
-    init(_ executable: String, _ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-        process.currentDirectoryURL = repositoryRoot
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-    }
-
-    /// Reads output until a line contains `marker`; returns that line.
-    func waitForLine(containing marker: String, timeout: Duration = .seconds(30)) throws -> String {
-        let handle = output.fileHandleForReading
-        var buffer = ""
-        let end = ContinuousClock.now + timeout
-        while ContinuousClock.now < end {
-            let data = handle.availableData
-            if data.isEmpty { break }
-            buffer += String(decoding: data, as: UTF8.self)
-            if let line = buffer.split(separator: "\n").first(where: { $0.contains(marker) }) { return String(line) }
-        }
-        throw SpawnError(description: "no line with '\(marker)' in: \(buffer)")
-    }
-
-    /// Waits for the process to exit and returns its status and remaining output.
-    func finish() -> (status: Int32, output: String) {
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
-    /// SIGKILL: a child inherits the spawning thread's signal mask, and the test runner's
-    /// threads may block SIGTERM, which `terminate()` sends.
-    func kill() {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
-}
-
-struct SpawnError: Error, CustomStringConvertible {
-    let description: String
-}
-
+/// How long a test waits for a child process's "listening on port" line.
+let listenTimeout = Duration.seconds(60)
 
 enum Peer: String, CaseIterable, Sendable {
     case sluice, grpcio
@@ -68,25 +19,27 @@ struct Combination: Sendable, CustomTestStringConvertible {
 
 @Suite("Interop with gRPC C-core (Python grpcio)", .serialized, .timeLimit(.minutes(5)))
 struct InteropTests {
-    static let certificates: URL = {
-        let dir = FileManager.default.temporaryDirectory.appending(path: "sluice-certs-\(getpid())")
-        let make = Process()
-        make.executableURL = repositoryRoot.appending(path: "scripts/make-test-certs")
-        make.arguments = [dir.path]
-        try? make.run()
-        make.waitUntilExit()
-        return dir
-    }()
+    private static let certificatesOnce = AsyncOnce<URL>()
+
+    /// Test certificates made by scripts/make-test-certs, once per run.
+    static func certificates() async throws -> URL {
+        try await certificatesOnce.get {
+            let dir = FileManager.default.temporaryDirectory.appending(path: "sluice-certs-\(getpid())")
+            let made = try await run(repositoryRoot.appending(path: "scripts/make-test-certs").path, [dir.path])
+            guard made.status == 0 else { throw ChildProcessError(description: "make-test-certs: \(made.output)") }
+            return dir
+        }
+    }
 
     static let combinations: [Combination] = [true, false].flatMap { tls in
         [Combination(server: .sluice, client: .grpcio, tls: tls), Combination(server: .grpcio, client: .sluice, tls: tls),
          Combination(server: .sluice, client: .sluice, tls: tls)]
     }
 
-    func serverCommand(_ peer: Peer, tls: Bool) -> (String, [String]) {
+    func serverCommand(_ peer: Peer, tls: Bool) async throws -> (String, [String]) {
         var arguments = ["--port", "0"]
         if tls {
-            let certs = Self.certificates.path
+            let certs = try await Self.certificates().path
             arguments += ["--use_tls", "--tls_cert_file", "\(certs)/server.pem", "--tls_key_file", "\(certs)/server.key"]
         }
         switch peer {
@@ -95,10 +48,11 @@ struct InteropTests {
         }
     }
 
-    func clientCommand(_ peer: Peer, port: String, tls: Bool, testCase: String = "all") -> (String, [String]) {
+    func clientCommand(_ peer: Peer, port: String, tls: Bool, testCase: String = "all") async throws -> (String, [String]) {
         var arguments = ["--server_host", "127.0.0.1", "--server_port", port, "--test_case", testCase]
         if tls {
-            arguments += ["--use_tls", "--ca_file", "\(Self.certificates.path)/ca.pem", "--server_host_override", "foo.test.google.fr"]
+            let certs = try await Self.certificates().path
+            arguments += ["--use_tls", "--ca_file", "\(certs)/ca.pem", "--server_host_override", "foo.test.google.fr"]
         }
         switch peer {
         case .sluice: return (buildDirectory.appending(path: "interop-client").path, arguments)
@@ -107,17 +61,17 @@ struct InteropTests {
     }
 
     @Test("every standard test case passes", arguments: combinations)
-    func standardCases(_ combination: Combination) throws {
-        let (serverExecutable, serverArguments) = serverCommand(combination.server, tls: combination.tls)
-        let server = try Spawned(serverExecutable, serverArguments)
-        defer { server.kill() }
-        let line = try server.waitForLine(containing: "listening on port")
+    func standardCases(_ combination: Combination) async throws {
+        let (serverExecutable, serverArguments) = try await serverCommand(combination.server, tls: combination.tls)
+        let server = try ChildProcess(serverExecutable, serverArguments)
+        defer { server.killNow() }
+        let line = try await server.waitForLine(containing: "listening on port")
         let port = String(line.split(separator: " ").last ?? "")
         let cases = InteropTestsCases.cases(client: combination.client, server: combination.server)
-        let (clientExecutable, clientArguments) = clientCommand(
+        let (clientExecutable, clientArguments) = try await clientCommand(
             combination.client, port: port, tls: combination.tls,
             testCase: cases == InteropTestsCases.standard ? "all" : cases.joined(separator: ","))
-        let result = try Spawned(clientExecutable, clientArguments).finish()
+        let result = try await ChildProcess(clientExecutable, clientArguments).finish()
         #expect(result.status == 0, "\(result.output)")
         for testCase in cases {
             #expect(result.output.contains("PASS \(testCase)\n"), "\(testCase) did not pass:\n\(result.output)")
@@ -126,34 +80,34 @@ struct InteropTests {
 
     @Test("rich error details (grpc-status-details-bin) cross both ways",
           arguments: combinations.filter { !$0.tls })
-    func richErrorDetails(_ combination: Combination) throws {
-        let (serverExecutable, serverArguments) = serverCommand(combination.server, tls: false)
-        let server = try Spawned(serverExecutable, serverArguments)
-        defer { server.kill() }
-        let port = String(try server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
-        let (clientExecutable, clientArguments) = clientCommand(combination.client, port: port, tls: false,
+    func richErrorDetails(_ combination: Combination) async throws {
+        let (serverExecutable, serverArguments) = try await serverCommand(combination.server, tls: false)
+        let server = try ChildProcess(serverExecutable, serverArguments)
+        defer { server.killNow() }
+        let port = String(try await server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
+        let (clientExecutable, clientArguments) = try await clientCommand(combination.client, port: port, tls: false,
                                                                 testCase: "rich_error_details")
-        let result = try Spawned(clientExecutable, clientArguments).finish()
+        let result = try await ChildProcess(clientExecutable, clientArguments).finish()
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("PASS rich_error_details"), "\(result.output)")
     }
 
     @Test("20,000 calls leak nothing: neither process's resident memory grows after warm-up")
-    func noLeaks() throws {
-        let server = try Spawned(buildDirectory.appending(path: "interop-server").path, ["--port", "0"])
-        defer { server.kill() }
-        let port = String(try server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
+    func noLeaks() async throws {
+        let server = try ChildProcess(buildDirectory.appending(path: "interop-server").path, ["--port", "0"])
+        defer { server.killNow() }
+        let port = String(try await server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
         let client = buildDirectory.appending(path: "interop-client").path
-        func soak(_ calls: Int) throws -> String {
-            let result = try Spawned(client, ["--server_port", port, "--test_case", "unary_soak",
+        func soak(_ calls: Int) async throws -> String {
+            let result = try await ChildProcess(client, ["--server_port", port, "--test_case", "unary_soak",
                                               "--soak_iterations", String(calls)]).finish()
             #expect(result.status == 0, "\(result.output)")
             return result.output
         }
-        _ = try soak(2_000)
-        let serverBefore = try #require(ResidentMemory.bytes(ofProcess: server.process.processIdentifier))
-        let output = try soak(20_000)
-        let serverAfter = try #require(ResidentMemory.bytes(ofProcess: server.process.processIdentifier))
+        _ = try await soak(2_000)
+        let serverBefore = try #require(ResidentMemory.bytes(ofProcess: server.processIdentifier))
+        let output = try await soak(20_000)
+        let serverAfter = try #require(ResidentMemory.bytes(ofProcess: server.processIdentifier))
         // A leaked call costs kilobytes: 20,000 of them would add tens of megabytes.
         #expect(serverAfter - serverBefore < 4 << 20, "the server grew by \(serverAfter - serverBefore) bytes")
         let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("unary_soak: resident memory grew by") })
@@ -162,21 +116,21 @@ struct InteropTests {
     }
 
     @Test("mutual TLS: the server requires and checks a client certificate")
-    func mutualTLS() throws {
-        let certs = Self.certificates.path
-        let server = try Spawned(buildDirectory.appending(path: "interop-server").path, [
+    func mutualTLS() async throws {
+        let certs = try await Self.certificates().path
+        let server = try ChildProcess(buildDirectory.appending(path: "interop-server").path, [
             "--port", "0", "--use_tls", "--tls_cert_file", "\(certs)/server.pem", "--tls_key_file", "\(certs)/server.key",
             "--tls_client_ca_file", "\(certs)/ca.pem",
         ])
-        defer { server.kill() }
-        let port = String(try server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
+        defer { server.killNow() }
+        let port = String(try await server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
         let common = ["--server_port", port, "--test_case", "large_unary", "--use_tls", "--ca_file", "\(certs)/ca.pem",
                       "--server_host_override", "localhost"]
         let client = buildDirectory.appending(path: "interop-client").path
-        let withCertificate = try Spawned(client, common + ["--tls_cert_file", "\(certs)/client.pem",
+        let withCertificate = try await ChildProcess(client, common + ["--tls_cert_file", "\(certs)/client.pem",
                                                               "--tls_key_file", "\(certs)/client.key"]).finish()
         #expect(withCertificate.status == 0, "\(withCertificate.output)")
-        let without = try Spawned(client, common).finish()
+        let without = try await ChildProcess(client, common).finish()
         #expect(without.status != 0, "a client without a certificate got through")
         #expect(without.output.contains("FAIL large_unary"))
     }
@@ -206,46 +160,48 @@ enum InteropTestsCases {
 /// swift-nio-http2's control-frame limit must not mistake them for abuse.
 @Suite("Soak against grpc-go", .serialized, .timeLimit(.minutes(10)))
 struct GRPCGoSoakTests {
-    static let peer: URL = {
-        let output = FileManager.default.temporaryDirectory.appending(path: "grpcgo-peer-\(getpid())")
-        let build = Process()
-        build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        build.arguments = ["go", "build", "-o", output.path, "."]
-        build.currentDirectoryURL = repositoryRoot.appending(path: "Tests/Interop/grpcgo-peer")
-        var environment = ProcessInfo.processInfo.environment
-        environment["GO111MODULE"] = "off"
-        environment["GOPATH"] = "/usr/share/gocode"
-        environment["GOCACHE"] = FileManager.default.temporaryDirectory.appending(path: "sluice-gocache").path
-        build.environment = environment
-        try? build.run()
-        build.waitUntilExit()
-        return output
-    }()
+    private static let peerOnce = AsyncOnce<URL>()
+
+    /// The grpc-go peer, built from Tests/Interop/grpcgo-peer once per run.
+    static func peer() async throws -> URL {
+        try await peerOnce.get {
+            let output = FileManager.default.temporaryDirectory.appending(path: "grpcgo-peer-\(getpid())")
+            var environment = ProcessInfo.processInfo.environment
+            environment["GO111MODULE"] = "off"
+            environment["GOPATH"] = "/usr/share/gocode"
+            environment["GOCACHE"] = FileManager.default.temporaryDirectory.appending(path: "sluice-gocache").path
+            let built = try await run("go", ["build", "-o", output.path, "."],
+                                      in: repositoryRoot.appending(path: "Tests/Interop/grpcgo-peer"),
+                                      environment: environment)
+            guard built.status == 0 else { throw ChildProcessError(description: "go build: \(built.output)") }
+            return output
+        }
+    }
 
     @Test("a grpc-go client: 100,000 unary calls and 1,000,000 streamed messages, no errors")
-    func grpcGoClient() throws {
-        let server = try Spawned(buildDirectory.appending(path: "interop-server").path, ["--port", "0"])
-        defer { server.kill() }
-        let port = String(try server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
-        let result = try Spawned(Self.peer.path, ["client", "--port", port, "--unary", "100000", "--stream", "1000000"]).finish()
+    func grpcGoClient() async throws {
+        let server = try ChildProcess(buildDirectory.appending(path: "interop-server").path, ["--port", "0"])
+        defer { server.killNow() }
+        let port = String(try await server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
+        let result = try await ChildProcess(try await Self.peer().path, ["client", "--port", port, "--unary", "100000", "--stream", "1000000"]).finish()
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("unary: 100000 calls, 0 failed"))
         #expect(result.output.contains("stream: 1000000 messages, 1000000 received, 0 bad"))
         // One call at a time, past the 20,000 bandwidth-estimation pings that once tripped
         // a control-frame limit.
-        let sequential = try Spawned(Self.peer.path, ["client", "--port", port, "--unary", "30000", "--stream", "0",
+        let sequential = try await ChildProcess(try await Self.peer().path, ["client", "--port", port, "--unary", "30000", "--stream", "0",
                                                       "--concurrency", "1"]).finish()
         #expect(sequential.status == 0, "\(sequential.output)")
         #expect(sequential.output.contains("unary: 30000 calls, 0 failed"))
     }
 
     @Test("against a grpc-go server: 100,000 unary calls and 1,000,000 streamed messages, no errors")
-    func grpcGoServer() throws {
-        let server = try Spawned(Self.peer.path, ["server", "--port", "0"])
-        defer { server.kill() }
-        let port = String(try server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
+    func grpcGoServer() async throws {
+        let server = try ChildProcess(try await Self.peer().path, ["server", "--port", "0"])
+        defer { server.killNow() }
+        let port = String(try await server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
         let client = buildDirectory.appending(path: "interop-client").path
-        let unary = try Spawned(client, [
+        let unary = try await ChildProcess(client, [
             "--server_port", port, "--test_case", "unary_soak", "--soak_iterations", "100000",
         ]).finish()
         #expect(unary.status == 0, "\(unary.output)")
@@ -253,13 +209,13 @@ struct GRPCGoSoakTests {
         // One call at a time: grpc-go pings for bandwidth estimation after every call, and
         // the client once stopped after 20,000 calls (its control-frame limit sent GOAWAY and
         // the connection was never closed, so the call in flight waited forever).
-        let sequential = try Spawned(client, [
+        let sequential = try await ChildProcess(client, [
             "--server_port", port, "--test_case", "unary_soak", "--soak_iterations", "30000", "--soak_concurrency", "1",
         ]).finish()
         #expect(sequential.status == 0, "\(sequential.output)")
         #expect(sequential.output.contains("PASS unary_soak"))
         // The request stream is what the client's outbox and HTTP/2 flow control carry.
-        let streaming = try Spawned(client, [
+        let streaming = try await ChildProcess(client, [
             "--server_port", port, "--test_case", "streaming_soak", "--soak_messages", "1000000",
         ]).finish()
         #expect(streaming.status == 0, "\(streaming.output)")

@@ -9,10 +9,10 @@ let protobufInclude = ProcessInfo.processInfo.environment["PROTOBUF_INCLUDE"] ??
 
 /// A CodeGeneratorRequest for `files`, built from protoc's descriptor set with source info,
 /// as protoc would send it.
-func request(for files: [String], parameter: String = "Visibility=Public") throws -> Google_Protobuf_Compiler_CodeGeneratorRequest {
+func request(for files: [String], parameter: String = "Visibility=Public") async throws -> Google_Protobuf_Compiler_CodeGeneratorRequest {
     let out = FileManager.default.temporaryDirectory.appending(path: "sluice-set-\(UUID().uuidString).pb")
     defer { try? FileManager.default.removeItem(at: out) }
-    let result = try run("protoc", ["--descriptor_set_out=\(out.path)", "--include_imports", "--include_source_info",
+    let result = try await run("protoc", ["--descriptor_set_out=\(out.path)", "--include_imports", "--include_source_info",
                                     "-I", "Protos", "-I", protobufInclude] + files)
     try #require(result.status == 0, "protoc failed: \(result.output)")
     let set = try Google_Protobuf_FileDescriptorSet(serializedBytes: Data(contentsOf: out))
@@ -32,9 +32,9 @@ var pluginBinary: URL {
 @Suite("Generator")
 struct GeneratorTests {
     @Test("output for the test protos matches the committed Generated/ files")
-    func golden() throws {
+    func golden() async throws {
         let files = ["sluice/test/all_types_proto2.proto", "sluice/test/all_types_proto3.proto", "sluice/test/naming.proto"]
-        let response = Generator.generate(try request(for: files))
+        let response = Generator.generate(try await request(for: files))
         #expect(!response.hasError, "\(response.error)")
         #expect(response.file.count == 3)
         for file in response.file {
@@ -45,8 +45,8 @@ struct GeneratorTests {
     }
 
     @Test("the model boxes exactly the fields on reference cycles")
-    func recursion() throws {
-        let req = try request(for: ["sluice/test/all_types_proto3.proto"])
+    func recursion() async throws {
+        let req = try await request(for: ["sluice/test/all_types_proto3.proto"])
         let symbols = try SymbolTable(files: req.protoFile, modules: ModuleMap(), generating: Set(req.fileToGenerate))
         #expect(symbols.isRecursive(from: "sluice.test.TestAllTypes", to: ".sluice.test.TestAllTypes"))
         #expect(symbols.isRecursive(from: "sluice.test.TestAllTypes", to: ".sluice.test.TestAllTypes.NestedMessage"))
@@ -56,8 +56,8 @@ struct GeneratorTests {
     }
 
     @Test("the model finds messages that need a required-field check, through cycles")
-    func requiredAnalysis() throws {
-        let req = try request(for: ["sluice/test/all_types_proto2.proto"])
+    func requiredAnalysis() async throws {
+        let req = try await request(for: ["sluice/test/all_types_proto2.proto"])
         let symbols = try SymbolTable(files: req.protoFile, modules: ModuleMap(), generating: Set(req.fileToGenerate))
         #expect(symbols.needsRequiredCheck.contains("sluice.test.proto2.TestRequired"))
         #expect(symbols.needsRequiredCheck.contains("sluice.test.proto2.TestRequiredHolder"))
@@ -65,8 +65,8 @@ struct GeneratorTests {
     }
 
     @Test("view models carry comments, presence and oneofs")
-    func viewModel() throws {
-        let req = try request(for: ["spooled/v1/spooled.proto"])
+    func viewModel() async throws {
+        let req = try await request(for: ["spooled/v1/spooled.proto"])
         let options = try CodeGenOptions(parameter: "Visibility=Public")
         let symbols = try SymbolTable(files: req.protoFile, modules: options.modules, generating: Set(req.fileToGenerate))
         let file = try #require(req.protoFile.first { $0.name == "spooled/v1/spooled.proto" })
@@ -86,26 +86,26 @@ struct GeneratorTests {
     }
 
     @Test("unsupported input comes back as the response's error")
-    func errors() throws {
-        var bad = try request(for: ["sluice/test/naming.proto"], parameter: "Frobnicate=yes")
+    func errors() async throws {
+        var bad = try await request(for: ["sluice/test/naming.proto"], parameter: "Frobnicate=yes")
         #expect(Generator.generate(bad).error.contains("unknown option 'Frobnicate'"))
 
-        bad = try request(for: ["sluice/test/naming.proto"])
+        bad = try await request(for: ["sluice/test/naming.proto"])
         bad.protoFile[bad.protoFile.count - 1].syntax = "editions"
         #expect(Generator.generate(bad).error.contains("editions syntax is not supported"))
 
-        bad = try request(for: ["sluice/test/naming.proto"])
+        bad = try await request(for: ["sluice/test/naming.proto"])
         bad.protoFile[bad.protoFile.count - 1].messageType[0].field[0].type = .message
         bad.protoFile[bad.protoFile.count - 1].messageType[0].field[0].typeName = ".nowhere.Missing"
         #expect(Generator.generate(bad).error.contains("type .nowhere.Missing is not defined"))
     }
 
     @Test("protoc shows the plugin's errors and fails")
-    func protocReportsErrors() throws {
+    func protocReportsErrors() async throws {
         let out = FileManager.default.temporaryDirectory.appending(path: "sluice-out-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: out) }
-        let result = try run("protoc", ["--plugin=protoc-gen-swift-grpc=\(pluginBinary.path)", "--swift-grpc_out=\(out.path)",
+        let result = try await run("protoc", ["--plugin=protoc-gen-swift-grpc=\(pluginBinary.path)", "--swift-grpc_out=\(out.path)",
                                         "--swift-grpc_opt=Visibility=Sideways", "-I", "Protos", "-I", protobufInclude,
                                         "venta/user.proto"])
         #expect(result.status != 0)
@@ -113,13 +113,13 @@ struct GeneratorTests {
     }
 
     @Test("the plugin binary works when copied alone to another folder")
-    func selfContained() throws {
+    func selfContained() async throws {
         let dir = FileManager.default.temporaryDirectory.appending(path: "sluice-alone-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir.appending(path: "out"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let copy = dir.appending(path: "protoc-gen-swift-grpc")
         try FileManager.default.copyItem(at: pluginBinary, to: copy)
-        let result = try run("protoc", ["--plugin=protoc-gen-swift-grpc=\(copy.path)", "--swift-grpc_out=\(dir.path)/out",
+        let result = try await run("protoc", ["--plugin=protoc-gen-swift-grpc=\(copy.path)", "--swift-grpc_out=\(dir.path)/out",
                                         "--swift-grpc_opt=Visibility=Public", "-I", repositoryRoot.path + "/Protos",
                                         "-I", protobufInclude, "venta/user.proto"], in: dir)
         #expect(result.status == 0, "\(result.output)")
@@ -132,21 +132,21 @@ struct GeneratorTests {
 @Suite("Imports across modules")
 struct ModuleMappingTests {
     @Test("a dependency mapped to another module is imported; one in the same run is not")
-    func imports() throws {
-        let req = try request(for: ["shop/search.proto"], parameter: "Visibility=Public,ModuleMapping=shop/catalog.proto=Catalog")
+    func imports() async throws {
+        let req = try await request(for: ["shop/search.proto"], parameter: "Visibility=Public,ModuleMapping=shop/catalog.proto=Catalog")
         let response = Generator.generate(req)
         let content = try #require(response.file.first?.content)
         #expect(content.contains("import SluiceProto\nimport Catalog\n"))
         #expect(content.contains("public var products: [Catalog_Product] = []"))
 
-        let both = try request(for: ["shop/search.proto", "shop/catalog.proto"])
+        let both = try await request(for: ["shop/search.proto", "shop/catalog.proto"])
         let searchFile = try #require(Generator.generate(both).file.first { $0.name == "shop/search.pb.swift" })
         #expect(!searchFile.content.contains("import Catalog"))
     }
 
     @Test("well-known types generated into SluiceProto import nothing of their own module")
-    func runtimeFiles() throws {
-        let req = try request(for: ["google/protobuf/api.proto", "google/protobuf/source_context.proto", "google/protobuf/type.proto"])
+    func runtimeFiles() async throws {
+        let req = try await request(for: ["google/protobuf/api.proto", "google/protobuf/source_context.proto", "google/protobuf/type.proto"])
         for file in Generator.generate(req).file {
             #expect(!file.content.contains("import SluiceProto"), "\(file.name)")
         }

@@ -76,10 +76,14 @@ final class RecordingEndpoint: StreamEndpoint {
     var received: [HTTP2Frame.FramePayload] = []
     var writabilityChanges = 0
     var closed = 0
+    var causes: [StreamCloseCause] = []
 
     func receive(_ payload: HTTP2Frame.FramePayload) { received.append(payload) }
     func writabilityChanged() { writabilityChanges += 1 }
-    func streamClosed() { closed += 1 }
+    func streamClosed(_ cause: StreamCloseCause) {
+        closed += 1
+        causes.append(cause)
+    }
     func readComplete() {}
 }
 

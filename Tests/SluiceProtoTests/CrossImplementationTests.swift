@@ -13,7 +13,7 @@ import Testing
 @Suite("Cross-implementation: Python protobuf")
 struct CrossImplementationTests {
     @Test("10,000 random messages decode, re-encode byte for byte, and read back in Python")
-    func pythonRoundTrip() throws {
+    func pythonRoundTrip() async throws {
         let directory = FileManager.default.temporaryDirectory.appending(path: "sluice-crosscheck-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -21,7 +21,7 @@ struct CrossImplementationTests {
         let results = directory.appending(path: "results.bin")
         let script = "Tests/CrossImplementation/crosscheck.py"
 
-        let generated = try run("python3", [script, "generate", "--seed", "20261122", "--count", "10000", "--out", cases.path])
+        let generated = try await run("python3", [script, "generate", "--seed", "20261122", "--count", "10000", "--out", cases.path])
         try #require(generated.status == 0, "crosscheck.py generate failed: \(generated.output)")
 
         let records = readRecords([UInt8](try Data(contentsOf: cases)))
@@ -55,7 +55,7 @@ struct CrossImplementationTests {
         #expect(withUnknownFields > 1_000, "the generator should exercise unknown fields")
         try Data(output).write(to: results)
 
-        let verified = try run("python3", [script, "verify", "--cases", cases.path, "--results", results.path])
+        let verified = try await run("python3", [script, "verify", "--cases", cases.path, "--results", results.path])
         #expect(verified.status == 0, "Python rejected Sluice's encodings: \(verified.output)")
         #expect(verified.output.contains("10000 passed, 0 failed"))
     }

@@ -16,6 +16,13 @@ struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
     private var buffer: [Element] = []
     private var head = 0
     let highWatermark: Int
+    /// Bytes buffered (as ``weigh`` counts them) before the producer is held back: with
+    /// messages of up to megabytes, a count alone would let a few elements pin a lot of memory.
+    let byteLimit: Int
+    /// An element's size in bytes; nil counts elements only.
+    private let weigh: (@Sendable (Element) -> Int)?
+    /// What ``weigh`` says the buffered elements hold.
+    private(set) var bufferedBytes = 0
     private(set) var terminal: Terminal?
     /// The consumer stopped listening: further elements are dropped and producers fail.
     private(set) var consumerGone = false
@@ -26,15 +33,22 @@ struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
     /// The synchronous producer was told to stop and awaits a demand signal.
     private var producerPaused = false
 
-    init(highWatermark: Int) {
-        precondition(highWatermark > 0)
+    init(highWatermark: Int, byteLimit: Int = .max, weigh: (@Sendable (Element) -> Int)? = nil) {
+        precondition(highWatermark > 0 && byteLimit > 0)
         self.highWatermark = highWatermark
+        self.byteLimit = byteLimit
+        self.weigh = weigh
     }
 
     var buffered: Int { (front == nil ? 0 : 1) + buffer.count - head }
 
+    /// No room for more: the count or the bytes reached their limit. The first element is
+    /// always taken, whatever its size, so one element larger than the limit still passes.
+    private var isFull: Bool { buffered >= highWatermark || bufferedBytes >= byteLimit }
+
     /// Adds an element behind those buffered.
     private mutating func enqueue(_ element: Element) {
+        if let weigh { bufferedBytes += weigh(element) }
         if front == nil && buffer.count == head {
             front = element
         } else {
@@ -44,6 +58,12 @@ struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
 
     /// Takes the oldest buffered element; there must be one.
     private mutating func dequeue() -> Element {
+        let element = takeOldest()
+        if let weigh { bufferedBytes -= weigh(element) }
+        return element
+    }
+
+    private mutating func takeOldest() -> Element {
         if let element = front {
             front = nil
             // What was queued behind it moves up, so order is kept.
@@ -87,7 +107,7 @@ struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
             return .resumeConsumer(waiter, element)
         }
         enqueue(element)
-        let more = buffered < highWatermark
+        let more = !isFull
         if !more { producerPaused = true }
         return .buffered(more: more)
     }
@@ -116,7 +136,7 @@ struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
             self.waiter = nil
             return .resumeConsumer(waiter, element)
         }
-        if buffered < highWatermark {
+        if !isFull {
             enqueue(element)
             return .buffered
         }
@@ -134,7 +154,7 @@ struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
     /// Parks an async producer until there is room.
     mutating func park(_ producer: ProducerWaiter) -> ParkProducer {
         if consumerGone || terminal != nil { return .fail }
-        if buffered < highWatermark || waiter != nil { return .retry }
+        if !isFull || waiter != nil { return .retry }
         producers.append(producer)
         return .parked
     }
@@ -172,13 +192,13 @@ struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
         if buffered > 0 {
             let element = dequeue()
             var wake: ProducerWaiter?
-            if !producers.isEmpty && buffered < highWatermark {
+            if !producers.isEmpty && !isFull {
                 wake = producers.removeFirst()
             }
             var demand = false
             // Resume a paused producer once half the buffer has drained: not at once, which
             // would toggle reading on and off per element.
-            if producerPaused && buffered <= highWatermark / 2 {
+            if producerPaused && buffered <= highWatermark / 2 && bufferedBytes <= byteLimit / 2 {
                 producerPaused = false
                 demand = true
             }
@@ -207,6 +227,7 @@ struct MessagePipeStateMachine<Element: Sendable, Waiter, ProducerWaiter> {
         front = nil
         buffer = []
         head = 0
+        bufferedBytes = 0
         let consumer = waiter
         waiter = nil
         let waiting = producers

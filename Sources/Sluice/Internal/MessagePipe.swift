@@ -32,8 +32,11 @@ final class MessagePipe<Element: Sendable>: Sendable {
     ///   - highWatermark: Elements buffered before the producer is held back.
     ///   - onDemand: Called (outside the lock) when a paused synchronous producer may resume.
     ///   - onConsumerGone: Called once when the consumer stops listening before the end.
-    init(highWatermark: Int = 16, onDemand: (@Sendable () -> Void)? = nil, onConsumerGone: (@Sendable () -> Void)? = nil) {
-        state = Mutex(Machine(highWatermark: highWatermark))
+    ///   - byteLimit: Bytes buffered, as `weigh` counts them, before the producer is held back.
+    ///   - weigh: An element's size in bytes; nil counts elements only.
+    init(highWatermark: Int = 16, byteLimit: Int = .max, weigh: (@Sendable (Element) -> Int)? = nil,
+         onDemand: (@Sendable () -> Void)? = nil, onConsumerGone: (@Sendable () -> Void)? = nil) {
+        state = Mutex(Machine(highWatermark: highWatermark, byteLimit: byteLimit, weigh: weigh))
         self.onDemand = onDemand
         self.onConsumerGone = onConsumerGone
     }

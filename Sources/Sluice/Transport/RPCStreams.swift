@@ -91,3 +91,24 @@ public func makeRPCStream<Element: Sendable>(
     let pipe = MessagePipe<Element>(highWatermark: highWatermark, onDemand: onDemand, onConsumerGone: onReaderGone)
     return (RPCWriter(pipe: pipe), RPCAsyncSequence(pipe: pipe))
 }
+
+/// Makes a connected writer and sequence of serialized messages bounded in bytes as well as in
+/// count: a transport's inbound messages, which may each be megabytes.
+///
+/// - Parameters:
+///   - highWatermark: How many messages may wait before the writer is held back.
+///   - byteLimit: How many bytes of messages may wait before the writer is held back (one
+///     message larger than that still passes alone).
+///   - onDemand: Called when a producer paused by `yield` may resume.
+///   - onReaderGone: Called once if the reader stops before the end.
+public func makeRPCStream(
+    ofMessagesUpTo byteLimit: Int,
+    highWatermark: Int = 16,
+    onDemand: (@Sendable () -> Void)? = nil,
+    onReaderGone: (@Sendable () -> Void)? = nil
+) -> (writer: RPCWriter<SerializedMessage>, sequence: RPCAsyncSequence<SerializedMessage>) {
+    let pipe = MessagePipe<SerializedMessage>(
+        highWatermark: highWatermark, byteLimit: byteLimit, weigh: { $0.bytes.count },
+        onDemand: onDemand, onConsumerGone: onReaderGone)
+    return (RPCWriter(pipe: pipe), RPCAsyncSequence(pipe: pipe))
+}

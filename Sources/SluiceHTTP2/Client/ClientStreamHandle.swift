@@ -25,8 +25,8 @@ final class ClientStreamHandle: Sendable {
         var handler: NIOLoopBound<ClientStreamHandler>?
     }
 
-    /// Framed requests for the handler to write.
-    let requests = Outbox<ByteBuffer>()
+    /// Framed requests for the handler to write, bounded in count and bytes.
+    let requests = Outbox<ByteBuffer>(byteLimit: FlowControlDefaults.outboxBytesPerStream, weigh: { $0.readableBytes })
     private let eventLoop: any EventLoop
     private let compression: CompressionAlgorithm?
     private let allocator: ByteBufferAllocator

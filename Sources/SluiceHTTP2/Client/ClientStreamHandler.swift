@@ -27,6 +27,8 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     private let scheme: String
     private let authority: String
     private let maxReceiveMessageSize: Int
+    /// The SETTINGS_MAX_HEADER_LIST_SIZE this side advertised, for the error that names it.
+    private var maxResponseHeaderListSize: Int { connection.maxResponseHeaderListSize }
     private var state = ResponseState.awaitingHeaders
     private var deframer: MessageDeframer
     private var responseEncoding: CompressionAlgorithm?
@@ -44,6 +46,14 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     private var deferringParts = false
     /// The outbox's other buffer, swapped in on every drain.
     private var drained = InlineBatch<ByteBuffer>()
+    /// The call is behind: received bytes wait in the deframer, not as messages, until it reads.
+    private var deliveryPaused = false
+    /// The stream closed: nothing more arrives, so delivery no longer pauses.
+    private var streamFinished = false
+    /// Trailers that arrived while messages still waited in the deframer.
+    private var pendingTrailers: HPACKHeaders?
+    /// A drain found the stream unwritable and left the requests in the outbox.
+    private var drainDeferred = false
 
     init(head: RequestHead, sink: ClientStreamSink, handle: ClientStreamHandle, connection: ClientConnection,
          table: StreamTable<ClientStreamHandler>, scheme: String, authority: String, maxReceiveMessageSize: Int) {
@@ -88,9 +98,20 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
         }
     }
 
-    func streamClosed() {
+    func streamClosed(_ cause: StreamCloseCause) {
+        if case .ended = cause, deliveryPaused {
+            // The server finished while the call was behind: what it sent is all here (no
+            // more than a window), so hand it over rather than lose it.
+            streamFinished = true
+            deliveryPaused = false
+            deliverMessages()
+            if let trailers = pendingTrailers {
+                pendingTrailers = nil
+                receiveTrailers(trailers)
+            }
+        }
         deliverPendingParts()
-        end(RPCError(code: .unavailable, message: "the stream closed before the call ended"), trailers: [:])
+        end(Self.error(for: cause, limit: maxResponseHeaderListSize), trailers: [:])
         handle.detach()
         requests.close()
         connection.releaseStream()
@@ -102,8 +123,16 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
         drainRequests()
     }
 
-    /// Writes what the call queued, then flushes once.
+    /// Writes what the call queued, then flushes once. While the stream cannot take more, the
+    /// requests stay in the outbox and the call waits (see the server's response side).
     private func drainRequests() {
+        guard state == .ended || requestsClosed || table.isWritable(streamID) else {
+            drainDeferred = true
+            requests.setWritable(false)
+            table.flush()
+            return
+        }
+        drainDeferred = false
         let end = requests.take(into: &drained)
         guard state != .ended, !requestsClosed else {
             drained.removeAll(keepingCapacity: true)
@@ -133,7 +162,9 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     }
 
     func writabilityChanged() {
-        requests.setWritable(table.isWritable(streamID))
+        let writable = table.isWritable(streamID)
+        requests.setWritable(writable)
+        if writable && drainDeferred { drainRequests() }
     }
 
     /// The client cancelled: RST_STREAM CANCEL.
@@ -163,7 +194,7 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
                 return
             }
             deframer.append(buffer)
-            deliverMessages()
+            if !deliveryPaused { deliverMessages() }
             if data.endStream {
                 // The server must end with trailers; a bare end of stream has no status.
                 end(RPCError(code: .internal, message: "the server ended the stream without trailers"), trailers: [:])
@@ -205,21 +236,35 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
             state = .receivingMessages
             deliver(.headers(GRPCHeaders.metadata(from: headers)))
         case .receivingMessages:
-            // Trailers.
-            do {
-                try deframer.finish()
-            } catch {
-                end(RPCError(code: .internal, message: "the response ended inside a message"), trailers: [:])
+            guard endStream else {
+                end(RPCError(code: .internal, message: "the server sent a second HEADERS frame without ending the stream"),
+                    trailers: [:])
+                resetStream()
                 return
             }
-            end(GRPCHeaders.status(from: headers, httpStatus: httpStatus), trailers: GRPCHeaders.metadata(from: headers))
+            // Trailers; while the call is behind, messages still wait in the deframer.
+            if deliveryPaused {
+                pendingTrailers = headers
+            } else {
+                receiveTrailers(headers)
+            }
         case .ended:
             break
         }
     }
 
+    private func receiveTrailers(_ headers: HPACKHeaders) {
+        do {
+            try deframer.finish()
+        } catch {
+            end(RPCError(code: .internal, message: "the response ended inside a message"), trailers: [:])
+            return
+        }
+        end(GRPCHeaders.status(from: headers, httpStatus: httpStatus), trailers: GRPCHeaders.metadata(from: headers))
+    }
+
     private func deliverMessages() {
-        while state == .receivingMessages {
+        while state == .receivingMessages && !deliveryPaused {
             let message: MessageDeframer.Message?
             do {
                 message = try deframer.next()
@@ -255,6 +300,22 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
         }
     }
 
+    /// The error a call ends with when its stream closes before its status arrived.
+    static func error(for cause: StreamCloseCause, limit: Int) -> RPCError {
+        if cause.isHeaderListTooLarge {
+            return RPCError(code: .resourceExhausted,
+                            message: "response metadata size exceeds the limit of \(limit) bytes")
+        }
+        switch cause {
+        case .protocolViolation:
+            return RPCError(code: .internal, message: "the server broke the HTTP/2 protocol: \(cause.reason)")
+        case .ended:
+            return RPCError(code: .unavailable, message: "the stream closed before the call ended")
+        case .goAway, .connectionError, .connectionClosed:
+            return RPCError(code: .unavailable, message: cause.reason)
+        }
+    }
+
     private func end(_ error: RPCError?, trailers: Metadata) {
         guard state != .ended else { return }
         state = .ended
@@ -266,19 +327,35 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     private func deliver(_ part: ResponsePart) {
         if deferringParts {
             pendingParts.append(part)
+            // A read's parts are delivered together, but no more than a pipe's worth: past
+            // that the call is behind, and the rest waits as bytes.
+            if case .message = part, pendingParts.count >= Self.maxPartsPerRead { pause() }
         } else if !sink.receive(part), case .message = part {
-            table.pauseReading(streamID)
+            pause()
         }
+    }
+
+    /// Messages gathered from one read before delivery pauses (the call's pipe holds 16).
+    private static let maxPartsPerRead = 16
+
+    private func pause() {
+        guard !deliveryPaused, !streamFinished else { return }
+        deliveryPaused = true
+        table.pauseReading(streamID)
     }
 
     private func deliverPendingParts() {
         deferringParts = false
         guard !pendingParts.isEmpty else { return }
         swap(&pendingParts, &deliveringParts)
-        if !sink.receive(contentsOf: deliveringParts), state != .ended {
-            table.pauseReading(streamID)
-        }
+        let more = sink.receive(contentsOf: deliveringParts)
         deliveringParts.removeAll()
+        if !more, state != .ended {
+            pause()
+        } else if more && deliveryPaused && state != .ended {
+            // Paused only for the read's own limit: the call has room, so read on.
+            resumeReading()
+        }
     }
 
     /// A malformed response: RST_STREAM CANCEL, as grpc-go does. Called after the call has
@@ -291,7 +368,19 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
 
     // MARK: Backpressure
 
+    /// The call read half of what waited: deframe what arrived meanwhile, then let the server
+    /// send again, unless that filled the call's pipe once more.
     func resumeReading() {
+        guard deliveryPaused else { return }
+        deliveryPaused = false
+        deliverMessages()
+        if deferringParts { return }  // delivered at the end of this read, which decides
+        guard !deliveryPaused else { return }
+        if let trailers = pendingTrailers {
+            pendingTrailers = nil
+            receiveTrailers(trailers)
+            return
+        }
         table.resumeReading(streamID)
     }
 }

@@ -25,6 +25,10 @@ public final class HTTP2ClientTransport: ClientTransport {
         public var connectTimeout: Duration = .seconds(20)
         /// Connections opened at most; past that, calls queue on the least loaded one.
         public var maxConnections = 8
+        /// Largest response header list (headers or trailers, as HPACK counts them) accepted,
+        /// advertised as SETTINGS_MAX_HEADER_LIST_SIZE; a response over it fails its call with
+        /// RESOURCE_EXHAUSTED. 16 KiB, as C-core's hard limit.
+        public var maxResponseHeaderListSize = HPACKDecoderDefaults.maxHeaderListSize
 
         public init() {}
     }
@@ -164,6 +168,7 @@ public final class HTTP2ClientTransport: ClientTransport {
         case .unixDomainSocket: hostname = configuration.serverHostname
         }
         let keepalive = configuration.keepalive
+        let maxHeaderListSize = configuration.maxResponseHeaderListSize
         let connectionBox = OneShot<ClientConnection>()
         var bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.nanoseconds(Int64(configuration.connectTimeout.seconds * 1e9)))
@@ -179,7 +184,7 @@ public final class HTTP2ClientTransport: ClientTransport {
                 var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
                 connectionConfiguration.initialSettings = [
                     HTTP2Setting(parameter: .maxConcurrentStreams, value: 100),
-                    HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoderDefaults.maxHeaderListSize),
+                    HTTP2Setting(parameter: .maxHeaderListSize, value: maxHeaderListSize),
                     HTTP2Setting(parameter: .initialWindowSize, value: FlowControlDefaults.streamWindow),
                     HTTP2Setting(parameter: .enablePush, value: 0),
                 ]
@@ -198,7 +203,8 @@ public final class HTTP2ClientTransport: ClientTransport {
                                                     connectionConfiguration: connectionConfiguration))
                 try sync.addHandler(streams)
                 try sync.addHandler(ClientConnectionHandler(connection: connectionBox, keepalive: keepalive))
-                connectionBox.set(ClientConnection(channel: channel, streams: NIOLoopBound(streams, eventLoop: channel.eventLoop)))
+                connectionBox.set(ClientConnection(channel: channel, streams: NIOLoopBound(streams, eventLoop: channel.eventLoop),
+                                                   maxResponseHeaderListSize: maxHeaderListSize))
             }
         }
         let channel: any Channel

@@ -31,10 +31,13 @@ final class ClientConnection: Sendable {
     /// The connection's streams; touched only on its event loop.
     let streams: NIOLoopBound<StreamTable<ClientStreamHandler>>
     let state = Mutex(State())
+    /// The SETTINGS_MAX_HEADER_LIST_SIZE this side advertised.
+    let maxResponseHeaderListSize: Int
 
-    init(channel: any Channel, streams: NIOLoopBound<StreamTable<ClientStreamHandler>>) {
+    init(channel: any Channel, streams: NIOLoopBound<StreamTable<ClientStreamHandler>>, maxResponseHeaderListSize: Int) {
         self.channel = channel
         self.streams = streams
+        self.maxResponseHeaderListSize = maxResponseHeaderListSize
     }
 
     /// Reserves a stream slot if this connection can take one more call.

@@ -32,6 +32,10 @@ public final class HTTP2ServerTransport: ServerTransport {
         public var tls: TLSConfiguration?
         /// Keepalive: how the server answers and polices client pings.
         public var keepalive = ServerKeepalive()
+        /// How many connections, and how long each may take to start, idle and live.
+        public var connectionLimits = ServerConnectionLimits()
+        /// Memory a connection may hold for what clients send and what calls answer.
+        public var buffers = ServerBufferLimits()
 
         public init() {}
     }
@@ -78,14 +82,22 @@ public final class HTTP2ServerTransport: ServerTransport {
             throw error
         }
         let configuration = self.configuration
+        let maxConnections = configuration.connectionLimits.effectiveMaxConnections
         let isTCP: Bool
         if case .host = target { isTCP = true } else { isTCP = false }
         var bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
+            // A burst of connections must not overflow the kernel's accept queue: dropped SYNs
+            // are retried by clients after a second, then three (Linux caps this at somaxconn).
+            .serverChannelOption(.backlog, value: 4096)
+            // Accept in bigger batches per wake-up than NIO's default of 4.
+            .serverChannelOption(.maxMessagesPerRead, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
         if isTCP { bootstrap = bootstrap.childChannelOption(.socketOption(.tcp_nodelay), value: 1) }
         bootstrap = bootstrap.childChannelInitializer { [self] channel in
             channel.eventLoop.makeCompletedFuture {
+                // Past the limit the connection is closed at once, before it costs more than
+                // its descriptor for a moment (NIO closes a channel whose initializer fails).
+                guard self.admitConnection(channel, limit: maxConnections) else { throw ConnectionLimitReached() }
                 try self.configureConnection(channel, sslContext: sslContext, configuration: configuration)
             }
         }
@@ -145,17 +157,35 @@ public final class HTTP2ServerTransport: ServerTransport {
 
     // MARK: - Connections and calls
 
+    /// Counts the connection in, unless the server is at its limit.
+    private func admitConnection(_ channel: any Channel, limit: Int) -> Bool {
+        let id = ObjectIdentifier(channel)
+        let admitted = state.withLock { state -> Bool in
+            guard state.connections.count < limit else { return false }
+            state.connections[id] = channel
+            return true
+        }
+        guard admitted else { return false }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
+        }
+        return true
+    }
+
     private func configureConnection(_ channel: any Channel, sslContext: NIOSSLContext?, configuration: Configuration) throws {
         let sync = channel.pipeline.syncOperations
         if let sslContext {
             try sync.addHandler(NIOSSLServerHandler(context: sslContext))
         }
         let peer = Self.describe(channel.remoteAddress)
+        let streamLimit = AdvertisedStreamLimit(advertised: configuration.maxConcurrentStreams)
+        try sync.addHandler(streamLimit)
         var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
         connectionConfiguration.initialSettings = [
-            HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maxConcurrentStreams),
+            // Rewritten to the configured limit on the way out (AdvertisedStreamLimit).
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: streamLimit.enforced),
             HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoderDefaults.maxHeaderListSize),
-            HTTP2Setting(parameter: .initialWindowSize, value: FlowControlDefaults.streamWindow),
+            HTTP2Setting(parameter: .initialWindowSize, value: configuration.buffers.streamWindow),
         ]
         // swift-nio-http2 allows 200 control frames (PING, SETTINGS, ...) per 30 s by default and
         // answers more with GOAWAY ENHANCE_YOUR_CALM. grpc-go's bandwidth estimator pings once
@@ -166,22 +196,21 @@ public final class HTTP2ServerTransport: ServerTransport {
         // control frames (10,000) bounds what a peer that never reads our ACKs can cost.
         connectionConfiguration.controlFrameRateLimit.maximumCount = .max
         let maxReceive = configuration.maxReceiveMessageSize
+        let buffers = configuration.buffers
         let accept: ServerStreamHandler.Accept = { [weak self] stream in self?.startCall(stream) }
         let streams = StreamTable<ServerStreamHandler>(
-            streamWindow: FlowControlDefaults.streamWindow, connectionWindow: FlowControlDefaults.connectionWindow
+            streamWindow: buffers.streamWindow, connectionWindow: buffers.connectionWindow,
+            receiveBudget: buffers.connectionReceiveBudget, maxConcurrentStreams: configuration.maxConcurrentStreams
         ) { streamID, table in
             ServerStreamHandler(table: table, streamID: streamID, accept: accept, maxReceiveMessageSize: maxReceive,
-                                peer: peer)
+                                pipeByteLimit: buffers.receivedMessageBytesPerStream,
+                                outboxByteLimit: buffers.outboundBytesPerStream, peer: peer)
         }
         try sync.addHandler(NIOHTTP2Handler(mode: .server, frameDelegate: streams,
                                             connectionConfiguration: connectionConfiguration))
         try sync.addHandler(streams)
-        try sync.addHandler(ServerConnectionHandler(keepalive: configuration.keepalive, streams: streams))
-        let id = ObjectIdentifier(channel)
-        state.withLock { $0.connections[id] = channel }
-        channel.closeFuture.whenComplete { [weak self] _ in
-            _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
-        }
+        try sync.addHandler(ServerConnectionHandler(keepalive: configuration.keepalive,
+                                                    limits: configuration.connectionLimits, streams: streams))
     }
 
     private func startCall(_ stream: ServerStream) -> Task<Void, Never>? {
@@ -216,6 +245,11 @@ public final class HTTP2ServerTransport: ServerTransport {
         case .unixDomainSocket: return "unix:\(address.pathname ?? "")"
         }
     }
+}
+
+/// A connection beyond ``ServerConnectionLimits/maxConnections``, closed as it was accepted.
+struct ConnectionLimitReached: Error, CustomStringConvertible {
+    var description: String { "the server is at its connection limit" }
 }
 
 /// Defaults NIO does not export.

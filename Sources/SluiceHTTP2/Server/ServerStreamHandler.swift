@@ -7,8 +7,10 @@ import Synchronization
 /// Runs one gRPC call on one HTTP/2 stream of a server connection.
 ///
 /// Inbound: request HEADERS become a ``RequestHead``, DATA is deframed into messages and
-/// handed to the call through a bounded pipe; when that pipe is full the stream table stops
-/// returning the stream's flow-control window, and the client is held back. Outbound: the
+/// handed to the call through a pipe bounded in messages and bytes. When that pipe is full,
+/// deframing stops (what arrives stays as received bytes, not as message objects) and the
+/// stream table stops returning the stream's flow-control window, so the client is held back
+/// after at most one window; both resume when the call has read half of what waits. Outbound: the
 /// call's ``ResponsePart``s are written as HEADERS, DATA and trailers (Trailers-Only when the
 /// status comes first). A reset or a vanished client cancels the call.
 final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
@@ -30,6 +32,12 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
     private var state = State.idle
     private var deframer: MessageDeframer
     private var requestEncoding: CompressionAlgorithm?
+    /// The request pipe is full: received bytes wait in the deframer until the call reads.
+    private var deliveryPaused = false
+    /// The client ended its requests, but messages still wait in the deframer.
+    private var endOfRequestsPending = false
+    /// Bytes of requests the pipe holds before the client is held back.
+    private let pipeByteLimit: Int
     private var task: Task<Void, Never>?
     /// The call, accepted but not yet started: it starts once the read that brought its
     /// HEADERS is done, so a unary request that came in the same read (as it usually does) is
@@ -40,20 +48,27 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
     private let streamID: HTTP2StreamID
 
     // Response side: the call's task queues parts in the outbox; the loop drains them.
-    private let responses = Outbox<ResponsePart>()
+    private let responses: Outbox<ResponsePart>
     /// The outbox's other buffer, swapped in on every drain.
     private var drained = InlineBatch<ResponsePart>()
     private var headersSent = false
     private var responseEncoding: CompressionAlgorithm?
     private var ended = false
-
+    /// A drain found the stream unwritable and left the parts in the outbox, for
+    /// ``writabilityChanged()`` to write once the peer's window opens.
+    private var drainDeferred = false
 
     init(table: StreamTable<ServerStreamHandler>, streamID: HTTP2StreamID, accept: @escaping Accept,
-         maxReceiveMessageSize: Int, peer: String) {
+         maxReceiveMessageSize: Int, pipeByteLimit: Int, outboxByteLimit: Int, peer: String) {
+        self.responses = Outbox(byteLimit: outboxByteLimit, weigh: { part in
+            if case .message(let message) = part { return message.bytes.count }
+            return 0
+        })
         self.table = table
         self.streamID = streamID
         self.accept = accept
         self.maxReceiveMessageSize = maxReceiveMessageSize
+        self.pipeByteLimit = pipeByteLimit
         self.peer = peer
         self.deframer = MessageDeframer(maxMessageSize: maxReceiveMessageSize)
     }
@@ -75,8 +90,10 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
                 return
             }
             deframer.append(buffer)
+            if data.endStream { endOfRequestsPending = true }
+            guard !deliveryPaused else { return }
             deliverMessages()
-            if data.endStream { receiveEndOfRequests() }
+            if endOfRequestsPending && !deliveryPaused { receiveEndOfRequests() }
         case .rstStream:
             abort(RPCError(code: .cancelled, message: "the client reset the stream"))
         default:
@@ -84,16 +101,26 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
         }
     }
 
-    func streamClosed() {
-        abort(RPCError(code: .cancelled, message: "the stream closed"))
+    func streamClosed(_ cause: StreamCloseCause) {
+        abort(RPCError(code: .cancelled, message: cause.reason))
         responses.close()
     }
 
     func writabilityChanged() {
-        responses.setWritable(table.isWritable(streamID))
+        let writable = table.isWritable(streamID)
+        responses.setWritable(writable)
+        // Parts left queued while the stream could not take them go out now.
+        if writable && drainDeferred { drainResponses() }
     }
 
+    /// The call read half of what waited: deframe what arrived meanwhile, then let the client
+    /// send again, unless that filled the pipe once more.
     func resumeReading() {
+        guard deliveryPaused else { return }
+        deliveryPaused = false
+        deliverMessages()
+        guard !deliveryPaused else { return }
+        if endOfRequestsPending { receiveEndOfRequests() }
         table.resumeReading(streamID)
     }
 
@@ -133,7 +160,7 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
 
         guard let eventLoop = table.eventLoop else { return }
         let outbox = responses
-        let requests = makeRPCStream(of: SerializedMessage.self, highWatermark: 16, onDemand: {
+        let requests = makeRPCStream(ofMessagesUpTo: pipeByteLimit, highWatermark: 16, onDemand: {
             outbox.resumeReadingOnLoop()
         })
         state = .open(requests: requests.writer)
@@ -199,12 +226,16 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
                 }
             }
             if !requests.yield(SerializedMessage(Array(bytes.readableBytesView), compressed: message.compressed)) {
+                // Stop here: the rest stays as bytes until the call catches up.
+                deliveryPaused = true
                 table.pauseReading(streamID)
+                return
             }
         }
     }
 
     private func receiveEndOfRequests() {
+        endOfRequestsPending = false
         guard case .open(let requests) = state else { return }
         state = .halfClosed
         do {
@@ -245,8 +276,17 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
         drainResponses()
     }
 
-    /// Writes the parts the call queued, then flushes once.
+    /// Writes the parts the call queued, then flushes once. While the stream cannot take more
+    /// (the client's window is closed and a backlog waits in HTTP/2), parts stay in the outbox,
+    /// which holds the call back: what a stalled reader pins is bounded by the outbox's byte
+    /// limit and the backlog's watermark, not by what the call produces.
     private func drainResponses() {
+        guard ended || table.isWritable(streamID) else {
+            drainDeferred = true
+            responses.setWritable(false)
+            return
+        }
+        drainDeferred = false
         let end = responses.take(into: &drained)
         var batch = DataBatcher()
         for part in drained { write(part, batch: &batch) }

@@ -13,6 +13,9 @@ struct InboundWindow: Equatable {
     private var withheld = 0
     private(set) var isPaused = false
 
+    /// What arrived while paused: bytes the stream holds because its call is behind.
+    var withheldBytes: Int { withheld }
+
     init(target: Int) {
         self.target = target
     }
@@ -76,10 +79,58 @@ struct OutboundBacklog: Equatable {
     }
 }
 
+/// The bytes a connection's stalled streams may hold together.
+///
+/// Each stream's window bounds what it holds, but a hundred streams whose calls all stopped
+/// reading hold a hundred windows. Past `limit`, the connection's own window is withheld too,
+/// so the peer can add at most one connection window more, whatever its number of streams;
+/// it flows again once stalled streams resume or close. Streams that read on are never held
+/// back unless the connection is over budget, which takes many stalled ones at once.
+struct ConnectionReceiveBudget: Equatable {
+    let limit: Int
+    /// Bytes that streams paused by their calls hold.
+    private(set) var held = 0
+    /// Connection window updates not sent because the budget was exceeded.
+    private(set) var withheldIncrement = 0
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    var isExceeded: Bool { held > limit }
+
+    /// A paused stream received `bytes`.
+    mutating func hold(_ bytes: Int) {
+        held += bytes
+    }
+
+    /// A connection window update is due; returns what to send now (nil while over budget).
+    mutating func admit(_ increment: Int) -> Int? {
+        guard isExceeded else { return increment }
+        withheldIncrement += increment
+        return nil
+    }
+
+    /// `bytes` held by a stream were given up; returns the withheld update to send, if the
+    /// connection is back under budget.
+    mutating func release(_ bytes: Int) -> Int? {
+        held = max(0, held - bytes)
+        guard !isExceeded, withheldIncrement > 0 else { return nil }
+        defer { withheldIncrement = 0 }
+        return withheldIncrement
+    }
+}
+
 /// The receive windows Sluice advertises, on both sides.
 enum FlowControlDefaults {
     /// SETTINGS_INITIAL_WINDOW_SIZE: how far a stream's peer may run ahead of its call.
     static let streamWindow = 1 << 20
     /// The connection's window, shared by its streams.
     static let connectionWindow = 4 << 20
+    /// What a connection's stalled streams may hold together before its window is withheld.
+    static let connectionReceiveBudget = 16 << 20
+    /// Bytes of messages a call's outbox holds before the call waits for the event loop.
+    static let outboxBytesPerStream = 64 << 10
+    /// Bytes of received messages a call's pipe holds before reading from the peer stops.
+    static let receivePipeBytesPerStream = 1 << 20
 }

@@ -7,7 +7,12 @@
 struct OutboxStateMachine<Item, Waiter> {
     /// Items queued before the producer waits for the loop to drain them.
     let highWatermark: Int
+    /// Bytes queued before the producer waits: a count alone lets a call with large messages
+    /// queue megabytes per stream.
+    let byteLimit: Int
     private(set) var items = InlineBatch<Item>()
+    /// The bytes the queued items hold, as the producer reported them.
+    private(set) var queuedBytes = 0
     /// The producer has finished: no more items after those queued.
     private(set) var finished = false
     /// The stream is gone: items are dropped and the producer fails.
@@ -21,12 +26,13 @@ struct OutboxStateMachine<Item, Waiter> {
     /// Producers waiting for room: usually one, but a writer may be shared by several tasks.
     private var waiters = InlineBatch<Waiter>()
 
-    init(highWatermark: Int) {
-        precondition(highWatermark > 0)
+    init(highWatermark: Int, byteLimit: Int = .max) {
+        precondition(highWatermark > 0 && byteLimit > 0)
         self.highWatermark = highWatermark
+        self.byteLimit = byteLimit
     }
 
-    private var hasRoom: Bool { items.count < highWatermark && writable }
+    private var hasRoom: Bool { items.count < highWatermark && queuedBytes < byteLimit && writable }
 
     // MARK: Producer side
 
@@ -38,9 +44,11 @@ struct OutboxStateMachine<Item, Waiter> {
         case queued(scheduleDrain: Bool, mustWait: Bool)
     }
 
-    mutating func append(_ item: Item) -> AppendAction {
+    /// Queues `item`, which holds `bytes` bytes.
+    mutating func append(_ item: Item, bytes: Int = 0) -> AppendAction {
         guard !closed, !finished else { return .fail }
         items.append(item)
+        queuedBytes += bytes
         return .queued(scheduleDrain: claimDrain(), mustWait: !hasRoom)
     }
 
@@ -94,6 +102,7 @@ struct OutboxStateMachine<Item, Waiter> {
     mutating func take(into spare: inout InlineBatch<Item>) -> Drained {
         drainScheduled = false
         swap(&items, &spare)
+        queuedBytes = 0
         var end = false
         if finished && !endTaken {
             endTaken = true
@@ -120,6 +129,7 @@ struct OutboxStateMachine<Item, Waiter> {
     mutating func close() -> InlineBatch<Waiter> {
         closed = true
         items = InlineBatch()
+        queuedBytes = 0
         defer { waiters = InlineBatch() }
         return waiters
     }

@@ -14,8 +14,8 @@ protocol OutboxDrainer: AnyObject {
 ///
 /// The task appends and goes on without hopping threads; the first item since the last drain
 /// schedules one drain on the loop, which writes everything queued and flushes once. The task
-/// waits only when `highWatermark` items are queued or the channel is not writable, so memory
-/// stays bounded and a slow peer slows the writer (HTTP/2 flow control makes the channel
+/// waits only when `highWatermark` items or `byteLimit` bytes are queued, or the stream is not
+/// writable, so memory stays bounded and a slow peer slows the writer (HTTP/2 flow control makes the channel
 /// unwritable). Items appended before the stream exists (a client stream still being opened)
 /// are written when it attaches: a unary call's request goes out with its HEADERS.
 final class Outbox<Item: Sendable>: Sendable {
@@ -37,9 +37,17 @@ final class Outbox<Item: Sendable>: Sendable {
     private let state: Mutex<Machine>
     /// Set once when the stream attaches.
     private let scheduler = Mutex<Scheduler?>(nil)
+    /// An item's size in bytes, for the byte limit; nil counts items only.
+    private let weigh: (@Sendable (Item) -> Int)?
 
-    init(highWatermark: Int = 16) {
-        state = Mutex(Machine(highWatermark: highWatermark))
+    /// - Parameters:
+    ///   - highWatermark: Items queued before the producer waits.
+    ///   - byteLimit: Bytes queued (as `weigh` counts them) before the producer waits; the item
+    ///     that crosses it is still queued, so one item larger than the limit passes alone.
+    ///   - weigh: An item's size in bytes.
+    init(highWatermark: Int = 16, byteLimit: Int = .max, weigh: (@Sendable (Item) -> Int)? = nil) {
+        state = Mutex(Machine(highWatermark: highWatermark, byteLimit: byteLimit))
+        self.weigh = weigh
     }
 
     // MARK: Producer side
@@ -47,7 +55,8 @@ final class Outbox<Item: Sendable>: Sendable {
     /// Queues `item`, waiting while the outbox is full. Throws `CancellationError` once the
     /// stream is gone or the producer has finished.
     func send(_ item: Item) async throws {
-        switch state.withLock({ $0.append(item) }) {
+        let bytes = weigh?(item) ?? 0
+        switch state.withLock({ $0.append(item, bytes: bytes) }) {
         case .fail:
             throw CancellationError()
         case .queued(let scheduleDrain, let mustWait):
@@ -66,7 +75,8 @@ final class Outbox<Item: Sendable>: Sendable {
     /// Queues `item` without waiting; returns whether there is room for more.
     @discardableResult
     func offer(_ item: Item) -> Bool {
-        switch state.withLock({ $0.append(item) }) {
+        let bytes = weigh?(item) ?? 0
+        switch state.withLock({ $0.append(item, bytes: bytes) }) {
         case .fail:
             return false
         case .queued(let scheduleDrain, let mustWait):

@@ -8,9 +8,9 @@ protocol StreamEndpoint: AnyObject {
     func receive(_ payload: HTTP2Frame.FramePayload)
     /// ``StreamTable/isWritable(_:)`` may have changed.
     func writabilityChanged()
-    /// The stream is closed: both sides ended it, either reset it, or the connection went away.
-    /// Called once; the table forgets the endpoint afterwards.
-    func streamClosed()
+    /// The stream is closed: both sides ended it, either reset it, or the connection went away;
+    /// `cause` says which. Called once; the table forgets the endpoint afterwards.
+    func streamClosed(_ cause: StreamCloseCause)
     /// The frames of the current read have all been delivered (after
     /// ``StreamTable/notifyAtReadComplete(_:)``).
     func readComplete()
@@ -29,8 +29,17 @@ protocol StreamEndpoint: AnyObject {
 ///   the stream (``OutboundBacklog``), learned from swift-nio-http2's frame delegate;
 /// - stream IDs for the streams a client opens.
 ///
-/// Frames of the connection itself (SETTINGS, PING, GOAWAY), user events and errors pass on to
-/// the connection handler behind.
+/// - stream errors: swift-nio-http2 (used without a multiplexer) resets a stream whose peer
+///   broke the protocol on it and then reports the error like any other. The table tells them
+///   apart by the RST_STREAM it saw swift-nio-http2 write, closes that stream alone with the
+///   cause, and keeps the error from the connection handler, which closes the connection on
+///   the errors that reach it;
+/// - a receive budget for the connection (``ConnectionReceiveBudget``): streams whose calls are
+///   behind hold what their peer sent meanwhile, and once they hold more than the budget
+///   together, the connection's window stops being returned too.
+///
+/// Frames of the connection itself (SETTINGS, PING, GOAWAY), user events and connection errors
+/// pass on to the connection handler behind.
 final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
     typealias InboundIn = HTTP2Frame
     typealias InboundOut = HTTP2Frame
@@ -54,7 +63,21 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
 
     private var streams: [HTTP2StreamID: Entry] = [:]
     private var connectionWindow: InboundWindow
+    private var budget: ConnectionReceiveBudget
+    /// A frame is being written by this table (so a RST_STREAM the frame delegate sees is ours,
+    /// not swift-nio-http2's answer to a stream error).
+    private var writingOwnFrame = false
+    /// The stream swift-nio-http2 just reset for a stream error, and the code it sent; the error
+    /// itself follows through `errorCaught`.
+    private var resetByHTTP2: (streamID: HTTP2StreamID, code: HTTP2ErrorCode)?
+    /// That stream's endpoint, closed by then, waiting for the error to report it with.
+    private var closedByHTTP2: (endpoint: Endpoint, code: HTTP2ErrorCode)?
+    /// The GOAWAY the peer sent, if any.
+    private var goAwayReceived: (code: HTTP2ErrorCode, debugData: String)?
+    /// The connection error that is closing the connection, if any.
+    private var connectionError: (any Error)?
     private let streamWindow: Int
+    private let maxConcurrentStreams: Int
     private let accept: Accept?
     /// The ID of the next stream this side opens; nil once they are used up.
     private var nextStreamID: HTTP2StreamID?
@@ -69,11 +92,18 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
     /// - Parameters:
     ///   - streamWindow: The SETTINGS_INITIAL_WINDOW_SIZE this side advertises.
     ///   - connectionWindow: The receive window to grow the connection's to.
+    ///   - receiveBudget: Bytes the streams whose calls are behind may hold together before the
+    ///     connection's window is withheld as well.
     ///   - accept: For servers: makes endpoints for the streams clients open. Clients pass nil
     ///     and open streams with ``open(_:)``.
-    init(streamWindow: Int, connectionWindow: Int, accept: Accept?) {
+    ///   - maxConcurrentStreams: For servers: streams the peer may have open; one more is refused
+    ///     with RST_STREAM REFUSED_STREAM (see ``AdvertisedStreamLimit``).
+    init(streamWindow: Int, connectionWindow: Int, receiveBudget: Int = .max, maxConcurrentStreams: Int = .max,
+         accept: Accept?) {
+        self.maxConcurrentStreams = maxConcurrentStreams
         self.streamWindow = streamWindow
         self.connectionWindow = InboundWindow(target: connectionWindow)
+        self.budget = ConnectionReceiveBudget(limit: receiveBudget)
         self.accept = accept
         self.nextStreamID = accept == nil ? 1 : nil
     }
@@ -113,7 +143,9 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
             // Writability is read by the writer after it flushes, so the change is not announced.
             _ = update(streamID) { $0.outbound.queued(data.data.readableBytes) }
         }
+        writingOwnFrame = true
         context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: payload)), promise: nil)
+        writingOwnFrame = false
     }
 
     func flush() {
@@ -141,9 +173,20 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
 
     /// The stream's call caught up: return what was withheld.
     func resumeReading(_ streamID: HTTP2StreamID) {
-        guard let increment = update(streamID, { $0.peerEnded ? nil : $0.inbound.resume() }) ?? nil else { return }
-        write(.windowUpdate(windowSizeIncrement: increment), on: streamID)
+        guard let entry = streams[streamID], entry.inbound.isPaused else { return }
+        let held = entry.inbound.withheldBytes
+        let increment = update(streamID, { $0.peerEnded ? nil : $0.inbound.resume() }) ?? nil
+        releaseHeld(held)
+        if let increment { write(.windowUpdate(windowSizeIncrement: increment), on: streamID) }
         flush()
+    }
+
+    /// Bytes paused streams held were given up (the stream resumed or closed): the connection's
+    /// window may flow again.
+    private func releaseHeld(_ bytes: Int) {
+        guard bytes > 0, let increment = budget.release(bytes) else { return }
+        write(.windowUpdate(windowSizeIncrement: increment), on: .rootStream)
+        needsFlush = true
     }
 
     // MARK: - Channel events
@@ -178,12 +221,16 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
         let frame = unwrapInboundIn(data)
         let streamID = frame.streamID
         guard streamID != .rootStream else {
+            if case .goAway(_, let code, let opaqueData) = frame.payload {
+                goAwayReceived = (code, opaqueData.map { String(buffer: $0) } ?? "")
+            }
             context.fireChannelRead(data)
             return
         }
         if case .data(let payload) = frame.payload {
             let size = payload.data.readableBytes + (payload.paddingBytes.map { $0 + 1 } ?? 0)
-            if let increment = connectionWindow.received(size) {
+            if streams[streamID]?.inbound.isPaused == true { budget.hold(size) }
+            if let increment = connectionWindow.received(size).flatMap({ budget.admit($0) }) {
                 write(.windowUpdate(windowSizeIncrement: increment), on: .rootStream)
                 needsFlush = true
             }
@@ -197,6 +244,10 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
         }
         if let endpoint = streams[streamID]?.endpoint {
             endpoint.receive(frame.payload)
+        } else if case .headers = frame.payload, accept != nil, streams.count >= maxConcurrentStreams {
+            // Over the advertised limit: refused, which tells the client it may retry it.
+            write(.rstStream(.refusedStream), on: streamID)
+            needsFlush = true
         } else if case .headers = frame.payload, let accept, let endpoint = accept(streamID, self) {
             streams[streamID] = Entry(endpoint: endpoint, inbound: InboundWindow(target: streamWindow))
             endpoint.receive(frame.payload)
@@ -208,6 +259,12 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        // A stream error whose error never came: close the stream with what is known.
+        if let closed = closedByHTTP2 {
+            closedByHTTP2 = nil
+            resetByHTTP2 = nil
+            closed.endpoint.streamClosed(.protocolViolation(closed.code, nil))
+        }
         if !awaitingReadComplete.isEmpty {
             swap(&awaitingReadComplete, &spareAwaiting)
             for streamID in spareAwaiting { streams[streamID]?.endpoint.readComplete() }
@@ -224,15 +281,52 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let closed = event as? StreamClosedEvent, let entry = streams.removeValue(forKey: closed.streamID) {
-            entry.endpoint.streamClosed()
+            releaseHeld(entry.inbound.withheldBytes)
+            if let reset = resetByHTTP2, reset.streamID == closed.streamID {
+                // Its error comes next, through errorCaught: close the stream with it there.
+                closedByHTTP2 = (entry.endpoint, reset.code)
+            } else if let goAway = goAwayReceived, closed.reason == .refusedStream {
+                entry.endpoint.streamClosed(.goAway(goAway.code, debugData: goAway.debugData))
+            } else {
+                entry.endpoint.streamClosed(.ended)
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// A stream error stays on its stream; anything else goes on to the connection handler,
+    /// which closes the connection.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let reset = resetByHTTP2 {
+            resetByHTTP2 = nil
+            if let closed = closedByHTTP2 {
+                closedByHTTP2 = nil
+                closed.endpoint.streamClosed(.protocolViolation(closed.code, error))
+            } else if let entry = streams.removeValue(forKey: reset.streamID) {
+                entry.endpoint.streamClosed(.protocolViolation(reset.code, error))
+            }
+            return
+        }
+        if connectionError == nil { connectionError = error }
+        context.fireErrorCaught(error)
+    }
+
     private func closeAll() {
-        let endpoints = streams.values.map(\.endpoint)
+        var endpoints = streams.values.map(\.endpoint)
         streams.removeAll()
-        for endpoint in endpoints { endpoint.streamClosed() }
+        if let closed = closedByHTTP2 {
+            closedByHTTP2 = nil
+            endpoints.append(closed.endpoint)
+        }
+        let cause: StreamCloseCause
+        if let connectionError {
+            cause = .connectionError(connectionError)
+        } else if let goAway = goAwayReceived {
+            cause = .goAway(goAway.code, debugData: goAway.debugData)
+        } else {
+            cause = .connectionClosed
+        }
+        for endpoint in endpoints { endpoint.streamClosed(cause) }
     }
 
     // MARK: - NIOHTTP2FrameDelegate
@@ -241,6 +335,10 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
     func wroteFrame(_ frame: HTTP2Frame) {
         switch frame.payload {
         case .headers, .data: dataSent = true
+        case .rstStream(let code) where !writingOwnFrame:
+            // swift-nio-http2's answer to a stream error; the error follows.
+            resetByHTTP2 = (frame.streamID, code)
+            return
         default: return
         }
         guard case .data(let data) = frame.payload,
