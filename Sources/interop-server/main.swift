@@ -28,8 +28,18 @@ struct InteropServer: AsyncParsableCommand {
     @Option(name: .customLong("tls_client_ca_file"), help: "Require client certificates signed by this CA (mTLS).")
     var clientCA: String?
 
+    @Option(name: .customLong("handshake_timeout_ms"), help: "Close connections that send no preface in this time.")
+    var handshakeTimeoutMilliseconds: Int?
+
+    @Option(name: .customLong("max_connections"), help: "Connections served at once (default: from the descriptor limit).")
+    var maxConnections: Int?
+
     func run() async throws {
         var configuration = HTTP2ServerTransport.Configuration()
+        if let handshakeTimeoutMilliseconds {
+            configuration.connectionLimits.handshakeTimeout = .milliseconds(handshakeTimeoutMilliseconds)
+        }
+        configuration.connectionLimits.maxConnections = maxConnections
         if useTLS {
             guard let certificate, let key else {
                 throw ValidationError("--use_tls needs --tls_cert_file and --tls_key_file")
