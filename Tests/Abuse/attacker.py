@@ -542,8 +542,9 @@ def main():
     time.sleep(0.3)
     started = time.monotonic()
     result = ATTACKS[args.attack](args)
-    # Memory must come back once the attack's connections are gone.
-    time.sleep(1.5)
+    # Memory must come back once the attack's connections are gone (handlers that were asleep
+    # take a moment to see their cancellation).
+    time.sleep(3)
     ordinary.stop.set()
     ordinary.join(timeout=10)
     sampler.stop.set()

@@ -63,6 +63,8 @@ struct AbuseTests {
         let peak = try #require(report.int("peak_growth"))
         #expect(peak < 3 * 40 * Self.mebibyte, "\(report)")
         #expect((report.int("bytes_sent") ?? 0) > 3 * 16 * Self.mebibyte, "the attack did not get going: \(report)")
+        // And it is given back: no tail of message objects once the connections are gone.
+        #expect((report.int("final_growth") ?? .max) < 48 * Self.mebibyte, "\(report)")
     }
 
     @Test("100 streams asking for 40 x 256 KiB each with a closed receive window: memory stays bounded")
