@@ -55,8 +55,25 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     /// A drain found the stream unwritable and left the requests in the outbox.
     private var drainDeferred = false
 
+    /// Request DATA written so far, kept until the server answers, so that a stream it refuses
+    /// (REFUSED_STREAM: it processed nothing) can be opened again with the same requests:
+    /// gRFC A6's transparent retry. nil once the server answered, once more than
+    /// ``maxReplayBytes`` went out, and on the retried stream (one transparent retry a call).
+    private var replayableRequests: [ByteBuffer]?
+    private var replayableBytes = 0
+    /// This stream was refused and a new one carries the call on.
+    private var superseded = false
+    /// The requests a retried stream writes first, and whether they ended the requests.
+    private let replay: (requests: [ByteBuffer], ended: Bool)?
+
+    /// Requests a refused stream may have sent and still be retried transparently.
+    static let maxReplayBytes = 64 * 1024
+
     init(head: RequestHead, sink: ClientStreamSink, handle: ClientStreamHandle, connection: ClientConnection,
-         table: StreamTable<ClientStreamHandler>, scheme: String, authority: String, maxReceiveMessageSize: Int) {
+         table: StreamTable<ClientStreamHandler>, scheme: String, authority: String, maxReceiveMessageSize: Int,
+         replay: (requests: [ByteBuffer], ended: Bool)? = nil) {
+        self.replay = replay
+        self.replayableRequests = replay == nil ? [] : nil
         self.table = table
         self.head = head
         self.sink = sink
@@ -91,6 +108,19 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
         handle.attach(loop)
         let headers = GRPCHeaders.request(head, scheme: scheme, authority: authority)
         table.write(.headers(.init(headers: headers)), on: streamID)
+        if let replay {
+            for (index, data) in replay.requests.enumerated() {
+                let last = replay.ended && index == replay.requests.count - 1
+                table.write(.data(.init(data: .byteBuffer(data), endStream: last)), on: streamID)
+            }
+            if replay.ended {
+                requestsClosed = true
+                if replay.requests.isEmpty {
+                    table.write(.data(.init(data: .byteBuffer(table.allocator.buffer(capacity: 0)), endStream: true)),
+                                on: streamID)
+                }
+            }
+        }
         if requests.attach(on: eventLoop, drainer: self) {
             drainRequests()
         } else {
@@ -99,6 +129,8 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     }
 
     func streamClosed(_ cause: StreamCloseCause) {
+        // The call went on on a new stream, which owns the call's handle and outbox now.
+        guard !superseded else { return }
         if case .ended = cause, deliveryPaused {
             // The server finished while the call was behind: what it sent is all here (no
             // more than a window), so hand it over rather than lose it.
@@ -141,7 +173,7 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
         var batch = DataBatcher()
         for framed in drained {
             if let full = batch.add(framed) {
-                table.write(.data(.init(data: .byteBuffer(full))), on: streamID)
+                writeRequestData(full, endStream: false)
             }
         }
         drained.removeAll(keepingCapacity: true)
@@ -149,12 +181,39 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
             requestsClosed = true
             // The end of stream rides on the last DATA frame, or an empty one.
             let last = batch.take() ?? table.allocator.buffer(capacity: 0)
-            table.write(.data(.init(data: .byteBuffer(last), endStream: true)), on: streamID)
+            writeRequestData(last, endStream: true)
         } else if let last = batch.take() {
-            table.write(.data(.init(data: .byteBuffer(last))), on: streamID)
+            writeRequestData(last, endStream: false)
         }
         table.flush()
         requests.setWritable(table.isWritable(streamID))
+    }
+
+    /// Writes request DATA, keeping it for a transparent retry while that is still possible.
+    private func writeRequestData(_ data: ByteBuffer, endStream: Bool) {
+        if replayableRequests != nil {
+            replayableBytes += data.readableBytes
+            if replayableBytes > Self.maxReplayBytes {
+                replayableRequests = nil
+            } else {
+                replayableRequests?.append(data)
+            }
+        }
+        table.write(.data(.init(data: .byteBuffer(data), endStream: endStream)), on: streamID)
+    }
+
+    /// The server refused the stream before processing it: open another on this connection
+    /// (swift-nio-http2 holds it back until the server's MAX_CONCURRENT_STREAMS allows it) with
+    /// the same requests, and let it carry the call. The caller never sees the refusal.
+    private func retryRefusedStream(with requestsSoFar: [ByteBuffer]) {
+        guard let eventLoop = table.eventLoop else { return }
+        superseded = true
+        state = .ended
+        let retry = ClientStreamHandler(
+            head: head, sink: sink, handle: handle, connection: connection, table: table, scheme: scheme,
+            authority: authority, maxReceiveMessageSize: maxReceiveMessageSize,
+            replay: (requestsSoFar, requestsClosed))
+        retry.start(on: eventLoop)
     }
 
     func readComplete() {
@@ -199,6 +258,8 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
                 // The server must end with trailers; a bare end of stream has no status.
                 end(RPCError(code: .internal, message: "the server ended the stream without trailers"), trailers: [:])
             }
+        case .rstStream(.refusedStream) where state == .awaitingHeaders && replayableRequests != nil:
+            retryRefusedStream(with: replayableRequests ?? [])
         case .rstStream(let code):
             end(RPCError(code: StatusMapping.code(forReset: code), message: "the server reset the stream (\(code))"),
                 trailers: [:])
@@ -234,6 +295,7 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
                 responseEncoding = CompressionAlgorithm(name: encoding)
             }
             state = .receivingMessages
+            replayableRequests = nil
             deliver(.headers(GRPCHeaders.metadata(from: headers)))
         case .receivingMessages:
             guard endStream else {

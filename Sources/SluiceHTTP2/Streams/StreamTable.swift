@@ -73,7 +73,7 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
     /// That stream's endpoint, closed by then, waiting for the error to report it with.
     private var closedByHTTP2: (endpoint: Endpoint, code: HTTP2ErrorCode)?
     /// The GOAWAY the peer sent, if any.
-    private var goAwayReceived: (code: HTTP2ErrorCode, debugData: String)?
+    private var goAwayReceived: (lastStreamID: HTTP2StreamID, code: HTTP2ErrorCode, debugData: String)?
     /// The connection error that is closing the connection, if any.
     private var connectionError: (any Error)?
     private let streamWindow: Int
@@ -221,8 +221,8 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
         let frame = unwrapInboundIn(data)
         let streamID = frame.streamID
         guard streamID != .rootStream else {
-            if case .goAway(_, let code, let opaqueData) = frame.payload {
-                goAwayReceived = (code, opaqueData.map { String(buffer: $0) } ?? "")
+            if case .goAway(let lastStreamID, let code, let opaqueData) = frame.payload {
+                goAwayReceived = (lastStreamID, code, opaqueData.map { String(buffer: $0) } ?? "")
             }
             context.fireChannelRead(data)
             return
@@ -285,7 +285,9 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
             if let reset = resetByHTTP2, reset.streamID == closed.streamID {
                 // Its error comes next, through errorCaught: close the stream with it there.
                 closedByHTTP2 = (entry.endpoint, reset.code)
-            } else if let goAway = goAwayReceived, closed.reason == .refusedStream {
+            } else if let goAway = goAwayReceived, closed.streamID > goAway.lastStreamID {
+                // Beyond the GOAWAY's last stream: swift-nio-http2 dropped it (the peer never
+                // processed it).
                 entry.endpoint.streamClosed(.goAway(goAway.code, debugData: goAway.debugData))
             } else {
                 entry.endpoint.streamClosed(.ended)
