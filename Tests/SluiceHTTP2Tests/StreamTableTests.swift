@@ -95,7 +95,8 @@ struct StreamTableTests {
         /// The endpoints a server table accepted, by stream.
         let box = AcceptedBox()
 
-        init(server: Bool, streamWindow: Int = 1_000, connectionWindow: Int = 100_000) throws {
+        init(server: Bool, streamWindow: Int = 1_000, connectionWindow: Int = 100_000,
+             maxConcurrentStreams: Int = .max, receiveBudget: Int = .max) throws {
             var accept: StreamTable<RecordingEndpoint>.Accept?
             let box = self.box
             if server {
@@ -105,12 +106,23 @@ struct StreamTableTests {
                     return endpoint
                 }
             }
-            table = StreamTable(streamWindow: streamWindow, connectionWindow: connectionWindow, accept: accept)
+            table = StreamTable(streamWindow: streamWindow, connectionWindow: connectionWindow,
+                                receiveBudget: receiveBudget, maxConcurrentStreams: maxConcurrentStreams, accept: accept)
             try channel.pipeline.syncOperations.addHandler(table)
+            try channel.pipeline.syncOperations.addHandler(errors)
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         }
 
         final class AcceptedBox { var endpoints: [HTTP2StreamID: RecordingEndpoint] = [:] }
+
+        /// The errors the table passes on to the connection handler.
+        final class ErrorRecorder: ChannelInboundHandler {
+            typealias InboundIn = HTTP2Frame
+            var errors: [any Error] = []
+            func errorCaught(context: ChannelHandlerContext, error: any Error) { errors.append(error) }
+        }
+
+        let errors = ErrorRecorder()
 
         func send(_ payload: HTTP2Frame.FramePayload, on stream: HTTP2StreamID) throws {
             try channel.writeInbound(HTTP2Frame(streamID: stream, payload: payload))
@@ -233,5 +245,67 @@ struct StreamTableTests {
         // Frames for streams the server opens are dropped: a client accepts none.
         try harness.send(Self.headers(), on: 2)
         #expect(harness.table.openStreams == 2)
+    }
+
+    struct FlowControlViolation: Error {}
+
+    @Test("a stream past the concurrent-stream limit is refused with REFUSED_STREAM, and others go on")
+    func refusedStream() throws {
+        let harness = try Harness(server: true, maxConcurrentStreams: 1)
+        _ = try harness.windowUpdates()
+        try harness.send(Self.headers(), on: 1)
+        try harness.send(Self.headers(), on: 3)
+        #expect(harness.box.endpoints[3] == nil)
+        let reset = try harness.channel.readOutbound(as: HTTP2Frame.self)
+        #expect(reset?.streamID == 3)
+        if case .rstStream(let code) = reset?.payload { #expect(code == .refusedStream) } else { Issue.record("\(String(describing: reset))") }
+        try harness.send(Self.data(10), on: 1)
+        #expect(harness.box.endpoints[1]?.received.count == 2)
+    }
+
+    @Test("a stream error (swift-nio-http2's own RST_STREAM, then the error) closes that stream alone, with the cause")
+    func streamErrorStaysOnItsStream() throws {
+        let harness = try Harness(server: true)
+        try harness.send(Self.headers(), on: 1)
+        try harness.send(Self.headers(), on: 3)
+        // What NIOHTTP2Handler does on a stream error: writes RST_STREAM (the frame delegate
+        // sees it), closes the stream, then reports the error.
+        harness.table.wroteFrame(HTTP2Frame(streamID: 1, payload: .rstStream(.flowControlError)))
+        harness.channel.pipeline.fireUserInboundEventTriggered(StreamClosedEvent(streamID: 1, reason: .flowControlError))
+        harness.channel.pipeline.fireErrorCaught(FlowControlViolation())
+        let endpoint = try #require(harness.box.endpoints[1])
+        #expect(endpoint.closed == 1)
+        guard case .protocolViolation(.flowControlError, let error) = endpoint.causes.first, error is FlowControlViolation else {
+            Issue.record("cause: \(endpoint.causes)")
+            return
+        }
+        #expect(harness.box.endpoints[3]?.closed == 0)
+        #expect(harness.errors.errors.isEmpty, "a stream error must not reach the connection handler")
+    }
+
+    @Test("a connection error passes on to the connection handler, and closing ends every stream with it")
+    func connectionErrorPassesOn() throws {
+        let harness = try Harness(server: true)
+        try harness.send(Self.headers(), on: 1)
+        harness.channel.pipeline.fireErrorCaught(FlowControlViolation())
+        #expect(harness.errors.errors.count == 1)
+        try harness.channel.close().wait()
+        guard case .connectionError(let error) = harness.box.endpoints[1]?.causes.first, error is FlowControlViolation else {
+            Issue.record("cause: \(String(describing: harness.box.endpoints[1]?.causes))")
+            return
+        }
+    }
+
+    @Test("over the receive budget, stalled streams hold back the connection's window until one resumes")
+    func receiveBudget() throws {
+        let harness = try Harness(server: true, streamWindow: 10_000, connectionWindow: 1_000, receiveBudget: 500)
+        _ = try harness.windowUpdates()
+        try harness.send(Self.headers(), on: 1)
+        harness.table.pauseReading(1)
+        try harness.send(Self.data(600), on: 1)
+        #expect(try harness.windowUpdates().isEmpty, "600 bytes held by a stalled stream: over budget")
+        harness.table.resumeReading(1)
+        let updates = try harness.windowUpdates()
+        #expect(updates.contains { $0.0 == .rootStream && $0.1 == 600 }, "\(updates)")
     }
 }

@@ -105,9 +105,4 @@ struct ServerConnectionLifecycle {
         phase = .closed
         return .close
     }
-
-    /// The connection is shutting down for another reason (the server's graceful shutdown).
-    mutating func drain() {
-        if phase == .active || phase == .handshaking { phase = .draining }
-    }
 }

@@ -81,8 +81,10 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
             if case .idle = state {
                 receiveRequestHeaders(headers.headers, endStream: headers.endStream)
             } else if headers.endStream {
-                // Trailers from the client carry nothing gRPC uses: treat as half-close.
-                receiveEndOfRequests()
+                // Trailers from the client carry nothing gRPC uses: treat as half-close, once
+                // the messages before them are delivered.
+                endOfRequestsPending = true
+                if !deliveryPaused { receiveEndOfRequests() }
             }
         case .data(let data):
             guard case .open = state, case .byteBuffer(let buffer) = data.data else {
