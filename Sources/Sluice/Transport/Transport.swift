@@ -121,18 +121,22 @@ public struct ClientStreamSink: Sendable {
 ///
 /// - Parameters:
 ///   - requests: The transport's writer for serialized requests; finishing it half-closes.
+///   - highWatermark: Responses buffered before the transport is told to pause.
+///   - byteLimit: Bytes of responses buffered before the transport is told to pause (one
+///     response larger than that still passes alone).
 ///   - onDemand: Called when a transport paused by ``ClientStreamSink/receive(_:)`` may read on.
 ///   - onAbort: Called when the client cancels; the transport resets the stream.
 public func makeClientStream(
     requests: RPCWriter<SerializedMessage>,
     highWatermark: Int = 16,
+    byteLimit: Int = .max,
     onDemand: (@Sendable () -> Void)? = nil,
     onAbort: @escaping @Sendable (RPCError) -> Void
 ) -> (stream: ClientStream, sink: ClientStreamSink) {
     let end = OneShot<CallEnd>()
     // A reader that leaves before the end cancels the call.
     let state = ClientCallState(requests: requests)
-    let responses = makeRPCStream(of: SerializedMessage.self, highWatermark: highWatermark, onDemand: onDemand) {
+    let responses = makeRPCStream(ofMessagesUpTo: byteLimit, highWatermark: highWatermark, onDemand: onDemand) {
         state.fire(RPCError(code: .cancelled, message: "the response stream was dropped"))
     }
     let sink = ClientStreamSink(headers: OneShot(), messagesWriter: responses.writer, messages: responses.sequence, end: end,

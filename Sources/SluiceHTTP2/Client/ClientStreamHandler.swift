@@ -48,6 +48,8 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     private var drained = InlineBatch<ByteBuffer>()
     /// The call is behind: received bytes wait in the deframer, not as messages, until it reads.
     private var deliveryPaused = false
+    /// A batch of parts is gathered: deframing waits for it to be handed over.
+    private var batchFull = false
     /// The stream closed: nothing more arrives, so delivery no longer pauses.
     private var streamFinished = false
     /// Trailers that arrived while messages still waited in the deframer.
@@ -59,21 +61,21 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     /// (REFUSED_STREAM: it processed nothing) can be opened again with the same requests:
     /// gRFC A6's transparent retry. nil once the server answered, once more than
     /// ``maxReplayBytes`` went out, and on the retried stream (one transparent retry a call).
-    private var replayableRequests: [ByteBuffer]?
+    private var replayableRequests: InlineBatch<ByteBuffer>?
     private var replayableBytes = 0
     /// This stream was refused and a new one carries the call on.
     private var superseded = false
     /// The requests a retried stream writes first, and whether they ended the requests.
-    private let replay: (requests: [ByteBuffer], ended: Bool)?
+    private let replay: (requests: InlineBatch<ByteBuffer>, ended: Bool)?
 
     /// Requests a refused stream may have sent and still be retried transparently.
     static let maxReplayBytes = 64 * 1024
 
     init(head: RequestHead, sink: ClientStreamSink, handle: ClientStreamHandle, connection: ClientConnection,
          table: StreamTable<ClientStreamHandler>, scheme: String, authority: String, maxReceiveMessageSize: Int,
-         replay: (requests: [ByteBuffer], ended: Bool)? = nil) {
+         replay: (requests: InlineBatch<ByteBuffer>, ended: Bool)? = nil) {
         self.replay = replay
-        self.replayableRequests = replay == nil ? [] : nil
+        self.replayableRequests = replay == nil ? InlineBatch() : nil
         self.table = table
         self.head = head
         self.sink = sink
@@ -131,11 +133,12 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     func streamClosed(_ cause: StreamCloseCause) {
         // The call went on on a new stream, which owns the call's handle and outbox now.
         guard !superseded else { return }
-        if case .ended = cause, deliveryPaused {
+        if case .ended = cause, deliveryPaused || batchFull {
             // The server finished while the call was behind: what it sent is all here (no
             // more than a window), so hand it over rather than lose it.
             streamFinished = true
             deliveryPaused = false
+            batchFull = false
             deliverMessages()
             if let trailers = pendingTrailers {
                 pendingTrailers = nil
@@ -205,7 +208,7 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     /// The server refused the stream before processing it: open another on this connection
     /// (swift-nio-http2 holds it back until the server's MAX_CONCURRENT_STREAMS allows it) with
     /// the same requests, and let it carry the call. The caller never sees the refusal.
-    private func retryRefusedStream(with requestsSoFar: [ByteBuffer]) {
+    private func retryRefusedStream(with requestsSoFar: InlineBatch<ByteBuffer>) {
         guard let eventLoop = table.eventLoop else { return }
         superseded = true
         state = .ended
@@ -259,7 +262,7 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
                 end(RPCError(code: .internal, message: "the server ended the stream without trailers"), trailers: [:])
             }
         case .rstStream(.refusedStream) where state == .awaitingHeaders && replayableRequests != nil:
-            retryRefusedStream(with: replayableRequests ?? [])
+            retryRefusedStream(with: replayableRequests ?? InlineBatch())
         case .rstStream(let code):
             end(RPCError(code: StatusMapping.code(forReset: code), message: "the server reset the stream (\(code))"),
                 trailers: [:])
@@ -305,7 +308,7 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
                 return
             }
             // Trailers; while the call is behind, messages still wait in the deframer.
-            if deliveryPaused {
+            if deliveryPaused || batchFull {
                 pendingTrailers = headers
             } else {
                 receiveTrailers(headers)
@@ -326,7 +329,7 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     }
 
     private func deliverMessages() {
-        while state == .receivingMessages && !deliveryPaused {
+        while state == .receivingMessages && !deliveryPaused && !batchFull {
             let message: MessageDeframer.Message?
             do {
                 message = try deframer.next()
@@ -389,34 +392,49 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     private func deliver(_ part: ResponsePart) {
         if deferringParts {
             pendingParts.append(part)
-            // A read's parts are delivered together, but no more than a pipe's worth: past
-            // that the call is behind, and the rest waits as bytes.
-            if case .message = part, pendingParts.count >= Self.maxPartsPerRead { pause() }
+            // Parts go to the call in batches, and no more than a batch is deframed at a time:
+            // the rest waits as received bytes, so a read full of tiny messages never turns
+            // into more message objects than a batch.
+            if case .message = part, !streamFinished, pendingParts.count >= Self.batchLimit { batchFull = true }
         } else if !sink.receive(part), case .message = part {
             pause()
         }
     }
 
-    /// Messages gathered from one read before delivery pauses (the call's pipe holds 16).
-    private static let maxPartsPerRead = 16
+    /// Messages deframed before they are handed to the call together.
+    private static let batchLimit = 64
 
+    /// The call is behind: stop deframing and stop returning the stream's window.
     private func pause() {
         guard !deliveryPaused, !streamFinished else { return }
         deliveryPaused = true
         table.pauseReading(streamID)
     }
 
+    /// Hands the parts gathered to the call, then deframes and hands over further batches
+    /// while the call has room.
     private func deliverPendingParts() {
         deferringParts = false
-        guard !pendingParts.isEmpty else { return }
-        swap(&pendingParts, &deliveringParts)
-        let more = sink.receive(contentsOf: deliveringParts)
-        deliveringParts.removeAll()
-        if !more, state != .ended {
-            pause()
-        } else if more && deliveryPaused && state != .ended {
-            // Paused only for the read's own limit: the call has room, so read on.
-            resumeReading()
+        while !pendingParts.isEmpty {
+            swap(&pendingParts, &deliveringParts)
+            let more = sink.receive(contentsOf: deliveringParts)
+            deliveringParts.removeAll()
+            guard state != .ended else { return }
+            guard more else {
+                batchFull = false
+                pause()
+                return
+            }
+            guard batchFull else { break }
+            // The batch was cut short, not the call: deframe the next one.
+            batchFull = false
+            deferringParts = true
+            deliverMessages()
+            deferringParts = false
+        }
+        if !deliveryPaused, let trailers = pendingTrailers {
+            pendingTrailers = nil
+            receiveTrailers(trailers)
         }
     }
 
@@ -430,19 +448,17 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
 
     // MARK: Backpressure
 
-    /// The call read half of what waited: deframe what arrived meanwhile, then let the server
-    /// send again, unless that filled the call's pipe once more.
+    /// The call read half of what waited: deframe what arrived meanwhile, in batches, then let
+    /// the server send again, unless that filled the call's pipe once more.
     func resumeReading() {
         guard deliveryPaused else { return }
         deliveryPaused = false
+        let inRead = deferringParts
+        deferringParts = true
         deliverMessages()
-        if deferringParts { return }  // delivered at the end of this read, which decides
-        guard !deliveryPaused else { return }
-        if let trailers = pendingTrailers {
-            pendingTrailers = nil
-            receiveTrailers(trailers)
-            return
-        }
+        if inRead { return }  // the end of the read delivers, and decides
+        deliverPendingParts()
+        guard !deliveryPaused, state != .ended else { return }
         table.resumeReading(streamID)
     }
 }

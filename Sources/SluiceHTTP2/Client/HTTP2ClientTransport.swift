@@ -81,6 +81,8 @@ public final class HTTP2ClientTransport: ClientTransport {
         let (stream, sink) = makeClientStream(
             requests: RPCWriter(write: { try await handle.send($0) }, yield: { handle.offer($0) },
                                 finish: { _ in handle.finishRequests() }),
+            highWatermark: FlowControlDefaults.receivePipeMessagesPerStream,
+            byteLimit: FlowControlDefaults.receivePipeBytesPerStream,
             onDemand: { handle.resumeReading() },
             onAbort: { _ in handle.abort() })
         // Opening the stream is not awaited: the call's first writes wait in the outbox and go

@@ -162,7 +162,8 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
 
         guard let eventLoop = table.eventLoop else { return }
         let outbox = responses
-        let requests = makeRPCStream(ofMessagesUpTo: pipeByteLimit, highWatermark: 16, onDemand: {
+        let requests = makeRPCStream(ofMessagesUpTo: pipeByteLimit,
+                                     highWatermark: FlowControlDefaults.receivePipeMessagesPerStream, onDemand: {
             outbox.resumeReadingOnLoop()
         })
         state = .open(requests: requests.writer)

@@ -133,4 +133,8 @@ enum FlowControlDefaults {
     static let outboxBytesPerStream = 64 << 10
     /// Bytes of received messages a call's pipe holds before reading from the peer stops.
     static let receivePipeBytesPerStream = 1 << 20
+    /// Received messages a call's pipe holds before reading from the peer stops: enough that
+    /// a stream of small messages does not hop between the call's task and the event loop
+    /// every few messages (each resume is one), few enough that tiny messages cost little.
+    static let receivePipeMessagesPerStream = 128
 }
