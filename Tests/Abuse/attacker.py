@@ -544,9 +544,14 @@ def main():
     time.sleep(0.3)
     started = time.monotonic()
     result = ATTACKS[args.attack](args)
-    # Memory must come back once the attack's connections are gone (handlers that were asleep
-    # take a moment to see their cancellation).
-    time.sleep(3)
+    # Memory must come back once the attack's connections are gone: handlers that were asleep
+    # take a moment to see their cancellation, longer on a loaded machine, so wait (up to 20 s)
+    # for the server to fall back within 32 MiB of where it started.
+    settle_start = time.monotonic()
+    time.sleep(1)
+    while resident(args.server_pid) - sampler.baseline > 32 << 20 and time.monotonic() - settle_start < 20:
+        time.sleep(0.5)
+    settle_seconds = round(time.monotonic() - settle_start, 2)
     ordinary.stop.set()
     ordinary.join(timeout=10)
     sampler.stop.set()
@@ -554,7 +559,7 @@ def main():
     result.update({
         "attack": args.attack, "seconds": round(time.monotonic() - started, 2),
         "baseline_rss": sampler.baseline, "peak_growth": sampler.peak - sampler.baseline,
-        "final_growth": resident(args.server_pid) - sampler.baseline,
+        "final_growth": resident(args.server_pid) - sampler.baseline, "settle_seconds": settle_seconds,
         "ordinary_ok": ordinary.ok, "ordinary_failed": ordinary.failed,
         "ordinary_worst_seconds": round(ordinary.worst, 3), "ordinary_errors": ordinary.errors[:3],
     })

@@ -157,4 +157,42 @@ struct RawHTTP2Tests {
             #expect(error?.code == .unavailable)
         }
     }
+
+    @Test("a connection idle past maxConnectionIdle gets GOAWAY and is closed")
+    func maxConnectionIdle() async throws {
+        var configuration = HTTP2ServerTransport.Configuration()
+        configuration.connectionLimits.maxConnectionIdle = .milliseconds(200)
+        let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0), configuration: configuration)
+        let server = GRPCServer(transport: transport, services: [UserService()])
+        let serving = Task { try await server.serve() }
+        let port = try await transport.listeningAddress.port ?? 0
+        let recorder = FrameRecorder()
+        let (channel, _) = try await rawConnection(port: port, recorder: recorder)
+        try await waitWhile { channel.isActive }
+        #expect(recorder.goAway == .noError, "\(recorder.frames.withLock { $0 })")
+        #expect(!channel.isActive, "the idle connection was kept open")
+        server.beginGracefulShutdown()
+        try await serving.value
+    }
+
+    @Test("at maxConnectionAge a connection gets GOAWAY; a call outliving the grace is cut off, new calls go on")
+    func maxConnectionAge() async throws {
+        var configuration = HTTP2ServerTransport.Configuration()
+        // Long enough that the call after the cut-off finishes on its new connection before
+        // that one ages too, even on a loaded machine.
+        configuration.connectionLimits.maxConnectionAge = .seconds(2)
+        configuration.connectionLimits.maxConnectionAgeGrace = .milliseconds(500)
+        let catalog = CatalogService()
+        try await withHTTP2Server([UserService(), catalog], serverConfiguration: configuration) { client, _ in
+            let slow = await #expect(throws: RPCError.self) {
+                _ = try await Catalog_ProductService.Client(wrapping: client).getRecommendations(
+                    Catalog_GetRecommendationsRequest(), options: CallOptions(timeout: .seconds(20)))
+            }
+            #expect(slow?.code == .unavailable, "\(String(describing: slow))")
+            var request = Venta_User_GetUserRequest()
+            request.id = "123"
+            let user = try await Venta_User_UserService.Client(wrapping: client).getUser(request)
+            #expect(user.name == "John Doe")
+        }
+    }
 }

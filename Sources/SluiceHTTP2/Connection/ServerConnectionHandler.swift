@@ -43,7 +43,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 }
             }
         }
-        scheduleIdleCheck(context: context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -65,6 +64,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 lifecycle.handshakeCompleted()
                 handshakeTimer?.cancel()
                 handshakeTimer = nil
+                // Idleness counts from here: a connection still handshaking is not idle.
+                scheduleIdleCheck(context: context)
             }
         case .ping(_, ack: false):
             if streams.takeDataSent() { enforcer.didSendData() }

@@ -5,13 +5,14 @@
 ///
 /// - received, not yet read by calls: at most
 ///   `min(S × streamWindow, connectionReceiveBudget + connectionWindow)` as received bytes
-///   for calls that are behind, plus `S × (receivedMessageBytesPerStream + M)` as messages
-///   waiting in calls' pipes, plus one partly received message (at most `M`) per stream;
-/// - to send: `S × 2 × (outboundBytesPerStream + largest response message) + S × 64 KiB`
+///   for calls that are behind, plus, as messages waiting in calls' pipes,
+///   `S × min(128 messages, receivedMessageBytesPerStream + M)`, plus one partly received
+///   message (at most `M`) per stream;
+/// - to send: `S × (2 × (outboundBytesPerStream + largest response message) + 64 KiB)`
 ///   (the outbox, the batch handed to HTTP/2 while the stream was writable, and HTTP/2's own
 ///   backlog watermark).
 ///
-/// With the defaults and 1 KiB messages that is about 20 MiB received and 26 MiB to send per
+/// With the defaults and 1 KiB messages that is about 33 MiB received and 19 MiB to send per
 /// connection at most: a client that opens 100 streams and stops reading pins no more.
 /// Multiply by ``ServerConnectionLimits/maxConnections`` for the server.
 public struct ServerBufferLimits: Sendable, Hashable {
@@ -25,7 +26,7 @@ public struct ServerBufferLimits: Sendable, Hashable {
     /// window is withheld too (which holds back the connection's other streams until they
     /// catch up or close).
     public var connectionReceiveBudget = FlowControlDefaults.connectionReceiveBudget
-    /// Bytes of received messages a call's request pipe holds (beside at most 16 messages)
+    /// Bytes of received messages a call's request pipe holds (beside at most 128 messages)
     /// before the stream stops deframing.
     public var receivedMessageBytesPerStream = FlowControlDefaults.receivePipeBytesPerStream
     /// Bytes of response messages a call may queue before its writes wait.

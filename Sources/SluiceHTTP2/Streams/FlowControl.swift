@@ -132,7 +132,7 @@ enum FlowControlDefaults {
     /// Bytes of messages a call's outbox holds before the call waits for the event loop.
     static let outboxBytesPerStream = 64 << 10
     /// Bytes of received messages a call's pipe holds before reading from the peer stops.
-    static let receivePipeBytesPerStream = 1 << 20
+    static let receivePipeBytesPerStream = 256 << 10
     /// Received messages a call's pipe holds before reading from the peer stops: enough that
     /// a stream of small messages does not hop between the call's task and the event loop
     /// every few messages (each resume is one), few enough that tiny messages cost little.
