@@ -86,6 +86,15 @@ struct AbuseTests {
         #expect(turnedAway >= 600 - 192, "\(report)")
     }
 
+    @Test("with no connection cap below the descriptor limit, accept runs out of descriptors (EMFILE), backs off, and calls go on")
+    func acceptOutOfDescriptors() async throws {
+        // The common checks are the point: the ordinary client's calls all succeed and the
+        // server lives while accept fails for want of descriptors (it once died of it).
+        let report = try await attack("descriptors", connections: 600, descriptorLimit: 256,
+                                      serverArguments: ["--max_connections", "10000"])
+        #expect((report.int("peak_growth") ?? .max) < 64 * Self.mebibyte, "\(report)")
+    }
+
     @Test("stream errors reset their stream only; a stream past MAX_CONCURRENT_STREAMS is refused")
     func streamErrorsStayOnTheirStream() async throws {
         let report = try await attack("stream-errors")
