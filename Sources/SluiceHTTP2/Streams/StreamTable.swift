@@ -259,10 +259,12 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        // A stream error whose error never came: close the stream with what is known.
+        // A stream error whose error never came: close the stream with what is known. And
+        // forget the reset either way: swift-nio-http2 reports a stream error within the read
+        // that caused it, and a connection error later must not be taken for one.
+        resetByHTTP2 = nil
         if let closed = closedByHTTP2 {
             closedByHTTP2 = nil
-            resetByHTTP2 = nil
             closed.endpoint.streamClosed(.protocolViolation(closed.code, nil))
         }
         if !awaitingReadComplete.isEmpty {
