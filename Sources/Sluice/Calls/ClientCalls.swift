@@ -147,8 +147,14 @@ public struct RequestWriter<Message: Sendable>: Sendable {
 
 /// A client-streaming call driven by a writer: send requests, finish, then await the response.
 public struct ClientStreamingCall<Request: Sendable, Response: Sendable>: Sendable {
+    /// Where the caller sends the requests.
     public let requests: RequestWriter<Request>
     let result: Task<UnaryResponse<Response>, any Error>
+
+    init(requests: RequestWriter<Request>, result: Task<UnaryResponse<Response>, any Error>) {
+        self.requests = requests
+        self.result = result
+    }
 
     /// The single response, after the requests are finished.
     public var response: UnaryResponse<Response> {
@@ -163,6 +169,13 @@ public struct ClientStreamingCall<Request: Sendable, Response: Sendable>: Sendab
 
 /// A bidirectional call driven by a writer, with its response stream.
 public struct BidirectionalStreamingCall<Request: Sendable, Response: Sendable>: Sendable {
+    /// Where the caller sends the requests.
     public let requests: RequestWriter<Request>
+    /// The server's responses.
     public let responses: StreamingResponse<Response>
+
+    init(requests: RequestWriter<Request>, responses: StreamingResponse<Response>) {
+        self.requests = requests
+        self.responses = responses
+    }
 }

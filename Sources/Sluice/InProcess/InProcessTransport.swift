@@ -37,9 +37,9 @@ public enum InProcessTransport {
             // What an HTTP/2 client would announce, so handlers negotiate the same way.
             head.acceptEncoding = [CompressionAlgorithm.identity, .deflate, .gzip].map(\.name)
             let accepted = ServerStream(head: head, requests: requests, responses: responses.writer, peer: "in-process")
-            guard let task = server.accept(accepted) else {
-                throw RPCError(code: .unavailable, message: "the in-process server is not serving")
-            }
+            // A call made before the server listens waits for it, as over a network it would
+            // wait for the connection; the call's deadline and cancellation still apply.
+            let task = try await server.accept(accepted)
             handlerTask.set(task)
             // Deliver the server's parts to the client side as they come.
             Task {
@@ -73,36 +73,109 @@ public enum InProcessTransport {
 
     /// The server side.
     public final class Server: ServerTransport {
+        private enum Phase {
+            /// Not listening yet: calls wait, each under its id.
+            case waiting([Int: CheckedContinuation<Void, any Error>])
+            case serving(@Sendable (ServerStream) async -> Void)
+            /// Shut down: no new calls, forever.
+            case shutDown
+        }
+
         private struct State {
-            var handler: (@Sendable (ServerStream) async -> Void)?
+            var phase = Phase.waiting([:])
             var running: [Int: Task<Void, Never>] = [:]
             var nextID = 0
-            var shuttingDown = false
             var drained: CheckedContinuation<Void, Never>?
+
+            mutating func takeID() -> Int {
+                defer { nextID += 1 }
+                return nextID
+            }
         }
 
         private let state = Mutex(State())
 
         init() {}
 
-        func accept(_ stream: ServerStream) -> Task<Void, Never>? {
-            state.withLock { state -> Task<Void, Never>? in
-                guard let handler = state.handler, !state.shuttingDown else { return nil }
-                let id = state.nextID
-                state.nextID += 1
-                let task = Task { [weak self] in
-                    await handler(stream)
-                    self?.finished(id)
+        /// Starts the handler of a call, waiting while the server has not started listening.
+        func accept(_ stream: ServerStream) async throws -> Task<Void, Never> {
+            while true {
+                let started = try state.withLock { state -> Task<Void, Never>? in
+                    switch state.phase {
+                    case .serving(let handler):
+                        let id = state.takeID()
+                        let task = Task { [weak self] in
+                            await handler(stream)
+                            self?.finished(id)
+                        }
+                        state.running[id] = task
+                        return task
+                    case .shutDown:
+                        throw RPCError(code: .unavailable, message: "the in-process server has shut down")
+                    case .waiting:
+                        return nil
+                    }
                 }
-                state.running[id] = task
-                return task
+                if let started { return started }
+                try await waitUntilListening(deadline: stream.head.deadline)
+            }
+        }
+
+        /// Waits until ``listen(_:)`` starts, the server shuts down, the deadline passes or the
+        /// task is cancelled.
+        private func waitUntilListening(deadline: ContinuousClock.Instant?) async throws {
+            guard let deadline else { return try await listening() }
+            // Only calls made before the server listens come here, so the group costs nothing
+            // on the usual path.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.listening() }
+                group.addTask {
+                    try await Task.sleep(until: deadline, clock: .continuous)
+                    throw RPCError(code: .deadlineExceeded,
+                                   message: "deadline exceeded while waiting for the in-process server to listen")
+                }
+                defer { group.cancelAll() }
+                try await group.next()
+            }
+        }
+
+        /// Returns once the server listens; throws UNAVAILABLE once it has shut down, and
+        /// CANCELLED when the waiting task is cancelled.
+        private func listening() async throws {
+            let id = state.withLock { $0.takeID() }
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    let outcome = state.withLock { state -> Result<Void, any Error>? in
+                        switch state.phase {
+                        case .waiting(var waiters):
+                            if Task.isCancelled {
+                                return .failure(RPCError(code: .cancelled, message: "the calling task was cancelled"))
+                            }
+                            waiters[id] = continuation
+                            state.phase = .waiting(waiters)
+                            return nil
+                        case .serving:
+                            return .success(())
+                        case .shutDown:
+                            return .failure(RPCError(code: .unavailable, message: "the in-process server has shut down"))
+                        }
+                    }
+                    if let outcome { continuation.resume(with: outcome) }
+                }
+            } onCancel: {
+                let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                    guard case .waiting(var waiters) = state.phase, let waiter = waiters.removeValue(forKey: id) else { return nil }
+                    state.phase = .waiting(waiters)
+                    return waiter
+                }
+                waiter?.resume(throwing: RPCError(code: .cancelled, message: "the calling task was cancelled"))
             }
         }
 
         private func finished(_ id: Int) {
             let resume = state.withLock { state -> CheckedContinuation<Void, Never>? in
                 state.running[id] = nil
-                guard state.shuttingDown, state.running.isEmpty else { return nil }
+                guard case .shutDown = state.phase, state.running.isEmpty else { return nil }
                 defer { state.drained = nil }
                 return state.drained
             }
@@ -110,11 +183,16 @@ public enum InProcessTransport {
         }
 
         public func listen(_ handle: @escaping @Sendable (ServerStream) async -> Void) async throws {
-            state.withLock { $0.handler = handle }
+            let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+                guard case .waiting(let waiters) = state.phase else { return [] }
+                state.phase = .serving(handle)
+                return Array(waiters.values)
+            }
+            for waiter in waiters { waiter.resume() }
             // Serve until shut down and drained.
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let done = state.withLock { state -> Bool in
-                    if state.shuttingDown && state.running.isEmpty { return true }
+                    if case .shutDown = state.phase, state.running.isEmpty { return true }
                     state.drained = continuation
                     return false
                 }
@@ -122,13 +200,39 @@ public enum InProcessTransport {
             }
         }
 
-        public func beginGracefulShutdown() {
-            let resume = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                state.shuttingDown = true
-                guard state.running.isEmpty else { return nil }
-                defer { state.drained = nil }
-                return state.drained
+        /// ``ListeningAddress/inProcess`` once ``listen(_:)`` has started.
+        public var listeningAddress: ListeningAddress {
+            get async throws {
+                try await listening()
+                return .inProcess
             }
+        }
+
+        public func beginGracefulShutdown() {
+            shutDown(cancellingCalls: false)
+        }
+
+        public func shutdownNow() {
+            shutDown(cancellingCalls: true)
+        }
+
+        private func shutDown(cancellingCalls: Bool) {
+            let (waiters, running, resume) = state.withLock { state in
+                var waiters: [CheckedContinuation<Void, any Error>] = []
+                if case .waiting(let pending) = state.phase { waiters = Array(pending.values) }
+                state.phase = .shutDown
+                var resume: CheckedContinuation<Void, Never>?
+                if state.running.isEmpty {
+                    resume = state.drained
+                    state.drained = nil
+                }
+                return (waiters, Array(state.running.values), resume)
+            }
+            for waiter in waiters {
+                waiter.resume(throwing: RPCError(code: .unavailable, message: "the in-process server has shut down"))
+            }
+            // A cancelled handler's writes fail and its reads end, as when a client resets.
+            if cancellingCalls { for task in running { task.cancel() } }
             resume?.resume()
         }
     }

@@ -233,6 +233,13 @@ public protocol ServerTransport: Sendable {
     /// Accepts streams and calls `handle` for each, concurrently, until shut down. Returns
     /// once every accepted stream's handler has returned.
     func listen(_ handle: @escaping @Sendable (ServerStream) async -> Void) async throws
+    /// Where the server accepts calls, once ``listen(_:)`` has started listening. Throws the
+    /// error that kept it from listening (an address in use, a bad TLS configuration), or
+    /// UNAVAILABLE if it was shut down first.
+    var listeningAddress: ListeningAddress { get async throws }
     /// Stops accepting; streams in flight run to completion.
     func beginGracefulShutdown()
+    /// Stops accepting and ends every stream in flight now: their handlers are cancelled and
+    /// clients see the call fail. ``listen(_:)`` still returns only once the handlers have.
+    func shutdownNow()
 }

@@ -62,9 +62,21 @@ public final class HTTP2ServerTransport: ServerTransport {
         self.group = eventLoopGroup
     }
 
-    /// The address the server is bound to, once it listens (useful with port 0).
-    public var listeningAddress: SocketAddress {
+    /// The address the server is bound to, once it listens (useful with port 0), as NIO names it.
+    public var listeningSocketAddress: SocketAddress {
         get async throws { try await boundAddress.value.get() }
+    }
+
+    /// The address the server is bound to, once it listens (useful with port 0).
+    public var listeningAddress: ListeningAddress {
+        get async throws {
+            let address = try await boundAddress.value.get()
+            switch address {
+            case .v4(let v4): return .ipv4(host: v4.host, port: address.port ?? 0)
+            case .v6(let v6): return .ipv6(host: v6.host, port: address.port ?? 0)
+            case .unixDomainSocket: return .unixDomainSocket(path: address.pathname ?? "")
+            }
+        }
     }
 
     public func listen(_ handle: @escaping @Sendable (ServerStream) async -> Void) async throws {
@@ -137,6 +149,18 @@ public final class HTTP2ServerTransport: ServerTransport {
     }
 
     public func beginGracefulShutdown() {
+        shutDown(force: false)
+    }
+
+    /// Stops accepting and closes every connection: streams in flight are reset, and their
+    /// handlers cancelled.
+    public func shutdownNow() {
+        shutDown(force: true)
+    }
+
+    private func shutDown(force: Bool) {
+        // Whoever waits for an address that will never come learns it.
+        boundAddress.set(.failure(RPCError(code: .unavailable, message: "the server shut down before it listened")))
         let (server, connections, resume) = state.withLock { state -> ((any Channel)?, [any Channel], CheckedContinuation<Void, Never>?) in
             state.shuttingDown = true
             var resume: CheckedContinuation<Void, Never>?
@@ -148,6 +172,10 @@ public final class HTTP2ServerTransport: ServerTransport {
         }
         server?.close(promise: nil)
         for connection in connections {
+            if force {
+                connection.close(promise: nil)
+                continue
+            }
             // GOAWAY: no new streams; those in flight finish.
             let goAway = HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil))
             connection.writeAndFlush(goAway, promise: nil)
