@@ -9,7 +9,9 @@ let input = FileHandle.standardInput.readDataToEndOfFile()
 let response: Google_Protobuf_Compiler_CodeGeneratorResponse
 do {
     let request = try Google_Protobuf_Compiler_CodeGeneratorRequest(serializedBytes: input)
-    response = Generator.generate(request)
+    // Files that options name (ProtoPathModuleMappings) are relative to protoc's directory,
+    // which is this process's.
+    response = Generator.generate(request, readFile: { path in try String(contentsOfFile: path, encoding: .utf8) })
 } catch {
     var failure = Google_Protobuf_Compiler_CodeGeneratorResponse()
     failure.error = "protoc-gen-swift-grpc: could not read the CodeGeneratorRequest: \(error)"

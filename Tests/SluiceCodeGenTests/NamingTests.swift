@@ -55,10 +55,10 @@ struct OptionsTests {
     @Test("an unknown option or value is an error, not a crash")
     func invalid() {
         #expect(throws: CodeGenError.unknownOption("Bogus")) { try CodeGenOptions(parameter: "Bogus=1") }
-        #expect(throws: CodeGenError.invalidOptionValue(option: "Visibility", value: "Open")) {
+        #expect(throws: CodeGenError.invalidOptionValue(option: "Visibility", value: "Open", valid: ["Internal", "Public", "Package"])) {
             try CodeGenOptions(parameter: "Visibility=Open")
         }
-        #expect(throws: CodeGenError.invalidOptionValue(option: "ModuleMapping", value: "nomodule")) {
+        #expect(throws: CodeGenError.invalidOptionValue(option: "ModuleMapping", value: "nomodule", valid: ["path/to/file.proto=SwiftModule"])) {
             try CodeGenOptions(parameter: "ModuleMapping=nomodule")
         }
     }

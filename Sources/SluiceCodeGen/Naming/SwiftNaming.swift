@@ -1,3 +1,5 @@
+import SluiceDescriptors
+
 /// Turns protobuf names into Swift names by swift-protobuf's conventions, so that code
 /// written against swift-protobuf reads the same here: `foo.bar_baz.Msg` becomes
 /// `Foo_BarBaz_Msg`, `user_id` becomes `userID`, `COLOR_RED` in `enum Color` becomes `.red`.
@@ -151,6 +153,41 @@ enum SwiftNaming {
         let name = lowerCamel(stripped)
         if reservedEnumCases.contains(name) { return name + "_" }
         return escaped(name)
+    }
+
+    /// The Swift name of the enum value named `valueName` (a field's default), as
+    /// ``enumCaseNames(_:enumName:)`` names it.
+    static func enumCaseName(ofValue valueName: String, in e: Google_Protobuf_EnumDescriptorProto) -> String {
+        let names = enumCaseNames(e.value.map { ($0.name, $0.number) }, enumName: e.name)
+        return e.value.firstIndex { $0.name == valueName }.map { names[$0] } ?? enumCaseName(valueName, enumName: e.name)
+    }
+
+    /// The Swift name of each value of an enum, in declaration order, unique within the enum.
+    ///
+    /// Values can differ only in case or underscores (`MOO = 2; moo = 2;` with `allow_alias`,
+    /// or `FOO_BAR` and `FooBar`) and yet camel-case to one name. A later value whose name is
+    /// taken by a value of the same number is the same thing under the same name, so it gets
+    /// that name (and the caller emits nothing for it); one of another number gets its number
+    /// appended (`fooBar_2`).
+    static func enumCaseNames(_ values: [(name: String, number: Int32)], enumName: String) -> [String] {
+        var numberOfName: [String: Int32] = [:]
+        var result: [String] = []
+        for value in values {
+            var name = enumCaseName(value.name, enumName: enumName)
+            if let taken = numberOfName[name], taken != value.number {
+                let base = name.hasPrefix("`") ? String(name.dropFirst().dropLast()) : name
+                name = base + "_\(value.number < 0 ? "minus\(-Int(value.number))" : "\(value.number)")"
+                var suffix = 2
+                let unique = name
+                while let other = numberOfName[name], other != value.number {
+                    name = unique + "_\(suffix)"
+                    suffix += 1
+                }
+            }
+            numberOfName[name] = value.number
+            result.append(name)
+        }
+        return result
     }
 
     private static func stripPrefix(_ prefix: String, from value: String) -> String? {

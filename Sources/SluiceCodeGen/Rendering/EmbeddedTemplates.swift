@@ -272,6 +272,7 @@ import {{.}}
 {{/methods}}
         ]
     }
+{{#generateClient}}
 
     /// What a client of {{protoName}} can call; conform a fake to it in tests.
     {{visibility}} protocol ClientProtocol: Sendable {
@@ -335,6 +336,8 @@ import {{.}}
 {{/isBidirectional}}
 {{/methods}}
     }
+{{/generateClient}}
+{{#generateServer}}
 
     /// What a server of {{protoName}} implements. Throw ``Sluice/RPCError`` to fail a call
     /// with a chosen status.
@@ -357,7 +360,9 @@ import {{.}}
 {{/isBidirectional}}
 {{/methods}}
     }
+{{/generateServer}}
 }
+{{#generateClient}}
 
 extension {{name}}.ClientProtocol {
 {{#methods}}
@@ -385,6 +390,8 @@ extension {{name}}.ClientProtocol {
 {{/hasSingleRequest}}
 {{/methods}}
 }
+{{/generateClient}}
+{{#generateServer}}
 
 extension {{name}}.ServiceProtocol {
     {{visibility}} func registerMethods(with router: inout Sluice.RPCRouter) {
@@ -412,6 +419,7 @@ extension {{name}}.ServiceProtocol {
 {{/methods}}
     }
 }
+{{/generateServer}}
 
 """#,
     ]

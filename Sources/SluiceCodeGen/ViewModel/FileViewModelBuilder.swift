@@ -36,7 +36,7 @@ struct FileViewModelBuilder {
             try collectExtensions(scope + m.name, path: path, into: &extensions)
         }
         for (i, ext) in file.extension.enumerated() {
-            extensions.append(try extensionViewModel(ext, scopeSwiftName: nil, path: [7, Int32(i)]))
+            extensions.append(try extensionViewModel(ext, scopeSwiftName: nil, scopeProtoName: file.package, path: [7, Int32(i)]))
         }
 
         var services: [ServiceViewModel] = []
@@ -104,36 +104,40 @@ struct FileViewModelBuilder {
                     : "Sluice.ClientStreamingCall<\(input), \(output)>"))
         }
         return ServiceViewModel(
-            docLines: comments.docLines(path), visibility: visibility, name: name, protoName: protoName, methods: methods)
+            docLines: comments.docLines(path), visibility: visibility, name: name, protoName: protoName, methods: methods,
+            generateClient: options.generateClient, generateServer: options.generateServer)
     }
 
     // MARK: - Enums
 
     func enumViewModel(_ e: Google_Protobuf_EnumDescriptorProto, protoName: String, path: [Int32]) throws -> EnumViewModel {
         let symbol = try symbols.enumeration(protoName)
-        guard let first = e.value.first else {
+        guard !e.value.isEmpty else {
             throw CodeGenError.unsupported("enum \(protoName) has no values")
         }
-        var seen = Set<Int32>()
         var cases: [EnumCaseViewModel] = []
         var aliases: [EnumAliasViewModel] = []
         var caseForNumber: [Int32: String] = [:]
+        var emitted = Set<String>()
+        let names = SwiftNaming.enumCaseNames(e.value.map { ($0.name, $0.number) }, enumName: e.name)
         for (i, value) in e.value.enumerated() {
-            let name = SwiftNaming.enumCaseName(value.name, enumName: e.name)
-            if seen.insert(value.number).inserted {
+            let name = names[i]
+            // An alias spelled like a name already emitted for its number adds nothing.
+            guard emitted.insert(name).inserted else { continue }
+            if let target = caseForNumber[value.number] {
+                aliases.append(EnumAliasViewModel(name: name, target: target))
+            } else {
                 caseForNumber[value.number] = name
                 cases.append(EnumCaseViewModel(
                     docLines: comments.docLines(path + [2, Int32(i)]), name: name,
                     number: Int(value.number)))
-            } else if let target = caseForNumber[value.number] {
-                aliases.append(EnumAliasViewModel(name: name, target: target))
             }
         }
         return EnumViewModel(
             docLines: comments.docLines(path), visibility: visibility,
             name: symbol.swiftName.split(separator: ".").last.map(String.init) ?? symbol.swiftName,
             cases: cases, aliases: aliases, isOpen: !symbol.isClosed,
-            defaultCase: SwiftNaming.enumCaseName(first.name, enumName: e.name))
+            defaultCase: names[0])
     }
 
     // MARK: - Messages
@@ -141,6 +145,12 @@ struct FileViewModelBuilder {
     func messageViewModel(_ protoName: String, path: [Int32]) throws -> MessageViewModel {
         let symbol = try symbols.message(protoName)
         let d = symbol.descriptor
+        if d.options.messageSetWireFormat {
+            // Rejected rather than generated with the ordinary wire format, which would not
+            // interoperate with MessageSet's items on the wire.
+            throw CodeGenError.unsupported(
+                "message \(protoName) in \(file.name) sets message_set_wire_format, the legacy MessageSet wire format, which Sluice does not implement")
+        }
         let shapes = try fieldShapes(symbol)
         var fields: [FieldViewModel] = []
         var storage: [StorageViewModel] = []
@@ -248,7 +258,7 @@ struct FileViewModelBuilder {
             wire = ".varint"
             if e.isClosed { closedEnum = e.swiftName }
             if f.hasDefaultValue {
-                defaultValue = "\(e.swiftName)." + SwiftNaming.enumCaseName(f.defaultValue, enumName: e.descriptor.name)
+                defaultValue = "\(e.swiftName)." + SwiftNaming.enumCaseName(ofValue: f.defaultValue, in: e.descriptor)
             } else {
                 defaultValue = "\(e.swiftName)()"
             }
@@ -345,14 +355,18 @@ struct FileViewModelBuilder {
     private func collectExtensions(_ protoName: String, path: [Int32], into result: inout [ExtensionViewModel]) throws {
         let symbol = try symbols.message(protoName)
         for (i, ext) in symbol.descriptor.extension.enumerated() {
-            result.append(try extensionViewModel(ext, scopeSwiftName: symbol.swiftName, path: path + [6, Int32(i)]))
+            result.append(try extensionViewModel(ext, scopeSwiftName: symbol.swiftName, scopeProtoName: protoName,
+                                                 path: path + [6, Int32(i)]))
         }
         for (i, nested) in symbol.descriptor.nestedType.enumerated() where !nested.options.mapEntry {
             try collectExtensions(protoName + "." + nested.name, path: path + [3, Int32(i)], into: &result)
         }
     }
 
-    private func extensionViewModel(_ f: FieldDescriptor, scopeSwiftName: String?, path: [Int32]) throws -> ExtensionViewModel {
+    /// - Parameter scopeProtoName: What the extension is declared in: the message for a nested
+    ///   extension, else the package; its full name is that scope's, dot, its own.
+    private func extensionViewModel(_ f: FieldDescriptor, scopeSwiftName: String?, scopeProtoName: String,
+                                    path: [Int32]) throws -> ExtensionViewModel {
         let extended = try symbols.message(f.extendee)
         if f.type == .group {
             throw CodeGenError.unsupported("group extension \(f.name) in \(file.name)")
@@ -369,7 +383,7 @@ struct FileViewModelBuilder {
             valueType = e.swiftName
             codec = "SluiceProto.ProtoEnumCodec<\(e.swiftName)>"
             defaultValue = f.hasDefaultValue
-                ? "\(e.swiftName)." + SwiftNaming.enumCaseName(f.defaultValue, enumName: e.descriptor.name)
+                ? "\(e.swiftName)." + SwiftNaming.enumCaseName(ofValue: f.defaultValue, in: e.descriptor)
                 : "\(e.swiftName)()"
         } else {
             let m = try symbols.message(f.typeName)
@@ -388,7 +402,7 @@ struct FileViewModelBuilder {
         return ExtensionViewModel(
             docLines: comments.docLines(path), visibility: visibility, extendedType: extended.swiftName,
             constantName: scopePrefix + "Extensions_" + f.name, codec: codec, fieldNumber: Int(f.number),
-            protoName: (file.package.isEmpty ? "" : file.package + ".") + f.name,
+            protoName: (scopeProtoName.isEmpty ? "" : scopeProtoName + ".") + f.name,
             accessorName: accessor, hasName: "has" + upper, clearName: "clear" + upper,
             type: isRepeated ? "[\(valueType)]" : valueType, isRepeated: isRepeated, defaultValue: defaultValue)
     }

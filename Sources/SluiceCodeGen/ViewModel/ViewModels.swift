@@ -136,6 +136,10 @@ struct ServiceViewModel {
     let name: String
     let protoName: String
     let methods: [MethodViewModel]
+    /// `Client=false` leaves out `ClientProtocol` and `Client`.
+    let generateClient: Bool
+    /// `Server=false` leaves out `ServiceProtocol` and its registration.
+    let generateServer: Bool
 }
 
 /// One RPC. Exactly one of the four kind flags is true.
