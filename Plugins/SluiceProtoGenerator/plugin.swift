@@ -4,18 +4,16 @@ import PackagePlugin
 /// Generates Swift from the `.proto` files of a target at build time.
 ///
 /// Add `plugins: [.plugin(name: "SluiceProtoGenerator", package: "sluice")]` to a target and
-/// put its `.proto` files in its folder. protoc is taken from `PROTOC_PATH`, else from the
-/// `protocPath` of `sluice-protoc.json`, else from PATH. `sluice-protoc.json` beside the protos
-/// may also give `options` (passed as `--swift-grpc_opt`) and `importPaths` (relative to the
-/// target or absolute). The well-known types are found beside protoc.
+/// put its `.proto` files in its folder. `sluice-protoc.json` beside them may give `options`
+/// (passed as `--swift-grpc_opt`), `importPaths` (relative to the target or absolute) and
+/// `protocPath`; protoc is taken from `PROTOC_PATH`, else from `protocPath`, else from PATH,
+/// and the well-known types are found beside it.
+///
+/// The configuration is read when the build runs, not here while SwiftPM plans it, so an edit
+/// to it takes effect at the next build: planning only lists the inputs and outputs, and the
+/// command (protoc-gen-swift-grpc in its build-plugin mode) reads the file and runs protoc.
 @main
 struct SluiceProtoGenerator: BuildToolPlugin {
-    struct Configuration: Decodable {
-        var protocPath: String?
-        var options: [String]?
-        var importPaths: [String]?
-    }
-
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
         guard let target = target as? SourceModuleTarget else { return [] }
         let protos = target.sourceFiles(withSuffix: ".proto").map(\.url)
@@ -24,61 +22,62 @@ struct SluiceProtoGenerator: BuildToolPlugin {
 
         let root = target.directoryURL
         let configURL = root.appending(path: "sluice-protoc.json")
-        var config = Configuration()
-        if FileManager.default.fileExists(atPath: configURL.path) {
-            config = try JSONDecoder().decode(Configuration.self, from: Data(contentsOf: configURL))
-        }
-        let protoc = try protocURL(config)
         let plugin = try context.tool(named: "protoc-gen-swift-grpc").url
         let output = context.pluginWorkDirectoryURL.appending(path: "GeneratedSources")
-
-        var arguments = [
-            "--plugin=protoc-gen-swift-grpc=\(plugin.path)",
-            "--swift-grpc_out=\(output.path)",
-            "--proto_path=\(root.path)",
-        ]
-        for path in config.importPaths ?? [] {
-            let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : root.appending(path: path)
-            arguments.append("--proto_path=\(url.standardizedFileURL.path)")
-        }
-        // The well-known types ship beside protoc: /usr/bin/protoc with /usr/include on Debian,
-        // bin/protoc with include/ in protoc's release archives.
-        let wellKnown = protoc.deletingLastPathComponent().deletingLastPathComponent().appending(path: "include")
-        if FileManager.default.fileExists(atPath: wellKnown.appending(path: "google/protobuf/timestamp.proto").path) {
-            arguments.append("--proto_path=\(wellKnown.path)")
-        }
-        if let options = config.options, !options.isEmpty {
-            arguments.append("--swift-grpc_opt=\(options.joined(separator: ","))")
-        }
         let relative = protos.map { String($0.path.dropFirst(root.path.count + 1)) }
+
+        // Output names are the proto paths with underscores (FileNaming=PathToUnderscores, which
+        // the command passes): two protos of one file name in different folders do not collide
+        // in the module, as they would by file name alone.
+        var outputs: [URL] = []
+        var sourceOf: [String: String] = [:]
+        for path in relative {
+            let name = String(path.dropLast(".proto".count)).replacingOccurrences(of: "/", with: "_") + ".pb.swift"
+            if let other = sourceOf[name] {
+                throw PluginError.collision(first: other, second: path, output: name, target: target.name)
+            }
+            sourceOf[name] = path
+            outputs.append(output.appending(path: name))
+        }
+
+        var arguments = ["--sluice-build-plugin", "--config", configURL.path, "--root", root.path, "--output", output.path]
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["PROTOC_PATH"] {
+            arguments += ["--protoc-from-environment", path]
+        } else if let path = protocOnPath(environment) {
+            arguments += ["--protoc-on-path", path]
+        }
+        arguments.append("--")
         arguments += relative
-        let outputs = relative.map { output.appending(path: String($0.dropLast(6)) + ".pb.swift") }
-        var inputs = protos
+
+        var inputs = protos + [plugin]
         if FileManager.default.fileExists(atPath: configURL.path) { inputs.append(configURL) }
         return [
             .buildCommand(
                 displayName: "Generating Swift from \(protos.count) .proto files in \(target.name)",
-                executable: protoc,
+                executable: plugin,
                 arguments: arguments,
-                inputFiles: inputs + [plugin],
+                inputFiles: inputs,
                 outputFiles: outputs)
         ]
     }
 
-    private func protocURL(_ config: Configuration) throws -> URL {
-        let environment = ProcessInfo.processInfo.environment
-        if let path = environment["PROTOC_PATH"] ?? config.protocPath { return URL(fileURLWithPath: path) }
+    private func protocOnPath(_ environment: [String: String]) -> String? {
         for directory in (environment["PATH"] ?? "/usr/bin:/usr/local/bin").split(separator: ":") {
             let candidate = URL(fileURLWithPath: String(directory)).appending(path: "protoc")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
         }
-        throw PluginError.protocNotFound
+        return nil
     }
 
     enum PluginError: Error, CustomStringConvertible {
-        case protocNotFound
+        case collision(first: String, second: String, output: String, target: String)
+
         var description: String {
-            "protoc not found: install protobuf-compiler, set PROTOC_PATH, or set protocPath in sluice-protoc.json"
+            switch self {
+            case .collision(let first, let second, let output, let target):
+                return "\(first) and \(second) in target \(target) would both generate \(output): rename one"
+            }
         }
     }
 }

@@ -1,9 +1,16 @@
 // protoc-gen-swift-grpc: protoc runs this with a CodeGeneratorRequest on stdin and reads a
 // CodeGeneratorResponse from stdout. Usage: protoc --swift-grpc_out=OUT [--swift-grpc_opt=...] x.proto
+// The SwiftPM build plugin runs it with --sluice-build-plugin instead (BuildPluginDriver.swift).
 import Foundation
 import SluiceCodeGen
 import SluiceDescriptors
 import SluiceProto
+
+if CommandLine.arguments.dropFirst().first == BuildPluginDriver.flag {
+    // Run by the SwiftPM build plugin rather than by protoc.
+    BuildPluginDriver.run(arguments: Array(CommandLine.arguments.dropFirst(2)),
+                          pluginPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+}
 
 let input = FileHandle.standardInput.readDataToEndOfFile()
 let response: Google_Protobuf_Compiler_CodeGeneratorResponse
