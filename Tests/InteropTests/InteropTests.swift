@@ -19,16 +19,9 @@ struct Combination: Sendable, CustomTestStringConvertible {
 
 @Suite("Interop with gRPC C-core (Python grpcio)", .serialized, .timeLimit(.minutes(5)))
 struct InteropTests {
-    private static let certificatesOnce = AsyncOnce<URL>()
-
     /// Test certificates made by scripts/make-test-certs, once per run.
     static func certificates() async throws -> URL {
-        try await certificatesOnce.get {
-            let dir = FileManager.default.temporaryDirectory.appending(path: "sluice-certs-\(getpid())")
-            let made = try await run(repositoryRoot.appending(path: "scripts/make-test-certs").path, [dir.path])
-            guard made.status == 0 else { throw ChildProcessError(description: "make-test-certs: \(made.output)") }
-            return dir
-        }
+        try await testCertificates()
     }
 
     static let combinations: [Combination] = [true, false].flatMap { tls in

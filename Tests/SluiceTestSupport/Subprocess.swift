@@ -187,3 +187,17 @@ public actor AsyncOnce<Value: Sendable> {
         return made
     }
 }
+
+private let testCertificatesOnce = AsyncOnce<URL>()
+
+/// Test certificates made by scripts/make-test-certs, once per test process: `ca.pem`, and
+/// `server.pem`/`server.key` and `client.pem`/`client.key` signed by it, valid for
+/// localhost, foo.test.google.fr, 127.0.0.1 and ::1.
+public func testCertificates() async throws -> URL {
+    try await testCertificatesOnce.get {
+        let dir = FileManager.default.temporaryDirectory.appending(path: "sluice-certs-\(getpid())")
+        let made = try await run(repositoryRoot.appending(path: "scripts/make-test-certs").path, [dir.path])
+        guard made.status == 0 else { throw ChildProcessError(description: "make-test-certs: \(made.output)") }
+        return dir
+    }
+}
