@@ -79,6 +79,7 @@ public struct RPCAsyncSequence<Element: Sendable>: AsyncSequence, Sendable {
 /// Makes a connected writer and sequence.
 ///
 /// - Parameters:
+///   - type: The element type, when the call site does not imply it.
 ///   - highWatermark: How many elements may wait before the writer is held back.
 ///   - onDemand: Called when a producer paused by `yield` may resume.
 ///   - onReaderGone: Called once if the reader stops before the end.

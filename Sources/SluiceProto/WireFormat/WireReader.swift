@@ -8,7 +8,7 @@ import Foundation
 ///
 /// The reader never copies its input: it walks a borrowed buffer that outlives it (see
 /// ``Message/init(serializedBytes:options:)``). Nested messages are decoded by narrowing
-/// ``limit`` rather than slicing, so a deep message costs no allocation per level.
+/// `limit` rather than slicing, so a deep message costs no allocation per level.
 ///
 /// Hot methods are `@inlinable` so that generated code in other modules specializes them;
 /// the benchmarks in `Benchmarks/` measure the difference.
