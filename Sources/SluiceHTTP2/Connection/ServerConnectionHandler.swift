@@ -128,9 +128,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                           _ body: @escaping (ServerConnectionHandler, ChannelHandlerContext) -> Void) -> Scheduled<Void> {
         let delay = ContinuousClock.now.duration(to: deadline)
         let nanoseconds = max(0, Int64(delay.components.seconds) * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000)
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        // The handler, its context and the body all belong to the loop the task runs on.
+        let loopBound = NIOLoopBound((self, context, body), eventLoop: context.eventLoop)
         return context.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
-            let (handler, context) = loopBound.value
+            let (handler, context, body) = loopBound.value
             body(handler, context)
         }
     }
