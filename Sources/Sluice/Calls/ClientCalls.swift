@@ -10,6 +10,8 @@ public struct UnaryResponse<Message: Sendable>: Sendable {
     public var trailers: Metadata
     /// Whether the response message arrived compressed.
     public var messageWasCompressed = false
+    /// How many attempts the call took (more than 1 when its retry policy retried it).
+    public var attempts = 1
 
     public init(message: Message, headers: Metadata, trailers: Metadata) {
         self.message = message
@@ -89,6 +91,9 @@ public struct StreamingResponse<Message: Sendable>: AsyncSequence, Sendable {
     public var lastMessageWasCompressed: Bool {
         response.lastMessageWasCompressed
     }
+
+    /// How many attempts the call took (more than 1 when its retry policy retried it).
+    public var attempts: Int { response.attempts }
 
     /// Cancels the call; iteration then throws CANCELLED.
     public func cancel() {

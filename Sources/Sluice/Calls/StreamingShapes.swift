@@ -23,6 +23,8 @@ public struct StreamingClientResponse<Message: Sendable>: Sendable {
     /// The transport's per-call state, where decoding records each message's compression flag;
     /// nil for a response an interceptor made up.
     var state: ClientCallState?
+    /// How many attempts the call took (more than 1 when its retry policy retried it).
+    public var attempts = 1
 
     /// Whether the response message read last arrived compressed.
     public var lastMessageWasCompressed: Bool {
@@ -65,6 +67,14 @@ public struct StreamingServerResponse<Message: Sendable>: Sendable {
 public struct ClientContext: Sendable {
     public let method: MethodDescriptor
     public var options: CallOptions
+    /// The service config's settings for the method, if any: its retry policy among them.
+    public var methodConfig: MethodConfig?
+
+    public init(method: MethodDescriptor, options: CallOptions, methodConfig: MethodConfig? = nil) {
+        self.method = method
+        self.options = options
+        self.methodConfig = methodConfig
+    }
 }
 
 /// Sees every client call, of any kind: its metadata, each message (by wrapping the

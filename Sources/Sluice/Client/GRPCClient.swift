@@ -10,11 +10,25 @@ public struct GRPCClient: Sendable {
     public let interceptors: [any ClientInterceptor]
     /// Options for calls that leave them unset.
     public var defaultOptions: CallOptions
+    /// Per-method timeouts, size limits and retry policies (gRFC A2).
+    public let serviceConfig: ServiceConfig
+    /// The token bucket of `serviceConfig.retryThrottling`, shared by this client's calls.
+    let retryThrottle: RetryThrottle?
 
-    public init(transport: any ClientTransport, interceptors: [any ClientInterceptor] = [], defaultOptions: CallOptions = .defaults) {
+    /// A client of `transport`.
+    ///
+    /// - Parameters:
+    ///   - interceptors: Run in order around every call, the first outermost; they see each
+    ///     call once, whatever its number of attempts.
+    ///   - defaultOptions: Options for calls that leave them unset.
+    ///   - serviceConfig: Per-method timeouts, size limits and retry policies.
+    public init(transport: any ClientTransport, interceptors: [any ClientInterceptor] = [], defaultOptions: CallOptions = .defaults,
+                serviceConfig: ServiceConfig = ServiceConfig()) {
         self.transport = transport
         self.interceptors = interceptors
         self.defaultOptions = defaultOptions
+        self.serviceConfig = serviceConfig
+        self.retryThrottle = serviceConfig.retryThrottling.map(RetryThrottle.init)
     }
 
     /// Closes the transport's connections once calls in flight end.
@@ -30,7 +44,8 @@ public struct GRPCClient: Sendable {
         request: StreamingClientRequest<Request>,
         options: CallOptions = .defaults
     ) async throws -> StreamingClientResponse<Response> {
-        let context = ClientContext(method: method, options: merged(options))
+        let methodConfig = serviceConfig.methodConfig.isEmpty ? nil : serviceConfig.methodConfig(for: method)
+        let context = ClientContext(method: method, options: merged(options, methodConfig), methodConfig: methodConfig)
         // Without interceptors, no chain: the closure would capture this client, an allocation.
         if interceptors.isEmpty { return try await execute(request, context) }
         return try await Self.run(request, context, interceptors[...]) { request, context in
@@ -51,17 +66,27 @@ public struct GRPCClient: Sendable {
         }
     }
 
-    private func merged(_ options: CallOptions) -> CallOptions {
+    /// The call's options, the client's defaults for what it leaves unset, and the method
+    /// config's limits: A2 lets the smaller of a call's and the config's timeout and size
+    /// limits apply.
+    private func merged(_ options: CallOptions, _ methodConfig: MethodConfig?) -> CallOptions {
         var result = options
         if result.timeout == nil { result.timeout = defaultOptions.timeout }
         if result.deadline == nil { result.deadline = defaultOptions.deadline }
         if result.compression == nil { result.compression = defaultOptions.compression }
         if result.maxRequestMessageBytes == nil { result.maxRequestMessageBytes = defaultOptions.maxRequestMessageBytes }
         if result.maxResponseMessageBytes == nil { result.maxResponseMessageBytes = defaultOptions.maxResponseMessageBytes }
+        if let methodConfig {
+            func smaller<T: Comparable>(_ a: T?, _ b: T?) -> T? { a.map { a in b.map { min(a, $0) } ?? a } ?? b }
+            result.timeout = smaller(result.timeout, methodConfig.timeout)
+            result.maxRequestMessageBytes = smaller(result.maxRequestMessageBytes, methodConfig.maxRequestMessageBytes)
+            result.maxResponseMessageBytes = smaller(result.maxResponseMessageBytes, methodConfig.maxResponseMessageBytes)
+        }
         return result
     }
 
-    /// Below the interceptors: serialize, open the stream, enforce the deadline.
+    /// Below the interceptors: serialize, open the stream, enforce the deadline. Calls whose
+    /// method config has a retry policy go through ``executeWithRetries(_:_:policy:deadline:)``.
     private func execute<Request: SluiceProto.Message, Response: SluiceProto.Message>(
         _ request: StreamingClientRequest<Request>,
         _ context: ClientContext
@@ -73,8 +98,29 @@ public struct GRPCClient: Sendable {
         if Task.isCancelled {
             throw RPCError(code: .cancelled, message: "the calling task was cancelled")
         }
-        var metadata = request.metadata
+        if case .retry(let policy)? = context.methodConfig?.executionPolicy, context.method.kind.hasSingleRequest {
+            return try await executeWithRetries(request, context, policy: policy, deadline: deadline)
+        }
+        let (stream, writer) = try await openAttempt(request.metadata, context, deadline: deadline, Request.self)
+        switch context.method.kind {
+        case .unary, .serverStreaming:
+            // One message fits the stream's buffer: no task needed.
+            await Self.produce(request, into: writer, on: stream)
+        case .clientStreaming, .bidirectionalStreaming:
+            Task { await Self.produce(request, into: writer, on: stream) }
+        }
+        return Self.response(to: stream, Response.self)
+    }
+
+    /// Opens one attempt's stream: reserved metadata stripped, the deadline enforced, the size
+    /// limits set; returns it with the writer of its requests.
+    func openAttempt<Request: SluiceProto.Message>(
+        _ requestMetadata: Metadata, _ context: ClientContext, deadline: ContinuousClock.Instant?,
+        extraMetadata: Metadata = [:], _ type: Request.Type
+    ) async throws -> (ClientStream, MessageWriter<Request>) {
+        var metadata = requestMetadata
         for element in metadata where Metadata.isReserved(element.key) { metadata.removeAll(element.key) }
+        for element in extraMetadata { metadata.add(element.key, element.value) }
         let head = RequestHead(method: context.method, metadata: metadata, deadline: deadline,
                                compression: context.options.compression)
         let stream = try await transport.openStream(head)
@@ -93,27 +139,28 @@ public struct GRPCClient: Sendable {
         let state = stream.state
         state.setRequestLimit(context.options.maxRequestMessageBytes)
         state.setReceiveLimit(context.options.maxResponseMessageBytes ?? MessageSizeLimits.defaultMaxReceive)
-        // The closures capture the call's state object alone, which costs no allocation.
+        // The closure captures the call's state object alone, which costs no allocation.
         let writer = MessageWriter<Request>(compressible: { message, compressed in
             try await state.sendRequest(message.serializedBytes(), compressed: compressed)
         })
-        switch context.method.kind {
-        case .unary, .serverStreaming:
-            // One message fits the stream's buffer: no task needed.
-            await Self.produce(request, into: writer, on: stream)
-        case .clientStreaming, .bidirectionalStreaming:
-            Task { await Self.produce(request, into: writer, on: stream) }
-        }
+        return (stream, writer)
+    }
 
+    /// The response side of an opened stream, decoding as it is read.
+    static func response<Response: SluiceProto.Message>(
+        to stream: ClientStream, _ type: Response.Type, attempts: Int = 1
+    ) -> StreamingClientResponse<Response> {
+        let state = stream.state
         var response = StreamingClientResponse(
             headers: stream.headers, messages: DecodedMessages<Response>(bytes: stream.messages, observer: state),
             end: stream.end, cancel: { state.fire(RPCError(code: .cancelled, message: "cancelled by the client")) })
         response.state = state
+        response.attempts = attempts
         return response
     }
 
     /// Runs the request producer, then half-closes; a producer that fails cancels the call.
-    private static func produce<Request: Sendable>(
+    static func produce<Request: Sendable>(
         _ request: StreamingClientRequest<Request>, into writer: MessageWriter<Request>, on stream: ClientStream
     ) async {
         do {
@@ -235,6 +282,7 @@ public struct GRPCClient: Sendable {
         withExtendedLifetime(keepAlive) {}
         var result = UnaryResponse(message: message, headers: await response.headers.value, trailers: end.trailers)
         result.messageWasCompressed = compressed
+        result.attempts = response.attempts
         return result
     }
 }

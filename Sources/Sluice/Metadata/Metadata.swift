@@ -111,7 +111,12 @@ public struct Metadata: Hashable, Sendable, Sequence, ExpressibleByDictionaryLit
     /// PROTOCOL-HTTP2.md: pseudo-headers, content-type, te, user-agent, grpc-*).
     public static func isReserved(_ key: String) -> Bool {
         let key = Self.lowercased(key)
-        if key.hasPrefix(":") || key.hasPrefix("grpc-") { return true }
+        if key.hasPrefix(":") { return true }
+        if key.hasPrefix("grpc-") {
+            // gRFC A6's two keys are metadata the application reads and sets: a server sends
+            // `grpc-retry-pushback-ms` in its trailers, a handler sees which attempt it serves.
+            return key != "grpc-retry-pushback-ms" && key != "grpc-previous-rpc-attempts"
+        }
         switch key {
         case "content-type", "te", "user-agent", "connection", "host", "transfer-encoding", "upgrade",
              "keep-alive", "proxy-connection":

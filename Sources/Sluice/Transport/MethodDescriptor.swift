@@ -4,6 +4,9 @@ public enum RPCKind: String, Hashable, Sendable {
     case clientStreaming
     case serverStreaming
     case bidirectionalStreaming
+
+    /// Whether the client sends exactly one request (unary and server-streaming calls).
+    public var hasSingleRequest: Bool { self == .unary || self == .serverStreaming }
 }
 
 /// Identifies a method for routing, interceptors and reflection.

@@ -61,9 +61,11 @@ public struct ClientStreamSink: Sendable {
     public func receive(_ part: ResponsePart) -> Bool {
         switch part {
         case .headers(let metadata, _):
+            state.markResponseStarted()
             headers.set(metadata)
             return true
         case .message(let message):
+            state.markResponseStarted()
             return messagesWriter.yield(message)
         case .end(let error, let trailers):
             headers.set([:])
@@ -96,6 +98,7 @@ public struct ClientStreamSink: Sendable {
     }
 
     private func endAfter(_ message: SerializedMessage, error: RPCError?, trailers: Metadata) {
+        state.markResponseStarted()
         headers.set([:])
         guard end.set(CallEnd(error: error, trailers: trailers)) else { return }
         state.clear()
@@ -106,6 +109,7 @@ public struct ClientStreamSink: Sendable {
     /// run as tasks rather than event handlers.
     public func deliver(_ part: ResponsePart) async {
         if case .message(let message) = part {
+            state.markResponseStarted()
             // Fails only once the reader has gone, and then the call is being cancelled.
             try? await messagesWriter.write(message)
         } else {
@@ -155,6 +159,7 @@ public func makeClientStream(
 final class ClientCallState: MessageDecodingObserver, Sendable {
     private let stream = Mutex<ClientStream?>(nil)
     private let lastMessageCompressed = Atomic<Bool>(false)
+    private let responseStarted = Atomic<Bool>(false)
     private let limit = Atomic<Int>(MessageSizeLimits.defaultMaxReceive)
     private let requestLimit = Atomic<Int>(.max)
     /// The transport's writer for serialized requests.
@@ -165,6 +170,12 @@ final class ClientCallState: MessageDecodingObserver, Sendable {
     }
 
     var lastReceivedWasCompressed: Bool { lastMessageCompressed.load(ordering: .relaxed) }
+
+    /// Response headers or a message arrived: the server began to answer, so a retry policy
+    /// has committed to this attempt (gRFC A6). A Trailers-Only response does not count.
+    var hasResponseStarted: Bool { responseStarted.load(ordering: .acquiring) }
+
+    func markResponseStarted() { responseStarted.store(true, ordering: .releasing) }
 
     func setReceiveLimit(_ bytes: Int) { limit.store(bytes, ordering: .relaxed) }
 
