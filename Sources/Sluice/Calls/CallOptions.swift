@@ -13,6 +13,10 @@ public struct CallOptions: Sendable {
     public var maxResponseMessageBytes: Int?
     /// Largest request message sent; bigger ones fail the call with RESOURCE_EXHAUSTED.
     public var maxRequestMessageBytes: Int?
+    /// Whether the call waits through CONNECTING and TRANSIENT_FAILURE, until its deadline,
+    /// for a ready connection instead of failing fast with UNAVAILABLE (gRPC's wait-for-ready).
+    /// nil takes the method config's `waitForReady`, else fails fast, as gRPC does.
+    public var waitForReady: Bool?
 
     public init(timeout: Duration? = nil, deadline: ContinuousClock.Instant? = nil, compression: CompressionAlgorithm? = nil) {
         self.timeout = timeout

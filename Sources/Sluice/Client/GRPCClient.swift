@@ -76,6 +76,7 @@ public struct GRPCClient: Sendable {
         if result.compression == nil { result.compression = defaultOptions.compression }
         if result.maxRequestMessageBytes == nil { result.maxRequestMessageBytes = defaultOptions.maxRequestMessageBytes }
         if result.maxResponseMessageBytes == nil { result.maxResponseMessageBytes = defaultOptions.maxResponseMessageBytes }
+        if result.waitForReady == nil { result.waitForReady = defaultOptions.waitForReady ?? methodConfig?.waitForReady }
         if let methodConfig {
             func smaller<T: Comparable>(_ a: T?, _ b: T?) -> T? { a.map { a in b.map { min(a, $0) } ?? a } ?? b }
             result.timeout = smaller(result.timeout, methodConfig.timeout)
@@ -121,8 +122,9 @@ public struct GRPCClient: Sendable {
         var metadata = requestMetadata
         for element in metadata where Metadata.isReserved(element.key) { metadata.removeAll(element.key) }
         for element in extraMetadata { metadata.add(element.key, element.value) }
-        let head = RequestHead(method: context.method, metadata: metadata, deadline: deadline,
+        var head = RequestHead(method: context.method, metadata: metadata, deadline: deadline,
                                compression: context.options.compression)
+        head.waitForReady = context.options.waitForReady ?? false
         let stream = try await transport.openStream(head)
 
         if let deadline {

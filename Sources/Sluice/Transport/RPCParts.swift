@@ -8,6 +8,9 @@ public struct RequestHead: Sendable {
     public var compression: CompressionAlgorithm?
     /// Encodings the peer accepts for what is sent back (`grpc-accept-encoding`).
     public var acceptEncoding: [String] = []
+    /// Whether a channel that has no ready connection holds the call until one is ready (or
+    /// the deadline passes) instead of failing it with UNAVAILABLE.
+    public var waitForReady = false
 
     public init(method: MethodDescriptor, metadata: Metadata = [:], deadline: ContinuousClock.Instant? = nil,
                 compression: CompressionAlgorithm? = nil) {

@@ -40,6 +40,7 @@ public final class HTTP2ClientTransport: ClientTransport {
         var retryAfter: ContinuousClock.Instant?
         var lastError: (any Error)?
         var closed = false
+        var connectivity = ConnectivityState.idle
     }
 
     public let target: SocketTarget
@@ -47,6 +48,7 @@ public final class HTTP2ClientTransport: ClientTransport {
     private let group: any EventLoopGroup
     private let pool = Mutex(PoolState())
     private let sslContext: NIOSSLContext?
+    private let stateObserver = Mutex<(@Sendable (ConnectivityState) -> Void)?>(nil)
 
     public init(target: SocketTarget, configuration: Configuration = Configuration(),
                 eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
@@ -97,12 +99,58 @@ public final class HTTP2ClientTransport: ClientTransport {
             state.closed = true
             return state.connections
         }
+        report(.shutdown)
         for connection in connections {
             try? await connection.channel.close()
         }
     }
 
+    // MARK: - Connectivity, for use as a channel's subchannel
+
+    /// The pool's state: READY with a usable connection, CONNECTING while one is made,
+    /// TRANSIENT_FAILURE after a failed attempt (until the next), IDLE otherwise.
+    public var connectivityState: ConnectivityState { pool.withLock { $0.connectivity } }
+
+    /// Calls `observer` on every state change from now on.
+    public func observeState(_ observer: @escaping @Sendable (ConnectivityState) -> Void) {
+        stateObserver.withLock { $0 = observer }
+    }
+
+    /// Starts connecting if no connection is up or being made, without a call waiting.
+    public func connect() {
+        let idle = pool.withLock { state in
+            !state.closed && state.connecting == nil && !state.connections.contains { $0.isUsable }
+        }
+        guard idle else { return }
+        Task {
+            if let connection = try? await acquire() { connection.releaseStream() }
+        }
+    }
+
+    /// Records the state and tells the observer if it changed.
+    private func report(_ new: ConnectivityState) {
+        let changed = pool.withLock { state -> Bool in
+            guard state.connectivity != new, state.connectivity != .shutdown else { return false }
+            state.connectivity = new
+            return true
+        }
+        guard changed, let observer = stateObserver.withLock({ $0 }) else { return }
+        observer(new)
+    }
+
+    /// A connection closed: without another usable one the pool is IDLE again.
+    private func connectionClosed() {
+        let idle = pool.withLock { state -> Bool in
+            state.connections.removeAll { !$0.isUsable }
+            return state.connections.isEmpty && state.connecting == nil
+        }
+        if idle { report(.idle) }
+    }
+
     // MARK: - The pool
+
+    /// When the backoff after the last failed connect ends; nil when not backing off.
+    var retryAfter: ContinuousClock.Instant? { pool.withLock { $0.retryAfter } }
 
     private func acquire() async throws -> ClientConnection {
         while true {
@@ -129,6 +177,7 @@ public final class HTTP2ClientTransport: ClientTransport {
                 state.connecting = connecting
                 return .connect(connecting)
             }
+            if case .connect = next { report(.connecting) }
             switch next {
             case .use(let connection):
                 return connection
@@ -147,6 +196,8 @@ public final class HTTP2ClientTransport: ClientTransport {
                         state.failures = 0
                         state.retryAfter = nil
                     }
+                    connection.channel.closeFuture.whenComplete { [weak self] _ in self?.connectionClosed() }
+                    report(.ready)
                     connecting.set(.success(connection))
                 } catch {
                     pool.withLock { state in
@@ -155,6 +206,7 @@ public final class HTTP2ClientTransport: ClientTransport {
                         state.lastError = error
                         state.retryAfter = .now + configuration.backoff.delay(afterFailures: state.failures)
                     }
+                    report(.transientFailure)
                     connecting.set(.failure(error))
                     throw RPCError(code: .unavailable, message: "connecting to \(target) failed: \(error)")
                 }

@@ -1,0 +1,290 @@
+import Synchronization
+
+/// A client transport over a gRPC target: a name resolver finds the endpoints, a subchannel
+/// per endpoint connects to it, and a load-balancing policy sends each call to one of them.
+///
+///     let channel = try GRPCChannel(target: "dns:///orders.internal:50051", subchannels: factory, resolvers: resolvers)
+///     let client = GRPCClient(transport: channel, serviceConfig: config)
+///
+/// The policy comes from the service config (the resolver's, else `defaultServiceConfig`):
+/// `pick_first` unless it names another. Resolver updates add and remove subchannels; those
+/// that stay keep their connections and their calls. A call with no READY subchannel waits
+/// while one is connecting; when none can connect it fails with UNAVAILABLE, unless it waits
+/// for ready, in which case it waits for its deadline.
+public final class GRPCChannel: ClientTransport {
+    private struct Entry {
+        let endpoint: Endpoint
+        let subchannel: any Subchannel
+        var state: ConnectivityState
+    }
+
+    private struct State {
+        var entries: [Entry] = []
+        var policy: any LoadBalancingPolicy = PickFirstPolicy()
+        var policyName = "pick_first"
+        var serviceConfig: ServiceConfig
+        var resolverError: (any Error)?
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter = 0
+        var aggregate = ConnectivityState.idle
+        var watchers: [Int: AsyncStream<ConnectivityState>.Continuation] = [:]
+        var closed = false
+    }
+
+    /// The target as given.
+    public let target: ResolverTarget
+    private let resolver: any NameResolver
+    private let factory: any SubchannelFactory
+    private let policies: LoadBalancingPolicyRegistry
+    private let state: Mutex<State>
+    private let resolving = Mutex<Task<Void, Never>?>(nil)
+
+    /// A channel to `target`.
+    ///
+    /// - Parameters:
+    ///   - target: A gRPC target (`dns:///host:port`, `ipv4:...`, `unix:...`, or a scheme of
+    ///     `resolvers`).
+    ///   - subchannels: Makes the transport's subchannel for each endpoint.
+    ///   - resolvers: The resolvers by scheme.
+    ///   - defaultServiceConfig: Used until, and unless, the resolver publishes one.
+    ///   - policies: The load-balancing policies the service config may name.
+    /// - Throws: ``ResolverTargetError`` naming what is wrong with the target.
+    public init(target: String, subchannels: any SubchannelFactory, resolvers: NameResolverRegistry,
+                defaultServiceConfig: ServiceConfig = ServiceConfig(),
+                policies: LoadBalancingPolicyRegistry = LoadBalancingPolicyRegistry()) throws {
+        let (parsed, resolver) = try resolvers.makeResolver(for: target)
+        self.target = parsed
+        self.resolver = resolver
+        self.factory = subchannels
+        self.policies = policies
+        var initial = State(serviceConfig: defaultServiceConfig)
+        let (name, policy) = policies.makePolicy(defaultServiceConfig.loadBalancingConfig)
+        initial.policyName = name
+        initial.policy = policy
+        self.state = Mutex(initial)
+        let task = Task { [weak self, resolver] in
+            do {
+                for try await result in resolver.updates {
+                    guard let self else { return }
+                    self.apply(result)
+                }
+            } catch {
+                self?.resolverFailed(error)
+            }
+        }
+        resolving.withLock { $0 = task }
+    }
+
+    /// The service config in force: the resolver's last valid one, else the default.
+    public var serviceConfig: ServiceConfig { state.withLock { $0.serviceConfig } }
+
+    /// The name of the load-balancing policy in force.
+    public var loadBalancingPolicy: String { state.withLock { $0.policyName } }
+
+    /// The channel's state now.
+    public var connectivityState: ConnectivityState { state.withLock { $0.aggregate } }
+
+    /// Each subchannel's endpoint and state, in the resolver's order.
+    public var subchannelStates: [(endpoint: Endpoint, state: ConnectivityState)] {
+        state.withLock { $0.entries.map { ($0.endpoint, $0.state) } }
+    }
+
+    /// The channel's state now, then every change, until the channel closes.
+    public var connectivityStates: AsyncStream<ConnectivityState> {
+        let (stream, continuation) = AsyncStream<ConnectivityState>.makeStream(bufferingPolicy: .bufferingNewest(8))
+        let id = state.withLock { state -> Int in
+            let id = state.nextWaiter
+            state.nextWaiter += 1
+            continuation.yield(state.aggregate)
+            if state.closed { continuation.finish() } else { state.watchers[id] = continuation }
+            return id
+        }
+        continuation.onTermination = { [weak self] _ in _ = self?.state.withLock { $0.watchers.removeValue(forKey: id) } }
+        return stream
+    }
+
+    // MARK: Calls
+
+    public func openStream(_ head: RequestHead) async throws -> ClientStream {
+        while true {
+            let pick = state.withLock { state -> (LoadBalancingPick, (any Subchannel)?) in
+                if state.closed { return (.fail(RPCError(code: .unavailable, message: "the channel is closed")), nil) }
+                if state.entries.isEmpty, let error = state.resolverError {
+                    return (.fail(RPCError(code: .unavailable, message: "resolving \(target) failed: \(error)")), nil)
+                }
+                if state.entries.isEmpty && state.aggregate == .idle { return (.queue, nil) }
+                let decision = state.policy.pick(state.entries.map(\.state))
+                if case .use(let index) = decision { return (decision, state.entries[index].subchannel) }
+                return (decision, nil)
+            }
+            switch pick {
+            case (.use, let subchannel?):
+                do {
+                    return try await subchannel.openStream(head)
+                } catch let error as RPCError where error.code == .unavailable {
+                    // The subchannel failed between the pick and the open; its state change
+                    // follows. A fail-fast call fails with it.
+                    guard head.waitForReady else { throw error }
+                    try await waitForChange(deadline: head.deadline, polling: true)
+                }
+            case (.fail(let error), _):
+                guard head.waitForReady else { throw error }
+                try await waitForChange(deadline: head.deadline, polling: false)
+            default:
+                try await waitForChange(deadline: head.deadline, polling: false)
+            }
+        }
+    }
+
+    public func close() async {
+        let (entries, waiters, watchers) = state.withLock { state in
+            state.closed = true
+            state.aggregate = .shutdown
+            defer {
+                state.waiters = [:]
+                state.watchers = [:]
+            }
+            return (state.entries, Array(state.waiters.values), Array(state.watchers.values))
+        }
+        resolving.withLock { $0?.cancel() }
+        for waiter in waiters { waiter.resume() }
+        for watcher in watchers {
+            watcher.yield(.shutdown)
+            watcher.finish()
+        }
+        for entry in entries { await entry.subchannel.shutdown() }
+    }
+
+    /// Waits until a subchannel's state or the endpoints change, the deadline passes (then
+    /// DEADLINE_EXCEEDED) or the task is cancelled (CANCELLED). `polling` also wakes after a
+    /// moment, for a subchannel that failed without changing state.
+    private func waitForChange(deadline: ContinuousClock.Instant?, polling: Bool) async throws {
+        if let deadline, deadline <= .now {
+            throw RPCError(code: .deadlineExceeded, message: "deadline exceeded while waiting for a ready connection")
+        }
+        let id = state.withLock { state -> Int in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        let wake = Task { [weak self] in
+            // The deadline, the poll and cancellation all end the wait the same way.
+            let until = polling ? min(deadline ?? .now + .milliseconds(50), .now + .milliseconds(50)) : deadline
+            if let until { try? await Task.sleep(until: until, clock: .continuous) } else { await untilCancelled() }
+            self?.wakeWaiter(id)
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.closed || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            wakeWaiter(id)
+        }
+        wake.cancel()
+        if Task.isCancelled { throw RPCError(code: .cancelled, message: "the call was cancelled while waiting for a connection") }
+        if let deadline, deadline <= .now {
+            throw RPCError(code: .deadlineExceeded, message: "deadline exceeded while waiting for a ready connection")
+        }
+    }
+
+    private func wakeWaiter(_ id: Int) {
+        let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+        waiter?.resume()
+    }
+
+    // MARK: Resolution and states
+
+    private func apply(_ result: ResolutionResult) {
+        var endpoints = result.endpoints
+        let (removed, connect, changes) = state.withLock { state -> ([any Subchannel], [any Subchannel], Changes) in
+            guard !state.closed else { return ([], [], Changes()) }
+            state.resolverError = nil
+            // A resolver's invalid config keeps the previous one (as grpc-go does).
+            if case .success(let config)? = result.serviceConfig, config != state.serviceConfig {
+                state.serviceConfig = config
+                let (name, policy) = policies.makePolicy(config.loadBalancingConfig)
+                state.policyName = name
+                state.policy = policy
+            }
+            if case .pickFirst(shuffleAddressList: true)? = state.serviceConfig.loadBalancingConfig.first {
+                endpoints.shuffle()
+            }
+            var kept: [Entry] = []
+            var removed: [any Subchannel] = []
+            var pool = state.entries
+            for endpoint in endpoints {
+                if let index = pool.firstIndex(where: { $0.endpoint.addresses == endpoint.addresses }) {
+                    kept.append(pool.remove(at: index))
+                } else if let subchannel = try? factory.makeSubchannel(for: endpoint) {
+                    kept.append(Entry(endpoint: endpoint, subchannel: subchannel, state: subchannel.connectivityState))
+                    subchannel.observeState { [weak self] new in self?.subchannel(at: endpoint.addresses, changedTo: new) }
+                }
+            }
+            removed = pool.map(\.subchannel)
+            state.entries = kept
+            return (removed, Self.toConnect(&state), Self.changes(&state))
+        }
+        publish(changes)
+        for subchannel in connect { subchannel.connect() }
+        for subchannel in removed { Task { await subchannel.shutdown() } }
+    }
+
+    private func resolverFailed(_ error: any Error) {
+        let changes = state.withLock { state -> Changes in
+            guard !state.closed else { return Changes() }
+            state.resolverError = error
+            return Self.changes(&state)
+        }
+        publish(changes)
+    }
+
+    private func subchannel(at addresses: [EndpointAddress], changedTo new: ConnectivityState) {
+        let (connect, changes, failed) = state.withLock { state -> ([any Subchannel], Changes, Bool) in
+            guard !state.closed, let index = state.entries.firstIndex(where: { $0.endpoint.addresses == addresses }) else {
+                return ([], Changes(), false)
+            }
+            state.entries[index].state = new
+            return (Self.toConnect(&state), Self.changes(&state), new == .transientFailure || new == .idle)
+        }
+        // A lost connection may mean the endpoints moved: ask the resolver to look again.
+        if failed { resolver.resolveNow() }
+        publish(changes)
+        for subchannel in connect { subchannel.connect() }
+    }
+
+    private static func toConnect(_ state: inout State) -> [any Subchannel] {
+        let states = state.entries.map(\.state)
+        return state.policy.subchannelsToConnect(states).filter { states[$0] == .idle }.map { state.entries[$0].subchannel }
+    }
+
+    private struct Changes {
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var watchers: [AsyncStream<ConnectivityState>.Continuation] = []
+        var aggregate: ConnectivityState?
+    }
+
+    /// Takes the waiters to wake, and the new aggregate state if it changed.
+    private static func changes(_ state: inout State) -> Changes {
+        var changes = Changes(waiters: Array(state.waiters.values))
+        state.waiters = [:]
+        var aggregate = state.policy.aggregateState(state.entries.map(\.state))
+        if state.entries.isEmpty { aggregate = state.resolverError == nil ? .idle : .transientFailure }
+        if aggregate != state.aggregate {
+            state.aggregate = aggregate
+            changes.aggregate = aggregate
+            changes.watchers = Array(state.watchers.values)
+        }
+        return changes
+    }
+
+    private func publish(_ changes: Changes) {
+        for waiter in changes.waiters { waiter.resume() }
+        if let aggregate = changes.aggregate {
+            for watcher in changes.watchers { watcher.yield(aggregate) }
+        }
+    }
+}

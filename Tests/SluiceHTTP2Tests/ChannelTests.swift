@@ -1,0 +1,241 @@
+import Foundation
+import SeedServices
+import Sluice
+import SluiceHTTP2
+import SluiceProto
+import SluiceTestSupport
+import Synchronization
+import Testing
+
+/// Answers GetProduct with its own name, so a test can tell which server took a call.
+struct NamedCatalog: Catalog_ProductService.ServiceProtocol {
+    let name: String
+
+    func getProduct(request: Catalog_GetProductRequest, context: ServerContext) async throws -> Catalog_Product {
+        var product = Catalog_Product()
+        product.id = request.productID
+        product.name = name
+        return product
+    }
+
+    func listProducts(request: Catalog_ListProductsRequest, responses: MessageWriter<Catalog_Product>, context: ServerContext) async throws {}
+
+    func getRecommendations(request: Catalog_GetRecommendationsRequest, context: ServerContext) async throws -> Catalog_ListProductsResponse {
+        Catalog_ListProductsResponse()
+    }
+}
+
+/// A named server on a loopback port, which can be stopped and started again on that port.
+final class RestartableServer: Sendable {
+    let name: String
+    private let serving = Mutex<(GRPCServer, Task<Void, any Error>)?>(nil)
+    private let boundPort = Mutex(0)
+
+    init(name: String) {
+        self.name = name
+    }
+
+    var port: Int { boundPort.withLock { $0 } }
+    var address: EndpointAddress { .ipv4(host: "127.0.0.1", port: port) }
+
+    /// Starts on `port` (0 for any; later starts reuse the first port).
+    func start() async throws {
+        let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: port))
+        let server = GRPCServer(transport: transport, services: [NamedCatalog(name: name)], shutdownGracePeriod: .milliseconds(100))
+        let task = Task { try await server.serve() }
+        let bound = try await server.listeningAddress.port ?? 0
+        boundPort.withLock { $0 = bound }
+        serving.withLock { $0 = (server, task) }
+    }
+
+    /// Stops at once: connections close, calls in flight fail.
+    func stop() async {
+        guard let (server, task) = serving.withLock({ current in defer { current = nil }; return current }) else { return }
+        server.shutdownNow()
+        _ = try? await task.value
+    }
+}
+
+func startServers(_ names: [String]) async throws -> [RestartableServer] {
+    var servers: [RestartableServer] = []
+    for name in names {
+        let server = RestartableServer(name: name)
+        try await server.start()
+        servers.append(server)
+    }
+    return servers
+}
+
+func ipv4Target(_ servers: [RestartableServer]) -> String {
+    "ipv4:" + servers.map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
+}
+
+func whoAnswers(_ client: GRPCClient, options: CallOptions = .defaults) async throws -> String {
+    try await Catalog_ProductService.Client(wrapping: client).getProduct(Catalog_GetProductRequest(), options: options).name
+}
+
+let roundRobin = ServiceConfig(loadBalancingConfig: [.roundRobin])
+
+@Suite("Channels: resolution and load balancing over HTTP/2", .serialized, .timeLimit(.minutes(3)))
+struct ChannelTests {
+    @Test("round_robin over three servers spreads calls evenly")
+    func roundRobinSpreads() async throws {
+        let servers = try await startServers(["a", "b", "c"])
+        let channel = try GRPCChannel(http2: ipv4Target(servers), defaultServiceConfig: roundRobin)
+        let client = GRPCClient(transport: channel)
+        var counts: [String: Int] = [:]
+        for _ in 0..<300 { counts[try await whoAnswers(client), default: 0] += 1 }
+        #expect(channel.loadBalancingPolicy == "round_robin")
+        for name in ["a", "b", "c"] {
+            #expect((90...110).contains(counts[name] ?? 0), "\(counts)")
+        }
+        await channel.close()
+        for server in servers { await server.stop() }
+    }
+
+    @Test("a stopped server loses no call that retries UNAVAILABLE, and is used again once restarted")
+    func stopAndRestart() async throws {
+        let servers = try await startServers(["a", "b", "c"])
+        let config = try ServiceConfig(json: """
+            {"loadBalancingConfig": [{"round_robin": {}}],
+             "methodConfig": [{"name": [{"service": "catalog.ProductService"}],
+               "retryPolicy": {"maxAttempts": 5, "initialBackoff": "0.01s", "maxBackoff": "0.1s",
+                               "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}
+            """)
+        var configuration = HTTP2ClientTransport.Configuration()
+        configuration.backoff.initial = .milliseconds(20)
+        configuration.backoff.maximum = .milliseconds(100)
+        let channel = try GRPCChannel(http2: ipv4Target(servers), configuration: configuration, defaultServiceConfig: config)
+        let client = GRPCClient(transport: channel, serviceConfig: config)
+        var answered: [String] = []
+        for i in 0..<300 {
+            if i == 100 { await servers[1].stop() }
+            if i == 200 { try await servers[1].start() }
+            answered.append(try await whoAnswers(client))
+            if i >= 200 && i < 260 { try await Task.sleep(for: .milliseconds(2)) }
+        }
+        // Every call succeeded; b took none while stopped and some again after its restart.
+        #expect(answered.count == 300)
+        #expect(!answered[110..<200].contains("b"))
+        #expect(answered[260...].contains("b"), "b is not used after its restart: \(answered[200...])")
+        await channel.close()
+        for server in servers { await server.stop() }
+    }
+
+    @Test("pick_first sends every call to the first server, and fails over when it stops")
+    func pickFirst() async throws {
+        let servers = try await startServers(["first", "second"])
+        let channel = try GRPCChannel(http2: ipv4Target(servers))
+        let client = GRPCClient(transport: channel)
+        for _ in 0..<20 { #expect(try await whoAnswers(client) == "first") }
+        #expect(channel.loadBalancingPolicy == "pick_first")
+        await servers[0].stop()
+        var options = CallOptions(timeout: .seconds(5))
+        options.waitForReady = true
+        var after: Set<String> = []
+        for _ in 0..<20 { after.insert(try await whoAnswers(client, options: options)) }
+        #expect(after == ["second"])
+        await channel.close()
+        for server in servers { await server.stop() }
+    }
+
+    @Test("with nothing listening, a fail-fast call fails with UNAVAILABLE; a wait-for-ready call waits for the server")
+    func waitForReady() async throws {
+        let server = RestartableServer(name: "late")
+        try await server.start()
+        await server.stop()
+        var configuration = HTTP2ClientTransport.Configuration()
+        configuration.backoff.initial = .milliseconds(20)
+        configuration.backoff.maximum = .milliseconds(50)
+        let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(server.port)", configuration: configuration)
+        let client = GRPCClient(transport: channel)
+        await #expect(throws: RPCError.self) {
+            do { _ = try await whoAnswers(client) } catch let error as RPCError {
+                #expect(error.code == .unavailable, "\(error)")
+                throw error
+            }
+        }
+        var options = CallOptions(timeout: .seconds(10))
+        options.waitForReady = true
+        let waiting = Task { try await whoAnswers(client, options: options) }
+        try await Task.sleep(for: .milliseconds(200))
+        try await server.start()
+        #expect(try await waiting.value == "late")
+
+        var short = CallOptions(timeout: .milliseconds(200))
+        short.waitForReady = true
+        await server.stop()
+        try await waitWhile { channel.connectivityState == .ready }
+        await #expect(throws: RPCError.self) {
+            do { _ = try await whoAnswers(client, options: short) } catch let error as RPCError {
+                #expect(error.code == .deadlineExceeded, "\(error)")
+                throw error
+            }
+        }
+        await channel.close()
+    }
+
+    @Test("a channel on the in-memory registry follows its endpoints as they change")
+    func inMemoryDiscovery() async throws {
+        let servers = try await startServers(["a", "b"])
+        let registry = InMemoryServiceRegistry()
+        var resolvers = NameResolverRegistry.http2
+        resolvers.register(registry)
+        registry.set([Endpoint(servers[0].address)], for: "catalog")
+        let channel = try GRPCChannel(http2: "memory:///catalog", defaultServiceConfig: roundRobin, resolvers: resolvers)
+        let client = GRPCClient(transport: channel)
+        #expect(try await whoAnswers(client) == "a")
+        registry.set([Endpoint(servers[1].address)], for: "catalog")
+        try await waitWhile { channel.subchannelStates.map(\.endpoint) != [Endpoint(servers[1].address)] }
+        for _ in 0..<10 { #expect(try await whoAnswers(client) == "b") }
+        registry.set([Endpoint(servers[0].address), Endpoint(servers[1].address)], for: "catalog")
+        try await waitWhile { channel.subchannelStates.count != 2 }
+        var seen: Set<String> = []
+        for _ in 0..<10 { seen.insert(try await whoAnswers(client)) }
+        #expect(seen == ["a", "b"])
+        await channel.close()
+        for server in servers { await server.stop() }
+    }
+
+    @Test("dns:///localhost:port resolves through the system resolver")
+    func dns() async throws {
+        let servers = try await startServers(["local"])
+        let channel = try GRPCChannel(http2: "dns:///localhost:\(servers[0].port)")
+        let client = GRPCClient(transport: channel)
+        var options = CallOptions(timeout: .seconds(5))
+        options.waitForReady = true
+        #expect(try await whoAnswers(client, options: options) == "local")
+        #expect(channel.subchannelStates.contains { $0.endpoint.addresses == [.ipv4(host: "127.0.0.1", port: servers[0].port)] })
+        let bare = try GRPCChannel(http2: "localhost:\(servers[0].port)")
+        #expect(bare.target.scheme == "dns")
+        #expect(try await whoAnswers(GRPCClient(transport: bare), options: options) == "local")
+        await channel.close()
+        await bare.close()
+        await servers[0].stop()
+    }
+
+    @Test("the channel's state goes IDLE, CONNECTING, READY, and SHUTDOWN when closed")
+    func connectivity() async throws {
+        let servers = try await startServers(["a"])
+        let channel = try GRPCChannel(http2: ipv4Target(servers))
+        var states = channel.connectivityStates.makeAsyncIterator()
+        var seen: [ConnectivityState] = []
+        while let state = await states.next() {
+            seen.append(state)
+            if state == .ready { break }
+        }
+        #expect(seen.last == .ready)
+        #expect(seen.allSatisfy { [.idle, .connecting, .ready].contains($0) }, "\(seen)")
+        await channel.close()
+        #expect(channel.connectivityState == .shutdown)
+        await servers[0].stop()
+    }
+
+    @Test("a bad target fails when the channel is made, naming the part that is wrong")
+    func badTarget() {
+        #expect(throws: ResolverTargetError(target: "ipv4:10.0.0:80", problem: "'10.0.0' is not an IPv4 address")) {
+            _ = try GRPCChannel(http2: "ipv4:10.0.0:80")
+        }
+        #expect(throws: ResolverTargetError.self) { _ = try GRPCChannel(http2: "etcd:///orders") }
+    }
+}
