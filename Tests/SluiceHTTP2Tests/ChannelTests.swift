@@ -239,3 +239,51 @@ struct ChannelTests {
         #expect(throws: ResolverTargetError.self) { _ = try GRPCChannel(http2: "etcd:///orders") }
     }
 }
+
+@Suite("Channels: circuit breaking per endpoint", .serialized, .timeLimit(.minutes(2)))
+struct ChannelCircuitBreakerTests {
+    @Test("an endpoint whose circuit opened is skipped while another is healthy; with all open, calls fail at once")
+    func perEndpoint() async throws {
+        let healthy = RestartableServer(name: "healthy")
+        try await healthy.start()
+        // A server that fails every call.
+        let faults = FaultInjector { _ in RPCError(code: .unavailable, message: "broken") }
+        let brokenTransport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0))
+        let broken = GRPCServer(transport: brokenTransport, services: [NamedCatalog(name: "broken")], interceptors: [faults])
+        let brokenServing = Task { try await broken.serve() }
+        let brokenPort = try #require(try await broken.listeningAddress.port)
+
+        let breaker = CircuitBreakerConfiguration(failureThreshold: 3, recoveryTimeout: .seconds(60))
+        let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(healthy.port),127.0.0.1:\(brokenPort)",
+                                      defaultServiceConfig: roundRobin, circuitBreaker: breaker)
+        let client = GRPCClient(transport: channel)
+        try await waitWhile { channel.subchannelStates.contains { $0.state != .ready } && channel.connectivityState != .ready }
+        var answers: [String] = []
+        for _ in 0..<40 {
+            do { answers.append(try await whoAnswers(client)) } catch { answers.append("error") }
+        }
+        try await waitWhile { faults.attempts.count < 3 }
+        // The broken endpoint took three calls, then its circuit opened and it took no more.
+        #expect(faults.attempts.count == 3, "\(answers)")
+        #expect(answers.filter { $0 == "error" }.count == 3)
+        #expect(answers.suffix(20).allSatisfy { $0 == "healthy" })
+        let metrics = channel.circuitBreakerMetrics
+        #expect(metrics.first { $0.endpoint.addresses == [.ipv4(host: "127.0.0.1", port: brokenPort)] }?.metrics.state == .open)
+
+        // With the healthy server's circuit open too, calls fail at once without a connection attempt.
+        let allBroken = try GRPCChannel(http2: "ipv4:127.0.0.1:\(brokenPort)", circuitBreaker: breaker)
+        let brokenClient = GRPCClient(transport: allBroken)
+        for _ in 0..<3 { _ = try? await whoAnswers(brokenClient) }
+        let before = faults.attempts.count
+        let started = ContinuousClock.now
+        await #expect(throws: RPCError(code: .unavailable, message: "circuit open")) { _ = try await whoAnswers(brokenClient) }
+        #expect(ContinuousClock.now - started < .milliseconds(500))
+        #expect(faults.attempts.count == before)
+
+        await channel.close()
+        await allBroken.close()
+        await healthy.stop()
+        brokenServing.cancel()
+        _ = try? await brokenServing.value
+    }
+}

@@ -16,6 +16,14 @@ public final class GRPCChannel: ClientTransport {
         let endpoint: Endpoint
         let subchannel: any Subchannel
         var state: ConnectivityState
+        /// The endpoint's circuit breaker, when the channel has one per endpoint.
+        let breaker: CircuitBreaker?
+
+        /// The state the load balancer sees: an open circuit makes a READY endpoint unusable.
+        func effectiveState(now: ContinuousClock.Instant) -> ConnectivityState {
+            if let breaker, breaker.isRefusing(now: now) { return .transientFailure }
+            return state
+        }
     }
 
     private struct State {
@@ -36,6 +44,7 @@ public final class GRPCChannel: ClientTransport {
     private let resolver: any NameResolver
     private let factory: any SubchannelFactory
     private let policies: LoadBalancingPolicyRegistry
+    private let breakerConfiguration: CircuitBreakerConfiguration?
     private let state: Mutex<State>
     private let resolving = Mutex<Task<Void, Never>?>(nil)
 
@@ -48,11 +57,16 @@ public final class GRPCChannel: ClientTransport {
     ///   - resolvers: The resolvers by scheme.
     ///   - defaultServiceConfig: Used until, and unless, the resolver publishes one.
     ///   - policies: The load-balancing policies the service config may name.
+    ///   - circuitBreaker: With a configuration, each endpoint gets a circuit breaker: an
+    ///     endpoint whose circuit is open is not picked while others can take calls, and when
+    ///     every endpoint's is open calls fail at once with UNAVAILABLE "circuit open".
     /// - Throws: ``ResolverTargetError`` naming what is wrong with the target.
     public init(target: String, subchannels: any SubchannelFactory, resolvers: NameResolverRegistry,
                 defaultServiceConfig: ServiceConfig = ServiceConfig(),
-                policies: LoadBalancingPolicyRegistry = LoadBalancingPolicyRegistry()) throws {
+                policies: LoadBalancingPolicyRegistry = LoadBalancingPolicyRegistry(),
+                circuitBreaker: CircuitBreakerConfiguration? = nil) throws {
         let (parsed, resolver) = try resolvers.makeResolver(for: target)
+        self.breakerConfiguration = circuitBreaker
         self.target = parsed
         self.resolver = resolver
         self.factory = subchannels
@@ -89,6 +103,11 @@ public final class GRPCChannel: ClientTransport {
         state.withLock { $0.entries.map { ($0.endpoint, $0.state) } }
     }
 
+    /// Each endpoint's circuit breaker counts, when the channel has breakers.
+    public var circuitBreakerMetrics: [(endpoint: Endpoint, metrics: CircuitBreakerMetrics)] {
+        state.withLock { state in state.entries.compactMap { entry in entry.breaker.map { (entry.endpoint, $0.metrics) } } }
+    }
+
     /// The channel's state now, then every change, until the channel closes.
     public var connectivityStates: AsyncStream<ConnectivityState> {
         let (stream, continuation) = AsyncStream<ConnectivityState>.makeStream(bufferingPolicy: .bufferingNewest(8))
@@ -107,20 +126,29 @@ public final class GRPCChannel: ClientTransport {
 
     public func openStream(_ head: RequestHead) async throws -> ClientStream {
         while true {
-            let pick = state.withLock { state -> (LoadBalancingPick, (any Subchannel)?) in
+            let now = ContinuousClock.now
+            let pick = state.withLock { state -> (LoadBalancingPick, Entry?) in
                 if state.closed { return (.fail(RPCError(code: .unavailable, message: "the channel is closed")), nil) }
                 if state.entries.isEmpty, let error = state.resolverError {
                     return (.fail(RPCError(code: .unavailable, message: "resolving \(target) failed: \(error)")), nil)
                 }
                 if state.entries.isEmpty && state.aggregate == .idle { return (.queue, nil) }
-                let decision = state.policy.pick(state.entries.map(\.state))
-                if case .use(let index) = decision { return (decision, state.entries[index].subchannel) }
+                // Every endpoint's circuit open: fail fast, waiting for ready or not.
+                if !state.entries.isEmpty, state.entries.allSatisfy({ $0.breaker?.isRefusing(now: now) ?? false }) {
+                    return (.fail(RPCError(code: .unavailable, message: "circuit open")), nil)
+                }
+                let decision = state.policy.pick(state.entries.map { $0.effectiveState(now: now) })
+                if case .use(let index) = decision { return (decision, state.entries[index]) }
                 return (decision, nil)
             }
+            if case .fail(let error) = pick.0, error.message == "circuit open" { throw error }
             switch pick {
-            case (.use, let subchannel?):
+            case (.use, let entry?):
                 do {
-                    return try await subchannel.openStream(head)
+                    let ticket = try entry.breaker?.admit()
+                    let stream = try await entry.subchannel.openStream(head)
+                    if let breaker = entry.breaker, let ticket { Self.record(stream, on: breaker, ticket) }
+                    return stream
                 } catch let error as RPCError where error.code == .unavailable {
                     // The subchannel failed between the pick and the open; its state change
                     // follows. A fail-fast call fails with it.
@@ -133,6 +161,14 @@ public final class GRPCChannel: ClientTransport {
             default:
                 try await waitForChange(deadline: head.deadline, polling: false)
             }
+        }
+    }
+
+    /// Tells the endpoint's breaker how the call ended.
+    private static func record(_ stream: ClientStream, on breaker: CircuitBreaker, _ ticket: CircuitBreaker.Ticket) {
+        Task {
+            let end = await stream.end.value
+            breaker.record(ticket, code: end.error?.code ?? .ok)
         }
     }
 
@@ -220,7 +256,8 @@ public final class GRPCChannel: ClientTransport {
                 if let index = pool.firstIndex(where: { $0.endpoint.addresses == endpoint.addresses }) {
                     kept.append(pool.remove(at: index))
                 } else if let subchannel = try? factory.makeSubchannel(for: endpoint) {
-                    kept.append(Entry(endpoint: endpoint, subchannel: subchannel, state: subchannel.connectivityState))
+                    kept.append(Entry(endpoint: endpoint, subchannel: subchannel, state: subchannel.connectivityState,
+                                      breaker: breakerConfiguration.map { CircuitBreaker($0) }))
                     subchannel.observeState { [weak self] new in self?.subchannel(at: endpoint.addresses, changedTo: new) }
                 }
             }

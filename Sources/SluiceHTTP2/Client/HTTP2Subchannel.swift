@@ -91,8 +91,9 @@ extension GRPCChannel {
     /// `unix:...`, or any scheme of `resolvers`).
     public convenience init(http2 target: String, configuration: HTTP2ClientTransport.Configuration = .init(),
                             defaultServiceConfig: ServiceConfig = ServiceConfig(),
-                            resolvers: NameResolverRegistry = .http2) throws {
+                            resolvers: NameResolverRegistry = .http2,
+                            circuitBreaker: CircuitBreakerConfiguration? = nil) throws {
         try self.init(target: target, subchannels: HTTP2SubchannelFactory(configuration: configuration), resolvers: resolvers,
-                      defaultServiceConfig: defaultServiceConfig)
+                      defaultServiceConfig: defaultServiceConfig, circuitBreaker: circuitBreaker)
     }
 }
