@@ -77,7 +77,8 @@ public struct InteropFailure: Error, CustomStringConvertible {
 
 /// Runs interop test cases against a server.
 public struct InteropClient: Sendable {
-    let client: GRPCClient
+    /// The client the cases call through.
+    public let client: GRPCClient
     var test: Grpc_Testing_TestService.Client { .init(wrapping: client) }
 
     public init(client: GRPCClient) {

@@ -17,6 +17,21 @@ struct InteropClientCommand: AsyncParsableCommand {
     @Option(name: .customLong("server_port"), help: "Server port.")
     var serverPort: Int = 10000
 
+    @Option(name: .customLong("target"), help: "A gRPC target (dns:///host:port, ipv4:a:p,b:q, unix:path) instead of --server_host and --server_port.")
+    var target: String?
+
+    @Option(name: .customLong("service_config_json"), help: "The channel's default service config, as JSON (gRFC A2).")
+    var serviceConfigJSON: String?
+
+    @Option(name: .customLong("soak_max_failures"), help: "Failed iterations rpc_soak and channel_soak allow.")
+    var soakMaxFailures: Int = 0
+
+    @Option(name: .customLong("soak_per_iteration_max_acceptable_latency_ms"), help: "Slower iterations of rpc_soak and channel_soak count as failed.")
+    var soakMaxLatencyMilliseconds: Int = 1000
+
+    @Option(name: .customLong("soak_overall_timeout_seconds"), help: "rpc_soak and channel_soak stop, failed, after this long.")
+    var soakOverallTimeoutSeconds: Int = 600
+
     @Option(name: .customLong("test_case"), help: "A test case name, several separated by commas, or 'all'.")
     var testCase: String = "large_unary"
 
@@ -48,15 +63,16 @@ struct InteropClientCommand: AsyncParsableCommand {
         let cases: [InteropTestCase]
         let soak = SoakTestCase(rawValue: testCase)
         let extensionCase = ExtensionTestCase(rawValue: testCase)
+        let channelSoak = ChannelSoak.Kind(rawValue: testCase)
         if testCase == "all" {
             cases = InteropTestCase.standard
-        } else if soak != nil || extensionCase != nil {
+        } else if soak != nil || extensionCase != nil || channelSoak != nil {
             cases = []
         } else {
             cases = try testCase.split(separator: ",").map { name in
                 guard let one = InteropTestCase(rawValue: String(name)) else {
                     let known = InteropTestCase.allCases.map(\.rawValue) + SoakTestCase.allCases.map(\.rawValue)
-                        + ExtensionTestCase.allCases.map(\.rawValue)
+                        + ExtensionTestCase.allCases.map(\.rawValue) + ChannelSoak.Kind.allCases.map(\.rawValue)
                     throw ValidationError("unknown test case \(name); known: \(known.joined(separator: ", "))")
                 }
                 return one
@@ -67,9 +83,40 @@ struct InteropClientCommand: AsyncParsableCommand {
             configuration.tls = try InteropTLS.client(ca: caFile, certificate: certificate, key: key)
             configuration.serverHostname = serverHostOverride
         }
-        let transport = try HTTP2ClientTransport(target: .host(serverHost, port: serverPort), configuration: configuration)
-        let client = InteropClient(client: GRPCClient(transport: transport))
+        let serviceConfig: ServiceConfig
+        do {
+            serviceConfig = try serviceConfigJSON.map { try ServiceConfig(json: $0) } ?? ServiceConfig()
+        } catch {
+            throw ValidationError("--service_config_json: \(error)")
+        }
+        // With --target or a service config, calls go through a channel (resolver, balancer);
+        // otherwise through one connection pool, as before.
+        let useChannel = target != nil || serviceConfigJSON != nil
+        let channelTarget = target ?? (serverHost.contains(":") ? "ipv6:[\(serverHost)]:\(serverPort)" : "dns:///\(serverHost):\(serverPort)")
+        let makeTransport: () throws -> any ClientTransport = { [serverHost, serverPort, configuration] in
+            if useChannel {
+                return try GRPCChannel(http2: channelTarget, configuration: configuration, defaultServiceConfig: serviceConfig)
+            }
+            return try HTTP2ClientTransport(target: .host(serverHost, port: serverPort), configuration: configuration)
+        }
+        let transport = try makeTransport()
+        let client = InteropClient(client: GRPCClient(transport: transport, serviceConfig: serviceConfig))
         var failed = 0
+        if let channelSoak {
+            do {
+                let outcome = try await ChannelSoak.run(
+                    channelSoak, iterations: soakIterations, maxFailures: soakMaxFailures,
+                    maxLatency: .milliseconds(soakMaxLatencyMilliseconds), overallTimeout: .seconds(soakOverallTimeoutSeconds),
+                    makeClient: {
+                        channelSoak == .rpcSoak ? client.client : GRPCClient(transport: try makeTransport(), serviceConfig: serviceConfig)
+                    },
+                    close: { soakClient in if channelSoak == .channelSoak { await soakClient.close() } })
+                print("PASS \(channelSoak.rawValue): \(outcome)")
+            } catch {
+                failed += 1
+                print("FAIL \(channelSoak.rawValue): \(error)")
+            }
+        }
         if let soak {
             let start = ContinuousClock.now
             do {
