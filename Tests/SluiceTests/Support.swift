@@ -17,6 +17,9 @@ func withInProcessServer<T: Sendable>(
     let (clientTransport, serverTransport) = InProcessTransport.makePair()
     let server = GRPCServer(transport: serverTransport, services: services, interceptors: serverInterceptors)
     let serving = Task { try await server.serve() }
+    // Calls made earlier would wait for the server; tests that time their calls start once it
+    // listens.
+    _ = try await server.listeningAddress
     let client = GRPCClient(transport: clientTransport, interceptors: clientInterceptors)
     do {
         let result = try await body(client)
