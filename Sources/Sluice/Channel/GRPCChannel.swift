@@ -18,11 +18,21 @@ public final class GRPCChannel: ClientTransport {
         var state: ConnectivityState
         /// The endpoint's circuit breaker, when the channel has one per endpoint.
         let breaker: CircuitBreaker?
+        /// What the health watch (gRFC A17) says, while the service config asks for one.
+        var health = HealthWatch.Health.unknown
+        var healthWatch: Task<Void, Never>?
 
-        /// The state the load balancer sees: an open circuit makes a READY endpoint unusable.
-        func effectiveState(now: ContinuousClock.Instant) -> ConnectivityState {
+        /// The state the load balancer sees: an open circuit makes a READY endpoint unusable,
+        /// and with health checking a READY one counts as CONNECTING until the server says
+        /// SERVING, and as TRANSIENT_FAILURE while it says anything else.
+        func effectiveState(now: ContinuousClock.Instant, checkingHealth: Bool) -> ConnectivityState {
             if let breaker, breaker.isRefusing(now: now) { return .transientFailure }
-            return state
+            guard checkingHealth, state == .ready else { return state }
+            switch health {
+            case .serving, .disabled: return .ready
+            case .unknown: return .connecting
+            case .notServing: return .transientFailure
+            }
         }
     }
 
@@ -137,7 +147,7 @@ public final class GRPCChannel: ClientTransport {
                 if !state.entries.isEmpty, state.entries.allSatisfy({ $0.breaker?.isRefusing(now: now) ?? false }) {
                     return (.fail(RPCError(code: .unavailable, message: "circuit open")), nil)
                 }
-                let decision = state.policy.pick(state.entries.map { $0.effectiveState(now: now) })
+                let decision = state.policy.pick(Self.effectiveStates(state, now: now))
                 if case .use(let index) = decision { return (decision, state.entries[index]) }
                 return (decision, nil)
             }
@@ -183,6 +193,7 @@ public final class GRPCChannel: ClientTransport {
             return (state.entries, Array(state.waiters.values), Array(state.watchers.values))
         }
         resolving.withLock { $0?.cancel() }
+        for entry in entries { entry.healthWatch?.cancel() }
         for waiter in waiters { waiter.resume() }
         for watcher in watchers {
             watcher.yield(.shutdown)
@@ -261,8 +272,10 @@ public final class GRPCChannel: ClientTransport {
                     subchannel.observeState { [weak self] new in self?.subchannel(at: endpoint.addresses, changedTo: new) }
                 }
             }
+            for entry in pool { entry.healthWatch?.cancel() }
             removed = pool.map(\.subchannel)
             state.entries = kept
+            for index in state.entries.indices { updateHealthWatch(&state, at: index) }
             return (removed, Self.toConnect(&state), Self.changes(&state))
         }
         publish(changes)
@@ -285,12 +298,48 @@ public final class GRPCChannel: ClientTransport {
                 return ([], Changes(), false)
             }
             state.entries[index].state = new
+            updateHealthWatch(&state, at: index)
             return (Self.toConnect(&state), Self.changes(&state), new == .transientFailure || new == .idle)
         }
         // A lost connection may mean the endpoints moved: ask the resolver to look again.
         if failed { resolver.resolveNow() }
         publish(changes)
         for subchannel in connect { subchannel.connect() }
+    }
+
+    /// What the load balancer sees of each subchannel.
+    private static func effectiveStates(_ state: State, now: ContinuousClock.Instant = .now) -> [ConnectivityState] {
+        let checking = state.serviceConfig.healthCheckConfig != nil
+        return state.entries.map { $0.effectiveState(now: now, checkingHealth: checking) }
+    }
+
+    /// Starts or stops the health watch of the subchannel at `index` as its state requires.
+    private func updateHealthWatch(_ state: inout State, at index: Int) {
+        let entry = state.entries[index]
+        guard let config = state.serviceConfig.healthCheckConfig, entry.state == .ready else {
+            entry.healthWatch?.cancel()
+            state.entries[index].healthWatch = nil
+            state.entries[index].health = .unknown
+            return
+        }
+        guard entry.healthWatch == nil else { return }
+        let addresses = entry.endpoint.addresses
+        let subchannel = entry.subchannel
+        state.entries[index].healthWatch = Task { [weak self] in
+            await HealthWatch.run(on: subchannel, service: config.serviceName) { [weak self] health in
+                self?.subchannel(at: addresses, healthChangedTo: health)
+            }
+        }
+    }
+
+    private func subchannel(at addresses: [EndpointAddress], healthChangedTo health: HealthWatch.Health) {
+        let changes = state.withLock { state -> Changes in
+            guard !state.closed, let index = state.entries.firstIndex(where: { $0.endpoint.addresses == addresses }),
+                  state.entries[index].health != health else { return Changes() }
+            state.entries[index].health = health
+            return Self.changes(&state)
+        }
+        publish(changes)
     }
 
     private static func toConnect(_ state: inout State) -> [any Subchannel] {
@@ -308,7 +357,7 @@ public final class GRPCChannel: ClientTransport {
     private static func changes(_ state: inout State) -> Changes {
         var changes = Changes(waiters: Array(state.waiters.values))
         state.waiters = [:]
-        var aggregate = state.policy.aggregateState(state.entries.map(\.state))
+        var aggregate = state.policy.aggregateState(effectiveStates(state))
         if state.entries.isEmpty { aggregate = state.resolverError == nil ? .idle : .transientFailure }
         if aggregate != state.aggregate {
             state.aggregate = aggregate
