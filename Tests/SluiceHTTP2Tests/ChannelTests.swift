@@ -108,10 +108,16 @@ struct ChannelTests {
         let channel = try GRPCChannel(http2: ipv4Target(servers), configuration: configuration, defaultServiceConfig: config)
         let client = GRPCClient(transport: channel, serviceConfig: config)
         var answered: [String] = []
+        let bounded = CallOptions(timeout: .seconds(20))
         for i in 0..<300 {
             if i == 100 { await servers[1].stop() }
             if i == 200 { try await servers[1].start() }
-            answered.append(try await whoAnswers(client))
+            do {
+                answered.append(try await whoAnswers(client, options: bounded))
+            } catch {
+                Issue.record("call \(i) failed: \(error); subchannels: \(channel.subchannelStates)")
+                throw error
+            }
             if i >= 200 && i < 260 { try await Task.sleep(for: .milliseconds(2)) }
         }
         // Every call succeeded; b took none while stopped and some again after its restart.
@@ -130,6 +136,10 @@ struct ChannelTests {
         for _ in 0..<20 { #expect(try await whoAnswers(client) == "first") }
         #expect(channel.loadBalancingPolicy == "pick_first")
         await servers[0].stop()
+        // A call racing the connection's close can still fail (moving it to another
+        // connection is the transparent retry still to come); calls after the close is seen
+        // must all fail over.
+        try await waitWhile { channel.subchannelStates.first?.state == .ready }
         var options = CallOptions(timeout: .seconds(5))
         options.waitForReady = true
         var after: Set<String> = []

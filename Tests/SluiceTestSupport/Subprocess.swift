@@ -173,18 +173,18 @@ public func appendRecord(_ kind: UInt8, _ bytes: [UInt8], to out: inout [UInt8])
 /// source): a `static let` initializer cannot await, and blocking in one would hold a
 /// cooperative thread.
 public actor AsyncOnce<Value: Sendable> {
-    private var value: Value?
+    private var making: Task<Value, any Error>?
 
     public init() {}
 
-    /// The value, made by `make` the first time; later callers wait for that and share it.
-    public func get(_ make: @Sendable () async throws -> Value) async throws -> Value {
-        if let value { return value }
-        let made = try await make()
-        // Another caller may have finished first while this one awaited: keep the first.
-        if let value { return value }
-        value = made
-        return made
+    /// The value, made by `make` the first time; callers that come while it is being made
+    /// wait for that same work (the actor is re-entered at the await, so a flag would let a
+    /// second caller start it again).
+    public func get(_ make: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        if let making { return try await making.value }
+        let task = Task { try await make() }
+        making = task
+        return try await task.value
     }
 }
 

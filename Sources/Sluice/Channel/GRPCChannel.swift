@@ -176,10 +176,7 @@ public final class GRPCChannel: ClientTransport {
 
     /// Tells the endpoint's breaker how the call ended.
     private static func record(_ stream: ClientStream, on breaker: CircuitBreaker, _ ticket: CircuitBreaker.Ticket) {
-        Task {
-            let end = await stream.end.value
-            breaker.record(ticket, code: end.error?.code ?? .ok)
-        }
+        stream.end.whenSet { end in breaker.record(ticket, code: end.error?.code ?? .ok) }
     }
 
     public func close() async {

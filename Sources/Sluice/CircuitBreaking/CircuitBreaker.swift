@@ -87,11 +87,7 @@ public struct CircuitBreakerInterceptor: ClientInterceptor {
             throw error
         }
         let breaker = self.breaker
-        let end = response.end
-        Task {
-            let outcome = await end.value
-            breaker.record(ticket, code: outcome.error?.code ?? .ok)
-        }
+        response.end.whenSet { outcome in breaker.record(ticket, code: outcome.error?.code ?? .ok) }
         return response
     }
 }

@@ -108,8 +108,7 @@ extension GRPCClient {
     /// Throttle accounting for a committed attempt, once it ends.
     private static func recordOutcome(of stream: ClientStream, policy: RetryPolicy, throttle: RetryThrottle?) {
         guard let throttle else { return }
-        Task {
-            let end = await stream.end.value
+        stream.end.whenSet { end in
             if let error = end.error {
                 if policy.retryableStatusCodes.contains(error.code) { throttle.recordFailure() }
             } else {
