@@ -17,8 +17,16 @@ struct SpooledWorker: AsyncParsableCommand {
     @Option(help: "How many jobs to enqueue and process.") var jobs = 8
 
     func run() async throws {
-        let transport = try HTTP2ClientTransport(target: .host("127.0.0.1", port: port))
-        let client = GRPCClient(transport: transport)
+        // Unary queue calls wait for the server and retry UNAVAILABLE, so a restarting server
+        // costs the worker a delay, not an error.
+        let config = try ServiceConfig(json: """
+            {"methodConfig": [{"name": [{"service": "spooled.v1.QueueService"}],
+              "waitForReady": true, "timeout": "10s",
+              "retryPolicy": {"maxAttempts": 5, "initialBackoff": "0.1s", "maxBackoff": "2s",
+                              "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}
+            """)
+        let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(port)", defaultServiceConfig: config)
+        let client = GRPCClient(transport: channel, serviceConfig: config)
         defer { Task { await client.close() } }
         let metadata: Metadata = ["x-api-key": .string(apiKey)]
         let queue = Spooled_V1_QueueService.Client(wrapping: client)
