@@ -156,7 +156,7 @@ let package = Package(
         // Runs the interop executables against Python grpcio, as processes.
         .testTarget(
             name: "InteropTests",
-            dependencies: ["interop-server", "interop-client", "SluiceInterop", "SluiceTestSupport"]
+            dependencies: ["interop-server", "interop-client", "SluiceInterop", "SluiceTestSupport", "InteropMessages", "Sluice", "SluiceHTTP2"]
         ),
         .testTarget(
             name: "SluiceCodeGenTests",

@@ -47,7 +47,8 @@ struct InteropServer: AsyncParsableCommand {
             configuration.tls = try InteropTLS.server(certificate: certificate, key: key, clientCA: clientCA)
         }
         let transport = HTTP2ServerTransport(target: .host(host, port: port), configuration: configuration)
-        let server = GRPCServer(transport: transport, services: [TestServiceProvider()])
+        // Inert unless a call carries x-fail-attempts (RetryProbeInterceptor).
+        let server = GRPCServer(transport: transport, services: [TestServiceProvider()], interceptors: [RetryProbeInterceptor()])
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             let address = try await transport.listeningAddress
