@@ -47,6 +47,9 @@ public final class GRPCChannel: ClientTransport {
         var aggregate = ConnectivityState.idle
         var watchers: [Int: AsyncStream<ConnectivityState>.Continuation] = [:]
         var closed = false
+        /// Counts changes, so that a call that picked before a change and waits after it
+        /// does not miss the wake-up.
+        var version = 0
     }
 
     /// The target as given.
@@ -137,7 +140,9 @@ public final class GRPCChannel: ClientTransport {
     public func openStream(_ head: RequestHead) async throws -> ClientStream {
         while true {
             let now = ContinuousClock.now
+            var seenVersion = 0
             let pick = state.withLock { state -> (LoadBalancingPick, Entry?) in
+                seenVersion = state.version
                 if state.closed { return (.fail(RPCError(code: .unavailable, message: "the channel is closed")), nil) }
                 if state.entries.isEmpty, let error = state.resolverError {
                     return (.fail(RPCError(code: .unavailable, message: "resolving \(target) failed: \(error)")), nil)
@@ -163,13 +168,13 @@ public final class GRPCChannel: ClientTransport {
                     // The subchannel failed between the pick and the open; its state change
                     // follows. A fail-fast call fails with it.
                     guard head.waitForReady else { throw error }
-                    try await waitForChange(deadline: head.deadline, polling: true)
+                    try await waitForChange(after: seenVersion, deadline: head.deadline, polling: true)
                 }
             case (.fail(let error), _):
                 guard head.waitForReady else { throw error }
-                try await waitForChange(deadline: head.deadline, polling: false)
+                try await waitForChange(after: seenVersion, deadline: head.deadline, polling: false)
             default:
-                try await waitForChange(deadline: head.deadline, polling: false)
+                try await waitForChange(after: seenVersion, deadline: head.deadline, polling: false)
             }
         }
     }
@@ -199,10 +204,11 @@ public final class GRPCChannel: ClientTransport {
         for entry in entries { await entry.subchannel.shutdown() }
     }
 
-    /// Waits until a subchannel's state or the endpoints change, the deadline passes (then
+    /// Waits until a subchannel's state or the endpoints change after `version` (at once if
+    /// they already have), the deadline passes (then
     /// DEADLINE_EXCEEDED) or the task is cancelled (CANCELLED). `polling` also wakes after a
     /// moment, for a subchannel that failed without changing state.
-    private func waitForChange(deadline: ContinuousClock.Instant?, polling: Bool) async throws {
+    private func waitForChange(after version: Int, deadline: ContinuousClock.Instant?, polling: Bool) async throws {
         if let deadline, deadline <= .now {
             throw RPCError(code: .deadlineExceeded, message: "deadline exceeded while waiting for a ready connection")
         }
@@ -219,7 +225,8 @@ public final class GRPCChannel: ClientTransport {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.closed || Task.isCancelled { return true }
+                    // Something changed since the pick: pick again at once.
+                    if state.closed || Task.isCancelled || state.version != version { return true }
                     state.waiters[id] = continuation
                     return false
                 }
@@ -352,6 +359,7 @@ public final class GRPCChannel: ClientTransport {
 
     /// Takes the waiters to wake, and the new aggregate state if it changed.
     private static func changes(_ state: inout State) -> Changes {
+        state.version += 1
         var changes = Changes(waiters: Array(state.waiters.values))
         state.waiters = [:]
         var aggregate = state.policy.aggregateState(effectiveStates(state))
