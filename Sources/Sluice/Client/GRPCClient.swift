@@ -86,8 +86,9 @@ public struct GRPCClient: Sendable {
         return result
     }
 
-    /// Below the interceptors: serialize, open the stream, enforce the deadline. Calls whose
-    /// method config has a retry policy go through ``executeWithRetries(_:_:policy:deadline:)``.
+    /// Below the interceptors: serialize, open the stream, enforce the deadline. Calls with one
+    /// request whose method config has a retry or hedging policy go through
+    /// `executeWithRetries` or `executeWithHedging`.
     private func execute<Request: SluiceProto.Message, Response: SluiceProto.Message>(
         _ request: StreamingClientRequest<Request>,
         _ context: ClientContext
@@ -99,8 +100,11 @@ public struct GRPCClient: Sendable {
         if Task.isCancelled {
             throw RPCError(code: .cancelled, message: "the calling task was cancelled")
         }
-        if case .retry(let policy)? = context.methodConfig?.executionPolicy, context.method.kind.hasSingleRequest {
-            return try await executeWithRetries(request, context, policy: policy, deadline: deadline)
+        if let policy = context.methodConfig?.executionPolicy, context.method.kind.hasSingleRequest {
+            switch policy {
+            case .retry(let retry): return try await executeWithRetries(request, context, policy: retry, deadline: deadline)
+            case .hedging(let hedging): return try await executeWithHedging(request, context, policy: hedging, deadline: deadline)
+            }
         }
         let (stream, writer) = try await openAttempt(request.metadata, context, deadline: deadline, Request.self)
         switch context.method.kind {

@@ -77,7 +77,7 @@ extension GRPCClient {
         var failure: RPCError?
     }
 
-    private static func recordRequests<Request: SluiceProto.Message>(_ request: StreamingClientRequest<Request>) async throws -> RecordedRequests {
+    static func recordRequests<Request: SluiceProto.Message>(_ request: StreamingClientRequest<Request>) async throws -> RecordedRequests {
         let box = RecordingBox()
         do {
             try await request.producer(MessageWriter(compressible: { message, compressed in
@@ -91,7 +91,7 @@ extension GRPCClient {
         return box.recorded
     }
 
-    private static func replay(_ recorded: RecordedRequests, on stream: ClientStream) async {
+    static func replay(_ recorded: RecordedRequests, on stream: ClientStream) async {
         do {
             for message in recorded.messages {
                 try await stream.state.sendRequest(message.bytes, compressed: message.compressed)
@@ -133,7 +133,7 @@ extension GRPCClient {
 
     /// A stream that has already ended with `error`: the last attempt of a call whose stream
     /// could not be opened.
-    private static func failedStream(_ error: RPCError) -> ClientStream {
+    static func failedStream(_ error: RPCError) -> ClientStream {
         let (writer, _) = makeRPCStream(of: SerializedMessage.self)
         let (stream, sink) = makeClientStream(requests: writer) { _ in }
         sink.receive(.end(error, trailers: error.metadata))

@@ -1,0 +1,117 @@
+import SeedServices
+import Sluice
+import SluiceHTTP2
+import SluiceProto
+import SluiceTestSupport
+import Synchronization
+import Testing
+
+/// Answers with its name; every `slowEvery`-th call first sleeps 500 ms (and counts it if
+/// cancelled meanwhile).
+final class SometimesSlowCatalog: Catalog_ProductService.ServiceProtocol {
+    let name: String
+    let slowEvery: Int
+    private let calls = Mutex(0)
+    let cancelledWhileSlow = Observed(0)
+    let slowCalls = Observed(0)
+
+    init(name: String, slowEvery: Int) {
+        self.name = name
+        self.slowEvery = slowEvery
+    }
+
+    func getProduct(request: Catalog_GetProductRequest, context: ServerContext) async throws -> Catalog_Product {
+        let count = calls.withLock { count in
+            count += 1
+            return count
+        }
+        if slowEvery > 0 && count % slowEvery == 0 {
+            slowCalls.update { $0 += 1 }
+            do {
+                try await Task.sleep(for: .milliseconds(500))
+            } catch {
+                cancelledWhileSlow.update { $0 += 1 }
+                throw error
+            }
+        }
+        var product = Catalog_Product()
+        product.name = name
+        return product
+    }
+
+    func listProducts(request: Catalog_ListProductsRequest, responses: MessageWriter<Catalog_Product>, context: ServerContext) async throws {}
+
+    func getRecommendations(request: Catalog_GetRecommendationsRequest, context: ServerContext) async throws -> Catalog_ListProductsResponse {
+        Catalog_ListProductsResponse()
+    }
+}
+
+func hedgingConfig(delay: String, nonFatal: String = #""UNAVAILABLE""#, balancing: Bool = false) throws -> ServiceConfig {
+    try ServiceConfig(json: """
+        {\(balancing ? #""loadBalancingConfig": [{"round_robin": {}}],"# : "")
+         "methodConfig": [{"name": [{"service": "catalog.ProductService"}],
+           "hedgingPolicy": {"maxAttempts": 3, "hedgingDelay": "\(delay)", "nonFatalStatusCodes": [\(nonFatal)]}}]}
+        """)
+}
+
+@Suite("Hedging over HTTP/2 (gRFC A6)", .serialized, .timeLimit(.minutes(2)))
+struct HedgingTests {
+    @Test("with one of two servers slowing 10% of calls by 500 ms and a 20 ms hedging delay, no call is slow, and each losing attempt is cancelled on the server")
+    func hedgesAroundSlowCalls() async throws {
+        let slow = SometimesSlowCatalog(name: "sometimes-slow", slowEvery: 10)
+        let fast = SometimesSlowCatalog(name: "fast", slowEvery: 0)
+        var tasks: [Task<Void, any Error>] = []
+        var ports: [Int] = []
+        for service in [slow, fast] {
+            let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0))
+            let server = GRPCServer(transport: transport, services: [service])
+            tasks.append(Task { try await server.serve() })
+            ports.append(try await server.listeningAddress.port ?? 0)
+        }
+        let config = try hedgingConfig(delay: "0.02s", balancing: true)
+        let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(ports[0]),127.0.0.1:\(ports[1])", defaultServiceConfig: config)
+        let catalog = Catalog_ProductService.Client(wrapping: GRPCClient(transport: channel, serviceConfig: config))
+        // Warm up the connections, then time calls.
+        for _ in 0..<10 { _ = try await catalog.getProduct(Catalog_GetProductRequest()) }
+        var slowest = Duration.zero
+        var hedged = 0
+        for _ in 0..<100 {
+            let started = ContinuousClock.now
+            let response = try await catalog.getProduct(Catalog_GetProductRequest())
+            slowest = max(slowest, ContinuousClock.now - started)
+            if response.attempts > 1 { hedged += 1 }
+        }
+        #expect(slow.slowCalls.value > 0)
+        // The spec's figure is ~100 ms; the margin is for a loaded 2-core machine.
+        #expect(slowest < .milliseconds(300), "slowest call took \(slowest)")
+        #expect(hedged > 0)
+        try await waitWhile { slow.cancelledWhileSlow.value < slow.slowCalls.value }
+        #expect(slow.cancelledWhileSlow.value == slow.slowCalls.value)
+        await channel.close()
+        for task in tasks { task.cancel() }
+    }
+
+    @Test("a non-fatal failure sends the next hedge at once; a fatal status ends the call at once")
+    func fatalAndNonFatal() async throws {
+        let faults = FaultInjector { index in
+            switch index {
+            case 0: return RPCError(code: .unavailable, message: "non-fatal")
+            case 2: return RPCError(code: .permissionDenied, message: "fatal")
+            default: return nil
+            }
+        }
+        // A long delay: a second attempt within it can only be the non-fatal shortcut.
+        let config = try hedgingConfig(delay: "5s")
+        try await withRetryingClient(faults, config: config) { catalog in
+            let started = ContinuousClock.now
+            let response = try await catalog.getProduct(productRequest("1"))
+            #expect(response.attempts == 2)
+            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(faults.attempts.map(\.previousAttempts) == [nil, "1"])
+            await #expect(throws: RPCError(code: .permissionDenied, message: "fatal")) {
+                _ = try await catalog.getProduct(productRequest("2"))
+            }
+            #expect(faults.attempts.count == 3)
+        }
+    }
+}
