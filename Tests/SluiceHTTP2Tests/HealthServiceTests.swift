@@ -81,3 +81,47 @@ struct HealthServiceTests {
         await peer.kill()
     }
 }
+
+@Suite("The periodic health monitor", .timeLimit(.minutes(1)))
+struct HealthMonitorTests {
+    @Test("each endpoint's latest status: serving, not serving, unknown service, unreachable after its retries")
+    func statuses() async throws {
+        let healthy = HealthService()
+        healthy.setStatus(.serving, for: "orders")
+        let sick = HealthService()
+        sick.setStatus(.notServing, for: "orders")
+        var servers: [Task<Void, any Error>] = []
+        var endpoints: [Endpoint] = []
+        for health in [healthy, sick, HealthService()] {
+            let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0))
+            let server = GRPCServer(transport: transport, services: [health])
+            servers.append(Task { try await server.serve() })
+            endpoints.append(Endpoint(.ipv4(host: "127.0.0.1", port: try await server.listeningAddress.port ?? 0)))
+        }
+        // And a port with nothing behind it.
+        let gone = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0))
+        let goneServer = GRPCServer(transport: gone, services: [])
+        let goneTask = Task { try await goneServer.serve() }
+        endpoints.append(Endpoint(.ipv4(host: "127.0.0.1", port: try await gone.listeningAddress.port ?? 0)))
+        goneTask.cancel()
+        try await goneTask.value
+
+        let monitor = try HealthMonitor(endpoints: endpoints, subchannels: HTTP2SubchannelFactory(), service: "orders",
+                                        interval: .milliseconds(100), timeout: .milliseconds(500), retries: 2)
+        let running = Task { await monitor.run() }
+        try await waitWhile { monitor.statuses.count < 4 }
+        let statuses = monitor.statuses
+        #expect(statuses[endpoints[0]]?.isServing == true)
+        #expect(statuses[endpoints[1]]?.status == .notServing)
+        #expect(statuses[endpoints[2]]?.error?.code == .notFound)
+        #expect(statuses[endpoints[2]]?.tries == 1)
+        #expect(statuses[endpoints[3]]?.error?.code == .unavailable)
+        #expect(statuses[endpoints[3]]?.tries == 3)
+        // A change shows in a later round.
+        sick.setStatus(.serving, for: "orders")
+        try await waitWhile { monitor.statuses[endpoints[1]]?.isServing != true }
+        running.cancel()
+        await running.value
+        for server in servers { server.cancel() }
+    }
+}
