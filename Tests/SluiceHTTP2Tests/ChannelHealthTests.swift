@@ -27,7 +27,9 @@ struct ChannelHealthTests {
         let config = try ServiceConfig(json: #"{"loadBalancingConfig": [{"round_robin": {}}], "healthCheckConfig": {"serviceName": "catalog"}}"#)
         let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(a.port),127.0.0.1:\(b.port)", defaultServiceConfig: config)
         let client = GRPCClient(transport: channel)
-        var options = CallOptions(timeout: .seconds(5))
+        // READY once a's watch has said SERVING (b's says NOT_SERVING).
+        try await waitWhile(limit: .seconds(30)) { channel.connectivityState != .ready }
+        var options = CallOptions(timeout: .seconds(30))
         options.waitForReady = true
         var answers: [String] = []
         for _ in 0..<20 { answers.append(try await whoAnswers(client, options: options)) }
@@ -36,7 +38,7 @@ struct ChannelHealthTests {
         // The watch delivers each change at once; calls follow it.
         healthB.setStatus(.serving, for: "catalog")
         var later: Set<String> = []
-        let until = ContinuousClock.now + .seconds(5)
+        let until = ContinuousClock.now + .seconds(20)
         while later != ["a", "b"], ContinuousClock.now < until { later.insert(try await whoAnswers(client, options: options)) }
         #expect(later == ["a", "b"])
 
@@ -56,7 +58,7 @@ struct ChannelHealthTests {
         let plain = try await serve("plain", health: nil)
         let config = try ServiceConfig(json: #"{"healthCheckConfig": {"serviceName": "catalog"}}"#)
         let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(plain.port)", defaultServiceConfig: config)
-        var options = CallOptions(timeout: .seconds(5))
+        var options = CallOptions(timeout: .seconds(30))
         options.waitForReady = true
         #expect(try await whoAnswers(GRPCClient(transport: channel), options: options) == "plain")
         await channel.close()

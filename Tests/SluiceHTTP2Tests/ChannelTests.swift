@@ -83,6 +83,10 @@ struct ChannelTests {
         let servers = try await startServers(["a", "b", "c"])
         let channel = try GRPCChannel(http2: ipv4Target(servers), defaultServiceConfig: roundRobin)
         let client = GRPCClient(transport: channel)
+        // Count once every subchannel is up: calls made while some still connect go to the others.
+        try await waitWhile(limit: .seconds(30)) {
+            channel.subchannelStates.count != 3 || channel.subchannelStates.contains { $0.state != .ready }
+        }
         var counts: [String: Int] = [:]
         for _ in 0..<300 { counts[try await whoAnswers(client), default: 0] += 1 }
         #expect(channel.loadBalancingPolicy == "round_robin")
@@ -109,21 +113,27 @@ struct ChannelTests {
         let client = GRPCClient(transport: channel, serviceConfig: config)
         var answered: [String] = []
         let bounded = CallOptions(timeout: .seconds(20))
+        let restarted = servers[1].address
         for i in 0..<300 {
             if i == 100 { await servers[1].stop() }
-            if i == 200 { try await servers[1].start() }
+            if i == 200 {
+                try await servers[1].start()
+                // b is used again once its subchannel has reconnected (after its backoff).
+                try await waitWhile(limit: .seconds(30)) {
+                    channel.subchannelStates.first { $0.endpoint.addresses == [restarted] }?.state != .ready
+                }
+            }
             do {
                 answered.append(try await whoAnswers(client, options: bounded))
             } catch {
                 Issue.record("call \(i) failed: \(error); subchannels: \(channel.subchannelStates)")
                 throw error
             }
-            if i >= 200 && i < 260 { try await Task.sleep(for: .milliseconds(2)) }
         }
         // Every call succeeded; b took none while stopped and some again after its restart.
         #expect(answered.count == 300)
         #expect(!answered[110..<200].contains("b"))
-        #expect(answered[260...].contains("b"), "b is not used after its restart: \(answered[200...])")
+        #expect(answered[200...].contains("b"), "b is not used after its restart: \(answered[200...])")
         await channel.close()
         for server in servers { await server.stop() }
     }

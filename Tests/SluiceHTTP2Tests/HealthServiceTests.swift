@@ -107,7 +107,7 @@ struct HealthMonitorTests {
         try await goneTask.value
 
         let monitor = try HealthMonitor(endpoints: endpoints, subchannels: HTTP2SubchannelFactory(), service: "orders",
-                                        interval: .milliseconds(100), timeout: .milliseconds(500), retries: 2)
+                                        interval: .milliseconds(100), timeout: .seconds(10), retries: 2)
         let running = Task { await monitor.run() }
         try await waitWhile { monitor.statuses.count < 4 }
         let statuses = monitor.statuses
