@@ -18,6 +18,8 @@ public struct GRPCClient: Sendable {
     /// A client of `transport`.
     ///
     /// - Parameters:
+    ///   - transport: Carries the calls: an HTTP/2 transport, a ``GRPCChannel``, or the
+    ///     in-process transport.
     ///   - interceptors: Run in order around every call, the first outermost; they see each
     ///     call once, whatever its number of attempts.
     ///   - defaultOptions: Options for calls that leave them unset.

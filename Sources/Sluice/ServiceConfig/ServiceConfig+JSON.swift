@@ -7,8 +7,10 @@ extension ServiceConfig {
     /// Parses the JSON form of a service config (gRFC A2, as `grpc.service_config.ServiceConfig`
     /// maps to JSON), checking what A2 and A6 require.
     ///
-    /// - Parameter knownPolicies: The load-balancing policies the channel can build; a
-    ///   `loadBalancingConfig` naming none of them is an error.
+    /// - Parameters:
+    ///   - json: The service config document.
+    ///   - knownPolicies: The load-balancing policies the channel can build; a
+    ///     `loadBalancingConfig` naming none of them is an error.
     /// - Throws: ``ServiceConfigError`` naming the field: bad JSON, an unknown field, a wrong
     ///   type, a bad duration (`"1.5"` without `s`), `maxAttempts` below 2, a method with both
     ///   a retry and a hedging policy, a name given twice.

@@ -3,7 +3,7 @@ import NIOPosix
 import Sluice
 import Synchronization
 
-/// HTTP/2 subchannels for a ``GRPCChannel``: each endpoint gets an ``HTTP2ClientTransport``
+/// HTTP/2 subchannels for a `GRPCChannel`: each endpoint gets an ``HTTP2ClientTransport``
 /// (a pool of connections to the endpoint's first address) that reconnects by itself after
 /// each failure's backoff, as gRPC subchannels do.
 public struct HTTP2SubchannelFactory: SubchannelFactory {
