@@ -5,42 +5,12 @@ import SluiceProto
 import SluiceTestSupport
 import Testing
 
-/// A unary handler that runs until cancelled.
-struct SleepingCatalog: Catalog_ProductService.ServiceProtocol {
-    let started = Observed(0)
-    let cancelled = Observed(0)
-
-    func getProduct(request: Catalog_GetProductRequest, context: ServerContext) async throws -> Catalog_Product {
-        started.update { $0 += 1 }
-        do {
-            try await Task.sleep(for: .seconds(3600))
-        } catch {
-            cancelled.update { $0 += 1 }
-            throw error
-        }
-        return Catalog_Product()
-    }
-
-    func listProducts(request: Catalog_ListProductsRequest, responses: MessageWriter<Catalog_Product>, context: ServerContext) async throws {
-        for i in 0..<Int(request.limit) {
-            var product = Catalog_Product()
-            product.id = "p\(i)"
-            try await responses.write(product)
-            try await Task.sleep(for: .milliseconds(20))
-        }
-    }
-
-    func getRecommendations(request: Catalog_GetRecommendationsRequest, context: ServerContext) async throws -> Catalog_ListProductsResponse {
-        Catalog_ListProductsResponse()
-    }
-}
-
 @Suite("Server shutdown over HTTP/2", .timeLimit(.minutes(1)))
 struct ServerShutdownTests {
     @Test("listeningAddress names the bound loopback port; a Unix socket its path")
     func listeningAddress() async throws {
         let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0))
-        let server = GRPCServer(transport: transport, services: [SleepingCatalog()])
+        let server = GRPCServer(transport: transport, services: [StallingCatalog()])
         let serving = Task { try await server.serve() }
         let address = try await server.listeningAddress
         guard case .ipv4(host: "127.0.0.1", let port) = address else {
@@ -54,7 +24,7 @@ struct ServerShutdownTests {
 
         let path = "/tmp/sluice-listen-\(UInt32.random(in: 0 ... .max)).sock"
         let unix = HTTP2ServerTransport(target: .unixDomainSocket(path))
-        let unixServer = GRPCServer(transport: unix, services: [SleepingCatalog()])
+        let unixServer = GRPCServer(transport: unix, services: [StallingCatalog()])
         let unixServing = Task { try await unixServer.serve() }
         #expect(try await unixServer.listeningAddress == .unixDomainSocket(path: path))
         unixServing.cancel()
@@ -80,7 +50,7 @@ struct ServerShutdownTests {
     @Test("cancelling serve() lets a streaming call finish, then refuses new connections")
     func gracefulOnCancel() async throws {
         let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0))
-        let server = GRPCServer(transport: transport, services: [SleepingCatalog()], shutdownGracePeriod: .seconds(30))
+        let server = GRPCServer(transport: transport, services: [StallingCatalog()], shutdownGracePeriod: .seconds(30))
         let serving = Task { try await server.serve() }
         let port = try #require(try await server.listeningAddress.port)
         let client = GRPCClient(transport: try HTTP2ClientTransport(target: .host("127.0.0.1", port: port)))
@@ -100,7 +70,7 @@ struct ServerShutdownTests {
 
     @Test("cancelling serve() cancels handlers still running after the grace period")
     func forcedAfterGrace() async throws {
-        let service = SleepingCatalog()
+        let service = StallingCatalog()
         let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0))
         let server = GRPCServer(transport: transport, services: [service], shutdownGracePeriod: .milliseconds(300))
         let serving = Task { try await server.serve() }

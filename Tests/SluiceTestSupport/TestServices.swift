@@ -160,3 +160,36 @@ public func exchangeWithCompressionEcho(
     call.requests.finish()
     return result
 }
+
+/// A catalog whose GetProduct runs until cancelled, counting starts and cancellations (for
+/// shutdown tests), and whose ListProducts streams `limit` products 20 ms apart.
+public struct StallingCatalog: Catalog_ProductService.ServiceProtocol {
+    public let started = Observed(0)
+    public let cancelled = Observed(0)
+
+    public init() {}
+
+    public func getProduct(request: Catalog_GetProductRequest, context: ServerContext) async throws -> Catalog_Product {
+        started.update { $0 += 1 }
+        do {
+            try await Task.sleep(for: .seconds(3600))
+        } catch {
+            cancelled.update { $0 += 1 }
+            throw error
+        }
+        return Catalog_Product()
+    }
+
+    public func listProducts(request: Catalog_ListProductsRequest, responses: MessageWriter<Catalog_Product>, context: ServerContext) async throws {
+        for i in 0..<Int(request.limit) {
+            var product = Catalog_Product()
+            product.id = "p\(i)"
+            try await responses.write(product)
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    public func getRecommendations(request: Catalog_GetRecommendationsRequest, context: ServerContext) async throws -> Catalog_ListProductsResponse {
+        Catalog_ListProductsResponse()
+    }
+}

@@ -4,29 +4,6 @@ import SluiceProto
 import SluiceTestSupport
 import Testing
 
-/// A handler that runs until cancelled, and says when it started and how it ended.
-struct StallingCatalog: Catalog_ProductService.ServiceProtocol {
-    let started = Observed(0)
-    let cancelled = Observed(0)
-
-    func getProduct(request: Catalog_GetProductRequest, context: ServerContext) async throws -> Catalog_Product {
-        started.update { $0 += 1 }
-        do {
-            try await Task.sleep(for: .seconds(3600))
-        } catch {
-            cancelled.update { $0 += 1 }
-            throw error
-        }
-        return Catalog_Product()
-    }
-
-    func listProducts(request: Catalog_ListProductsRequest, responses: MessageWriter<Catalog_Product>, context: ServerContext) async throws {}
-
-    func getRecommendations(request: Catalog_GetRecommendationsRequest, context: ServerContext) async throws -> Catalog_ListProductsResponse {
-        Catalog_ListProductsResponse()
-    }
-}
-
 @Suite("Server lifecycle on the in-process transport", .timeLimit(.minutes(1)))
 struct ServerLifecycleTests {
     @Test("a call made before serve() starts waits for the server instead of failing")
