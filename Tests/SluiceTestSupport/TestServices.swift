@@ -21,7 +21,22 @@ public final class Observed<Value: Sendable>: Sendable {
     private let state: Mutex<Value>
     public init(_ value: Value) { state = Mutex(value) }
     public var value: Value { state.withLock { $0 } }
-    public func update(_ body: @Sendable (inout Value) -> Void) { state.withLock { body(&$0) } }
+    @discardableResult
+    public func update<Result>(_ body: (inout Value) -> Result) -> Result { state.withLock { body(&$0) } }
+}
+
+/// An array as an async sequence: requests for the calls that take one.
+public struct AsyncArray<Element: Sendable>: AsyncSequence, Sendable {
+    public let elements: [Element]
+
+    public init(_ elements: [Element]) { self.elements = elements }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: IndexingIterator<[Element]>
+        public mutating func next() async -> Element? { base.next() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: elements.makeIterator()) }
 }
 
 /// The seed's user service, in memory.

@@ -23,8 +23,18 @@ public struct StreamingClientResponse<Message: Sendable>: Sendable {
     /// The transport's per-call state, where decoding records each message's compression flag;
     /// nil for a response an interceptor made up.
     var state: ClientCallState?
-    /// How many attempts the call took (more than 1 when its retry policy retried it).
-    public var attempts = 1
+    /// How many attempts the call took (more than 1 when its retry policy retried it). For a
+    /// retried streaming call, the count so far until an attempt commits.
+    public var attempts: Int {
+        get { attemptCount?.value ?? fixedAttempts }
+        set {
+            fixedAttempts = newValue
+            attemptCount = nil
+        }
+    }
+    private var fixedAttempts = 1
+    /// The live count of a call whose retries go on after it was returned.
+    var attemptCount: AttemptCount?
 
     /// Whether the response message read last arrived compressed.
     public var lastMessageWasCompressed: Bool {

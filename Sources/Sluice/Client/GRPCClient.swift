@@ -14,6 +14,10 @@ public struct GRPCClient: Sendable {
     public let serviceConfig: ServiceConfig
     /// The token bucket of `serviceConfig.retryThrottling`, shared by this client's calls.
     let retryThrottle: RetryThrottle?
+    /// How much request data retried calls may keep for replay (gRFC A6).
+    public let retryBufferLimits: RetryBufferLimits
+    /// The bytes this client's calls keep for replay, against `retryBufferLimits.perChannel`.
+    let retryBudget: RetryBufferBudget
 
     /// A client of `transport`.
     ///
@@ -24,14 +28,22 @@ public struct GRPCClient: Sendable {
     ///     call once, whatever its number of attempts.
     ///   - defaultOptions: Options for calls that leave them unset.
     ///   - serviceConfig: Per-method timeouts, size limits and retry policies.
+    ///   - retryBufferLimits: How much request data a retried call, and all of this client's
+    ///     calls together, may keep for replay; a call past either commits to its attempt.
     public init(transport: any ClientTransport, interceptors: [any ClientInterceptor] = [], defaultOptions: CallOptions = .defaults,
-                serviceConfig: ServiceConfig = ServiceConfig()) {
+                serviceConfig: ServiceConfig = ServiceConfig(), retryBufferLimits: RetryBufferLimits = RetryBufferLimits()) {
         self.transport = transport
         self.interceptors = interceptors
         self.defaultOptions = defaultOptions
         self.serviceConfig = serviceConfig
         self.retryThrottle = serviceConfig.retryThrottling.map(RetryThrottle.init)
+        self.retryBufferLimits = retryBufferLimits
+        self.retryBudget = RetryBufferBudget(limit: retryBufferLimits.perChannel)
     }
+
+    /// Request bytes this client's retried calls keep for replay now (at most
+    /// `retryBufferLimits.perChannel`).
+    public var retryBufferBytesInUse: Int { retryBudget.inUse }
 
     /// Closes the transport's connections once calls in flight end.
     public func close() async {
@@ -88,9 +100,10 @@ public struct GRPCClient: Sendable {
         return result
     }
 
-    /// Below the interceptors: serialize, open the stream, enforce the deadline. Calls with one
-    /// request whose method config has a retry or hedging policy go through
-    /// `executeWithRetries` or `executeWithHedging`.
+    /// Below the interceptors: serialize, open the stream, enforce the deadline. Calls whose
+    /// method config has a retry policy go through `executeWithRetries` (one request) or
+    /// `executeStreamingWithRetries`; calls with one request and a hedging policy through
+    /// `executeWithHedging`.
     private func execute<Request: SluiceProto.Message, Response: SluiceProto.Message>(
         _ request: StreamingClientRequest<Request>,
         _ context: ClientContext
@@ -102,11 +115,17 @@ public struct GRPCClient: Sendable {
         if Task.isCancelled {
             throw RPCError(code: .cancelled, message: "the calling task was cancelled")
         }
-        if let policy = context.methodConfig?.executionPolicy, context.method.kind.hasSingleRequest {
-            switch policy {
-            case .retry(let retry): return try await executeWithRetries(request, context, policy: retry, deadline: deadline)
-            case .hedging(let hedging): return try await executeWithHedging(request, context, policy: hedging, deadline: deadline)
+        switch context.methodConfig?.executionPolicy {
+        case .retry(let retry)?:
+            if context.method.kind.hasSingleRequest {
+                return try await executeWithRetries(request, context, policy: retry, deadline: deadline)
             }
+            return executeStreamingWithRetries(request, context, policy: retry, deadline: deadline)
+        case .hedging(let hedging)? where context.method.kind.hasSingleRequest:
+            return try await executeWithHedging(request, context, policy: hedging, deadline: deadline)
+        case .hedging?, nil:
+            // Hedged streaming requests go out as one attempt (see the README).
+            break
         }
         let (stream, writer) = try await openAttempt(request.metadata, context, deadline: deadline, Request.self)
         switch context.method.kind {

@@ -11,7 +11,8 @@ extension GRPCClient {
         _ request: StreamingClientRequest<Request>, _ context: ClientContext, policy: HedgingPolicy,
         deadline: ContinuousClock.Instant?
     ) async throws -> StreamingClientResponse<Response> {
-        let recorded = try await Self.recordRequests(request)
+        let recorded = try await recordRequests(request)
+        defer { retryBudget.release(recorded.reserved) }
         let throttle = retryThrottle
         return try await withThrowingTaskGroup(of: HedgingEvent.self) { group -> StreamingClientResponse<Response> in
             var launched = 0

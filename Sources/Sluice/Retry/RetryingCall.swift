@@ -1,12 +1,6 @@
 import Synchronization
 import SluiceProto
 
-/// Buffer limits for replaying requests on retry (gRFC A6's per-call and per-channel limits).
-public enum RetryBufferLimits {
-    /// Request bytes one call may hold for replay; past it the call commits and is not retried.
-    public static let perCall = 256 * 1024
-}
-
 extension GRPCClient {
     /// A call with one request message (unary or server-streaming) under a retry policy
     /// (gRFC A6): the request is kept, and a failed attempt is retried after a jittered,
@@ -18,7 +12,9 @@ extension GRPCClient {
         _ request: StreamingClientRequest<Request>, _ context: ClientContext, policy: RetryPolicy,
         deadline: ContinuousClock.Instant?
     ) async throws -> StreamingClientResponse<Response> {
-        let recorded = try await Self.recordRequests(request)
+        let recorded = try await recordRequests(request)
+        // Once the call commits (it returns), nothing is replayed: the bytes leave the budget.
+        defer { retryBudget.release(recorded.reserved) }
         var machine = RetryStateMachine(policy: policy)
         let throttle = retryThrottle
         var attempt = 1
@@ -51,11 +47,8 @@ extension GRPCClient {
                 throttle?.recordSuccess()
             }
             let throttleAllows = retryable ? (throttle?.recordFailure() ?? true) : true
-            let pushback = outcome.trailers["grpc-retry-pushback-ms"].first.map { value -> String in
-                if case .string(let text) = value { return text }
-                return "malformed"
-            }
-            switch machine.attemptEnded(code: code, committed: false, pushback: pushback, throttleAllows: throttleAllows,
+            switch machine.attemptEnded(code: code, committed: false, pushback: Self.pushback(in: outcome.trailers),
+                                        throttleAllows: throttleAllows,
                                         jitter: Double.random(in: 0..<1)) {
             case .stop:
                 return Self.response(to: stream, Response.self, attempts: attempt)
@@ -70,15 +63,17 @@ extension GRPCClient {
     struct RecordedRequests: Sendable {
         var messages: [(bytes: [UInt8], compressed: Bool)] = []
         var bytes = 0
-        /// More than ``RetryBufferLimits/perCall`` was produced: the call commits to its first
-        /// attempt.
+        /// Bytes taken from the client's ``RetryBufferBudget``, to give back when the call commits.
+        var reserved = 0
+        /// More than the per-call limit was produced, or the client's budget had no room: the
+        /// call commits to its first attempt.
         var overflowed = false
         /// The producer failed: the error the call ends with.
         var failure: RPCError?
     }
 
-    static func recordRequests<Request: SluiceProto.Message>(_ request: StreamingClientRequest<Request>) async throws -> RecordedRequests {
-        let box = RecordingBox()
+    func recordRequests<Request: SluiceProto.Message>(_ request: StreamingClientRequest<Request>) async throws -> RecordedRequests {
+        let box = RecordingBox(limit: retryBufferLimits.perCall, budget: retryBudget)
         do {
             try await request.producer(MessageWriter(compressible: { message, compressed in
                 box.append(message.serializedBytes(), compressed: compressed)
@@ -106,7 +101,7 @@ extension GRPCClient {
     }
 
     /// Throttle accounting for a committed attempt, once it ends.
-    private static func recordOutcome(of stream: ClientStream, policy: RetryPolicy, throttle: RetryThrottle?) {
+    static func recordOutcome(of stream: ClientStream, policy: RetryPolicy, throttle: RetryThrottle?) {
         guard let throttle else { return }
         stream.end.whenSet { end in
             if let error = end.error {
@@ -144,11 +139,22 @@ extension GRPCClient {
 /// Collects what a request producer writes, serialized.
 private final class RecordingBox: Sendable {
     private let state = Mutex(GRPCClient.RecordedRequests())
+    private let limit: Int
+    private let budget: RetryBufferBudget
+
+    init(limit: Int, budget: RetryBufferBudget) {
+        self.limit = limit
+        self.budget = budget
+    }
 
     func append(_ bytes: [UInt8], compressed: Bool) {
         state.withLock { recorded in
             recorded.bytes += bytes.count
-            if recorded.bytes > RetryBufferLimits.perCall { recorded.overflowed = true }
+            if recorded.bytes > limit {
+                recorded.overflowed = true
+            } else if !recorded.overflowed {
+                if budget.reserve(bytes.count) { recorded.reserved += bytes.count } else { recorded.overflowed = true }
+            }
             recorded.messages.append((bytes, compressed))
         }
     }
