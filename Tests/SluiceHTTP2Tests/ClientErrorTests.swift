@@ -14,6 +14,9 @@ enum Misbehaviour: Sendable {
     case goAway
     /// RST_STREAM REFUSED_STREAM on the first stream; later streams get an empty OK response.
     case refuseFirst(Observed<Int>)
+    /// GOAWAY with last stream ID 0 for the first stream (which the server so never
+    /// processed); later streams, on other connections, get an empty OK response.
+    case goAwayFirst(Observed<Int>)
 }
 
 /// Answers every stream's HEADERS with `misbehaviour`.
@@ -31,18 +34,28 @@ final class MisbehavingStream: ChannelInboundHandler {
         guard case .headers = unwrapInboundIn(data), !answered else { return }
         answered = true
         let response = HPACKHeaders([(":status", "200"), ("content-type", "application/grpc")])
-        switch misbehaviour {
-        case .refuseFirst(let streams):
-            streams.update { $0 += 1 }
-            if streams.value == 1 {
-                context.writeAndFlush(wrapOutboundOut(.rstStream(.refusedStream)), promise: nil)
-                return
-            }
+        func answerOK() {
             context.write(wrapOutboundOut(.headers(.init(headers: response))), promise: nil)
             let message = ByteBuffer(bytes: [0, 0, 0, 0, 0])
             context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(message)))), promise: nil)
             let trailers = HPACKHeaders([("grpc-status", "0")])
             context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
+        }
+        switch misbehaviour {
+        case .refuseFirst(let streams):
+            if streams.update({ $0 += 1; return $0 }) == 1 {
+                context.writeAndFlush(wrapOutboundOut(.rstStream(.refusedStream)), promise: nil)
+                return
+            }
+            answerOK()
+        case .goAwayFirst(let streams):
+            if streams.update({ $0 += 1; return $0 }) == 1 {
+                let goAway = HTTP2Frame(streamID: .rootStream, payload: .goAway(
+                    lastStreamID: .rootStream, errorCode: .noError, opaqueData: ByteBuffer(string: "restarting")))
+                context.channel.parent?.writeAndFlush(goAway, promise: nil)
+                return
+            }
+            answerOK()
         case .goAway:
             let goAway = HTTP2Frame(streamID: .rootStream, payload: .goAway(
                 lastStreamID: .rootStream, errorCode: .enhanceYourCalm, opaqueData: ByteBuffer(string: "go away now")))
@@ -95,6 +108,16 @@ struct ClientErrorTests {
         }
         #expect(user.id == "")
         #expect(streams.value == 2, "one refused stream, one retry")
+    }
+
+    @Test("a stream above a GOAWAY's last stream ID is sent again on a new connection; the caller sees the answer")
+    func unprocessedStreamMovesToAnotherConnection() async throws {
+        let streams = Observed(0)
+        let user = try await withMisbehavingServer(.goAwayFirst(streams)) { users in
+            try await users.getUser(Venta_User_GetUserRequest(), options: CallOptions(timeout: .seconds(10)))
+        }
+        #expect(user.id == "")
+        #expect(streams.value == 2, "one stream the server never processed, one on a new connection")
     }
 
     /// The error a unary call ends with against Tests/Abuse/misbehaving_server.py in `mode`

@@ -18,22 +18,30 @@ final class ClientStreamHandle: Sendable {
         var scheme: String
         var authority: String
         var maxReceiveMessageSize: Int
+        /// What an earlier stream of the call sent, for the new one to send first.
+        var replay: TransparentRetry.Replay?
+        /// How many more times the call may move to another connection without counting as
+        /// an attempt (gRFC A6's transparent retry).
+        var transparentRetriesLeft = TransparentRetry.maxPerCall
+        /// Opens the call again on another of the transport's connections.
+        var reopenElsewhere: @Sendable (ClientStreamHandle, Opening) -> Void
     }
 
     private struct State {
         var opening: Opening?
         var handler: NIOLoopBound<ClientStreamHandler>?
+        /// The loop of the connection the call's stream is on (another after a transparent retry).
+        var eventLoop: any EventLoop
     }
 
     /// Framed requests for the handler to write, bounded in count and bytes.
     let requests = Outbox<ByteBuffer>(byteLimit: FlowControlDefaults.outboxBytesPerStream, weigh: { $0.readableBytes })
-    private let eventLoop: any EventLoop
     private let compression: CompressionAlgorithm?
     private let allocator: ByteBufferAllocator
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     init(eventLoop: any EventLoop, compression: CompressionAlgorithm?, allocator: ByteBufferAllocator) {
-        self.eventLoop = eventLoop
+        self.state = Mutex(State(eventLoop: eventLoop))
         self.compression = compression == .identity ? nil : compression
         self.allocator = allocator
     }
@@ -64,6 +72,7 @@ final class ClientStreamHandle: Sendable {
     /// The call was cancelled: no more requests, and RST_STREAM if the stream is open.
     func abort() {
         requests.close()
+        let (handler, eventLoop) = state.withLock { ($0.handler, $0.eventLoop) }
         guard let handler else { return }
         eventLoop.execute { handler.value.cancel() }
     }
@@ -75,20 +84,21 @@ final class ClientStreamHandle: Sendable {
     /// Opens the stream on the connection's event loop: the handler writes HEADERS and what
     /// the call has queued by then.
     func open(_ opening: Opening) {
-        state.withLock { $0.opening = opening }
-        eventLoop.execute { self.openOnLoop() }
+        let eventLoop = opening.connection.channel.eventLoop
+        state.withLock { state in
+            state.opening = opening
+            state.eventLoop = eventLoop
+        }
+        eventLoop.execute { self.openOnLoop(eventLoop) }
     }
 
-    private func openOnLoop() {
+    private func openOnLoop(_ eventLoop: any EventLoop) {
         let opening = state.withLock { state -> Opening? in
             defer { state.opening = nil }
             return state.opening
         }
         guard let opening else { return }
-        ClientStreamHandler(head: opening.head, sink: opening.sink, handle: self, connection: opening.connection,
-                            table: opening.connection.streams.value, scheme: opening.scheme, authority: opening.authority,
-                            maxReceiveMessageSize: opening.maxReceiveMessageSize)
-            .start(on: eventLoop)
+        ClientStreamHandler(opening, handle: self).start(on: eventLoop)
     }
 
     // MARK: The handler's side
@@ -106,5 +116,23 @@ final class ClientStreamHandle: Sendable {
     /// so dropping it here breaks the cycle.
     func detach() {
         state.withLock { $0.handler = nil }
+    }
+}
+
+/// gRFC A6's transparent retry: a call whose stream the server never processed (the
+/// connection closed before the stream opened, or a GOAWAY's last stream ID was below it)
+/// moves to another connection, and a stream refused with REFUSED_STREAM opens again, without
+/// counting as an attempt of the call's retry policy and without the caller seeing it.
+enum TransparentRetry {
+    /// Moves a call may make: enough to ride out a server restart's GOAWAY and a connection
+    /// lost while opening, few enough that a server refusing everything fails the call soon.
+    static let maxPerCall = 3
+    /// Request bytes a stream keeps, until the server answers, to send again on a retry.
+    static let maxReplayBytes = 64 * 1024
+
+    /// The request DATA a stream had sent, and whether that included the end of the requests.
+    struct Replay: Sendable {
+        var requests: [ByteBuffer]
+        var ended: Bool
     }
 }

@@ -57,34 +57,41 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     /// A drain found the stream unwritable and left the requests in the outbox.
     private var drainDeferred = false
 
-    /// Request DATA written so far, kept until the server answers, so that a stream it refuses
-    /// (REFUSED_STREAM: it processed nothing) can be opened again with the same requests:
-    /// gRFC A6's transparent retry. nil once the server answered, once more than
-    /// ``maxReplayBytes`` went out, and on the retried stream (one transparent retry a call).
+    /// Request DATA written so far, kept until the server answers, so that a stream it never
+    /// processed (REFUSED_STREAM, or above a GOAWAY's last stream ID) can be opened again with
+    /// the same requests: gRFC A6's transparent retry. nil once the server answered, once more
+    /// than ``TransparentRetry/maxReplayBytes`` went out, and once the call has no transparent
+    /// retries left.
     private var replayableRequests: InlineBatch<ByteBuffer>?
     private var replayableBytes = 0
-    /// This stream was refused and a new one carries the call on.
+    /// This stream was given up and a new one carries the call on.
     private var superseded = false
-    /// The requests a retried stream writes first, and whether they ended the requests.
-    private let replay: (requests: InlineBatch<ByteBuffer>, ended: Bool)?
+    /// What the call's opening said: the requests a retried stream writes first, how many more
+    /// transparent retries it may make, and how it moves to another connection.
+    private let opening: ClientStreamHandle.Opening
+    private var replay: TransparentRetry.Replay? { opening.replay }
 
-    /// Requests a refused stream may have sent and still be retried transparently.
-    static let maxReplayBytes = 64 * 1024
-
-    init(head: RequestHead, sink: ClientStreamSink, handle: ClientStreamHandle, connection: ClientConnection,
-         table: StreamTable<ClientStreamHandler>, scheme: String, authority: String, maxReceiveMessageSize: Int,
-         replay: (requests: InlineBatch<ByteBuffer>, ended: Bool)? = nil) {
-        self.replay = replay
-        self.replayableRequests = replay == nil ? InlineBatch() : nil
-        self.table = table
-        self.head = head
-        self.sink = sink
+    init(_ opening: ClientStreamHandle.Opening, handle: ClientStreamHandle) {
+        self.opening = opening
+        if opening.transparentRetriesLeft > 0 {
+            var kept = InlineBatch<ByteBuffer>()
+            for data in opening.replay?.requests ?? [] {
+                kept.append(data)
+                replayableBytes += data.readableBytes
+            }
+            self.replayableRequests = kept
+        } else {
+            self.replayableRequests = nil
+        }
+        self.connection = opening.connection
+        self.table = opening.connection.streams.value
+        self.head = opening.head
+        self.sink = opening.sink
         self.handle = handle
-        self.connection = connection
-        self.scheme = scheme
-        self.authority = authority
-        self.maxReceiveMessageSize = maxReceiveMessageSize
-        self.deframer = MessageDeframer(maxMessageSize: maxReceiveMessageSize)
+        self.scheme = opening.scheme
+        self.authority = opening.authority
+        self.maxReceiveMessageSize = opening.maxReceiveMessageSize
+        self.deframer = MessageDeframer(maxMessageSize: opening.maxReceiveMessageSize)
     }
 
     /// Opens the stream and sends the request HEADERS with whatever the call has queued.
@@ -99,8 +106,14 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
         guard let streamID = table.open(self) else {
             if !table.canOpenStreams { connection.state.withLock { $0.goingAway = true } }
             state = .ended
-            requests.close()
             connection.releaseStream()
+            if opening.transparentRetriesLeft > 0 {
+                // Nothing went out: the whole call, outbox and all, moves to another connection.
+                superseded = true
+                reopenElsewhere(replay: replay)
+                return
+            }
+            requests.close()
             sink.receive(.end(RPCError(code: .unavailable, message: "could not open a stream: the connection is closed"),
                               trailers: [:]))
             return
@@ -133,6 +146,14 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     func streamClosed(_ cause: StreamCloseCause) {
         // The call went on on a new stream, which owns the call's handle and outbox now.
         guard !superseded else { return }
+        if case .goAwayUnprocessed = cause, state == .awaitingHeaders, let replayable = replayableRequests {
+            // The server never saw this stream: send it again on another connection.
+            superseded = true
+            state = .ended
+            connection.releaseStream()
+            reopenElsewhere(replay: TransparentRetry.Replay(requests: Array(replayable), ended: requestsClosed))
+            return
+        }
         if case .ended = cause, deliveryPaused || batchFull {
             // The server finished while the call was behind: what it sent is all here (no
             // more than a window), so hand it over rather than lose it.
@@ -196,7 +217,7 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     private func writeRequestData(_ data: ByteBuffer, endStream: Bool) {
         if replayableRequests != nil {
             replayableBytes += data.readableBytes
-            if replayableBytes > Self.maxReplayBytes {
+            if replayableBytes > TransparentRetry.maxReplayBytes {
                 replayableRequests = nil
             } else {
                 replayableRequests?.append(data)
@@ -212,11 +233,22 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
         guard let eventLoop = table.eventLoop else { return }
         superseded = true
         state = .ended
-        let retry = ClientStreamHandler(
-            head: head, sink: sink, handle: handle, connection: connection, table: table, scheme: scheme,
-            authority: authority, maxReceiveMessageSize: maxReceiveMessageSize,
-            replay: (requestsSoFar, requestsClosed))
-        retry.start(on: eventLoop)
+        ClientStreamHandler(retryOpening(replay: TransparentRetry.Replay(requests: Array(requestsSoFar), ended: requestsClosed)),
+                            handle: handle)
+            .start(on: eventLoop)
+    }
+
+    /// The call moves to another connection of the transport, which opens it there.
+    private func reopenElsewhere(replay: TransparentRetry.Replay?) {
+        opening.reopenElsewhere(handle, retryOpening(replay: replay))
+    }
+
+    /// This call's opening for its next stream, one transparent retry fewer.
+    private func retryOpening(replay: TransparentRetry.Replay?) -> ClientStreamHandle.Opening {
+        var next = opening
+        next.replay = replay
+        next.transparentRetriesLeft -= 1
+        return next
     }
 
     func readComplete() {
@@ -376,7 +408,7 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
             return RPCError(code: .internal, message: "the server broke the HTTP/2 protocol: \(cause.reason)")
         case .ended:
             return RPCError(code: .unavailable, message: "the stream closed before the call ended")
-        case .goAway, .connectionError, .connectionClosed:
+        case .goAway, .goAwayUnprocessed, .connectionError, .connectionClosed:
             return RPCError(code: .unavailable, message: cause.reason)
         }
     }

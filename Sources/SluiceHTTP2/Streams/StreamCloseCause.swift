@@ -10,9 +10,12 @@ enum StreamCloseCause {
     /// stream error: a window overflow, an invalid header, a frame in the wrong state). The
     /// connection and its other streams carry on.
     case protocolViolation(HTTP2ErrorCode, (any Error)?)
-    /// The peer sent GOAWAY: this stream was beyond its last stream ID, or the connection
-    /// closed after it.
+    /// The peer sent GOAWAY, and the connection closed after it (the stream may have been
+    /// processed).
     case goAway(HTTP2ErrorCode, debugData: String)
+    /// The peer sent GOAWAY whose last stream ID is below this stream's: the peer never
+    /// processed it, so it may be sent again elsewhere.
+    case goAwayUnprocessed(HTTP2ErrorCode, debugData: String)
     /// The connection failed: a connection error (swift-nio-http2 sent GOAWAY) or an I/O error.
     case connectionError(any Error)
     /// The connection closed for another reason (this side closed it, or the peer vanished).
@@ -35,7 +38,7 @@ enum StreamCloseCause {
         case .ended: return "the stream closed"
         case .protocolViolation(let code, let error):
             return "the stream was reset (\(code)) for a protocol violation" + (error.map { ": \($0)" } ?? "")
-        case .goAway(let code, let debugData):
+        case .goAway(let code, let debugData), .goAwayUnprocessed(let code, let debugData):
             return "GOAWAY received (\(code)\(debugData.isEmpty ? "" : ", \"\(debugData)\""))"
         case .connectionError(let error): return "the connection failed: \(error)"
         case .connectionClosed: return "the connection closed"

@@ -116,7 +116,9 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
 
     /// Registers a stream this side opens; nil when the connection is closed or out of IDs.
     func open(_ endpoint: Endpoint) -> HTTP2StreamID? {
-        guard let context, context.channel.isActive, let id = nextStreamID else { return nil }
+        // After the peer's GOAWAY, swift-nio-http2 fails a new stream's HEADERS write without
+        // closing it: refuse here, so the call moves on instead of waiting forever.
+        guard let context, context.channel.isActive, goAwayReceived == nil, let id = nextStreamID else { return nil }
         let next = Int(id) + 2
         nextStreamID = next <= Int(HTTP2StreamID.maxID) ? HTTP2StreamID(next) : nil
         streams[id] = Entry(endpoint: endpoint, inbound: InboundWindow(target: streamWindow))
@@ -133,8 +135,8 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
         return dataSent
     }
 
-    /// Whether this side can open another stream (IDs are not used up).
-    var canOpenStreams: Bool { nextStreamID != nil }
+    /// Whether this side can open another stream (IDs are not used up, no GOAWAY received).
+    var canOpenStreams: Bool { nextStreamID != nil && goAwayReceived == nil }
 
     /// Writes a frame on a stream; it goes out on the next ``flush()``.
     func write(_ payload: HTTP2Frame.FramePayload, on streamID: HTTP2StreamID) {
@@ -290,7 +292,7 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
             } else if let goAway = goAwayReceived, closed.streamID > goAway.lastStreamID {
                 // Beyond the GOAWAY's last stream: swift-nio-http2 dropped it (the peer never
                 // processed it).
-                entry.endpoint.streamClosed(.goAway(goAway.code, debugData: goAway.debugData))
+                entry.endpoint.streamClosed(.goAwayUnprocessed(goAway.code, debugData: goAway.debugData))
             } else {
                 entry.endpoint.streamClosed(.ended)
             }
