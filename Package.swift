@@ -137,7 +137,8 @@ let package = Package(
         // Services and helpers the call tests share.
         .target(
             name: "SluiceTestSupport",
-            dependencies: ["Sluice", "SluiceProto", "SeedServices"],
+            dependencies: ["Sluice", "SluiceProto", "SeedServices",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             path: "Tests/SluiceTestSupport"
         ),
         .testTarget(

@@ -138,6 +138,8 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
         }
         if requests.attach(on: eventLoop, drainer: self) {
             drainRequests()
+            // A replay that ended the requests leaves the drain nothing to write, nor to flush.
+            if replay != nil { table.flush() }
         } else {
             table.flush()
         }

@@ -289,7 +289,17 @@ public final class HTTP2ClientTransport: ClientTransport {
             channel.close(promise: nil)
             throw RPCError(code: .internal, message: "connection set-up did not complete")
         }
-        _ = channel
+        // READY only once the server spoke HTTP/2: its SETTINGS within the connect timeout.
+        let timeout = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(configuration.connectTimeout.seconds * 1e9))) {
+            connection.serverPreface.set(false)
+        }
+        channel.closeFuture.whenComplete { _ in connection.serverPreface.set(false) }
+        let spoke = await connection.serverPreface.value
+        timeout.cancel()
+        guard spoke else {
+            channel.close(promise: nil)
+            throw RPCError(code: .unavailable, message: "the server closed the connection (or stayed silent) before its HTTP/2 SETTINGS")
+        }
         // The pool reserves the first stream for the caller that connected.
         guard connection.forceReserveStream() else {
             throw RPCError(code: .unavailable, message: "the connection closed at once")

@@ -33,6 +33,10 @@ final class ClientConnection: Sendable {
     let state = Mutex(State())
     /// The SETTINGS_MAX_HEADER_LIST_SIZE this side advertised.
     let maxResponseHeaderListSize: Int
+    /// True once the server's first SETTINGS arrived (its HTTP/2 preface), false if the
+    /// connection closed first: until then the connection is not READY, as in grpc-go and
+    /// C-core, so a peer that accepts and hangs up (or is not HTTP/2) is a failed connect.
+    let serverPreface = OneShot<Bool>()
 
     init(channel: any Channel, streams: NIOLoopBound<StreamTable<ClientStreamHandler>>, maxResponseHeaderListSize: Int) {
         self.channel = channel
@@ -107,6 +111,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             for setting in settings where setting.parameter == .maxConcurrentStreams {
                 connection.peek()?.state.withLock { $0.maxConcurrentStreams = setting.value }
             }
+            connection.peek()?.serverPreface.set(true)
         case .goAway:
             connection.peek()?.state.withLock { $0.goingAway = true }
             if connection.peek()?.load == 0 { context.close(promise: nil) }
@@ -129,6 +134,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         connection.peek()?.state.withLock { $0.closed = true }
+        connection.peek()?.serverPreface.set(false)
         pingTask?.cancel()
         pingTimeout?.cancel()
         context.fireChannelInactive()
