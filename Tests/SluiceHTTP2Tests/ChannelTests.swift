@@ -217,6 +217,35 @@ struct ChannelTests {
         for server in servers { await server.stop() }
     }
 
+    @Test("method configs from the resolver apply to the client's calls; a bad one keeps the last good one")
+    func resolverServiceConfig() async throws {
+        let servers = try await startServers(["configured"])
+        let registry = InMemoryServiceRegistry()
+        var resolvers = NameResolverRegistry.http2
+        resolvers.register(registry)
+        let tiny = try ServiceConfig(json: """
+            {"methodConfig": [{"name": [{"service": "catalog.ProductService"}], "maxResponseMessageBytes": 1}]}
+            """)
+        registry.set([Endpoint(servers[0].address)], serviceConfig: .success(tiny), for: "catalog")
+        let channel = try GRPCChannel(http2: "memory:///catalog", resolvers: resolvers)
+        // The client's own config (none) gives way to the resolver's.
+        let client = GRPCClient(transport: channel)
+        let error = await #expect(throws: RPCError.self) { _ = try await whoAnswers(client) }
+        #expect(error?.code == .resourceExhausted, "\(String(describing: error))")
+
+        registry.set([Endpoint(servers[0].address)], serviceConfig: .success(ServiceConfig()), for: "catalog")
+        try await waitWhile { channel.serviceConfig != ServiceConfig() }
+        #expect(try await whoAnswers(client) == "configured")
+
+        // An invalid config from the resolver keeps the previous one, as grpc-go does.
+        let failure = try #require(#expect(throws: ServiceConfigError.self) { try ServiceConfig(json: #"{"methodConfig": 3}"#) })
+        registry.set([Endpoint(servers[0].address)], serviceConfig: .failure(failure), for: "catalog")
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(try await whoAnswers(client) == "configured")
+        await channel.close()
+        for server in servers { await server.stop() }
+    }
+
     @Test("dns:///localhost:port resolves through the system resolver")
     func dns() async throws {
         let servers = try await startServers(["local"])

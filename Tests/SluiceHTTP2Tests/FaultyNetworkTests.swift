@@ -66,9 +66,11 @@ struct FaultyNetworkTests {
                 """)
             let client = GRPCClient(transport: channel, serviceConfig: config)
             let catalog = Catalog_ProductService.Client(wrapping: client)
+            // Resets paced by progress rather than the clock, so they land mid-run on a slow machine too.
+            let done = Observed(0)
             let resetting = Task {
-                for _ in 0..<4 {
-                    try await Task.sleep(for: .milliseconds(150))
+                for round in 1...4 {
+                    try await waitWhile(limit: .seconds(60)) { done.value < round * 24 }
                     proxy.reset()
                 }
             }
@@ -80,6 +82,7 @@ struct FaultyNetworkTests {
                             let product = try await catalog.getProduct(productRequest("\(worker)-\(call)"),
                                                                        options: CallOptions(timeout: .seconds(10)))
                             if product.id == "\(worker)-\(call)" { answered += 1 }
+                            done.update { $0 += 1 }
                         }
                         return answered
                     }
@@ -137,5 +140,49 @@ struct FaultyNetworkTests {
             #expect(try await waiting.value.id == "patient")
             await channel.close()
         }
+    }
+
+    @Test("with an idle timeout the channel closes its connections after no calls, and the next call reconnects")
+    func idleTimeout() async throws {
+        try await withProxiedServer { proxy, _ in
+            let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(proxy.port)", configuration: fastBackoff(),
+                                          idleTimeout: .milliseconds(300))
+            let catalog = Catalog_ProductService.Client(wrapping: GRPCClient(transport: channel))
+            _ = try await catalog.getProduct(productRequest("first"))
+            #expect(channel.connectivityState == .ready)
+            #expect(proxy.openConnections == 1)
+            try await waitWhile(limit: .seconds(10)) { !channel.isIdle }
+            #expect(channel.connectivityState == .idle)
+            try await waitWhile(limit: .seconds(10)) { proxy.openConnections > 0 }
+            // The next call connects again.
+            #expect(try await catalog.getProduct(productRequest("again")).id == "again")
+            #expect(!channel.isIdle)
+            #expect(channel.connectivityState == .ready)
+            await channel.close()
+        }
+    }
+
+    @Test("a call open longer than the idle timeout keeps the channel connected")
+    func longCallKeepsChannelConnected() async throws {
+        let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0))
+        let server = GRPCServer(transport: transport, services: [ChatService()])
+        let serving = Task { try await server.serve() }
+        defer { serving.cancel() }
+        let port = try #require(try await server.listeningAddress.port)
+        let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(port)", idleTimeout: .milliseconds(200))
+        let call = try await Chat_ChatService.Client(wrapping: GRPCClient(transport: channel)).chat()
+        var replies = call.responses.makeAsyncIterator()
+        var message = Chat_ChatMessage()
+        message.text = "hold"
+        try await call.requests.send(message)
+        #expect(try await replies.next()?.text == "HOLD")
+        try await Task.sleep(for: .milliseconds(700))
+        #expect(!channel.isIdle)
+        try await call.requests.send(message)
+        #expect(try await replies.next()?.text == "HOLD")
+        call.requests.finish()
+        #expect(try await replies.next() == nil)
+        try await waitWhile(limit: .seconds(10)) { !channel.isIdle }
+        await channel.close()
     }
 }

@@ -79,6 +79,8 @@ public struct ClientContext: Sendable {
     public var options: CallOptions
     /// The service config's settings for the method, if any: its retry policy among them.
     public var methodConfig: MethodConfig?
+    /// The retry token bucket of the service config the method config came from.
+    var retryThrottle: RetryThrottle?
 
     public init(method: MethodDescriptor, options: CallOptions, methodConfig: MethodConfig? = nil) {
         self.method = method

@@ -11,7 +11,7 @@ import Synchronization
 /// that stay keep their connections and their calls. A call with no READY subchannel waits
 /// while one is connecting; when none can connect it fails with UNAVAILABLE, unless it waits
 /// for ready, in which case it waits for its deadline.
-public final class GRPCChannel: ClientTransport {
+public final class GRPCChannel: ClientTransport, ResolvedServiceConfigSource {
     private struct Entry {
         let endpoint: Endpoint
         let subchannel: any Subchannel
@@ -50,6 +50,16 @@ public final class GRPCChannel: ClientTransport {
         /// Counts changes, so that a call that picked before a change and waits after it
         /// does not miss the wake-up.
         var version = 0
+        /// The resolver's last valid config and its retry token bucket; nil until it publishes one.
+        var resolved: (config: ServiceConfig, throttle: RetryThrottle?)?
+        /// The resolver's last result, kept for leaving idleness.
+        var lastResolution: ResolutionResult?
+        /// The channel closed its subchannels after `idleTimeout` without calls; the next
+        /// call makes them again from `lastResolution`.
+        var isIdle = false
+        /// Calls open now, and when the last one ended (counted only with an idle timeout).
+        var activeCalls = 0
+        var lastActivity = ContinuousClock.now
     }
 
     /// The target as given.
@@ -60,6 +70,11 @@ public final class GRPCChannel: ClientTransport {
     private let breakerConfiguration: CircuitBreakerConfiguration?
     private let state: Mutex<State>
     private let resolving = Mutex<Task<Void, Never>?>(nil)
+    /// Set when the resolver first answers (or fails), or the channel closes.
+    private let firstResolution = OneShot<Void>()
+    /// How long the channel stays connected without calls; nil for ever.
+    public let idleTimeout: Duration?
+    private let idleMonitor = Mutex<Task<Void, Never>?>(nil)
 
     /// A channel to `target`.
     ///
@@ -73,12 +88,16 @@ public final class GRPCChannel: ClientTransport {
     ///   - circuitBreaker: With a configuration, each endpoint gets a circuit breaker: an
     ///     endpoint whose circuit is open is not picked while others can take calls, and when
     ///     every endpoint's is open calls fail at once with UNAVAILABLE "circuit open".
+    ///   - idleTimeout: After this long without a call, the channel closes its connections and
+    ///     goes IDLE; the next call connects again (grpc-go's `WithIdleTimeout`). nil, the
+    ///     default, keeps connections for the channel's life.
     /// - Throws: ``ResolverTargetError`` naming what is wrong with the target.
     public init(target: String, subchannels: any SubchannelFactory, resolvers: NameResolverRegistry,
                 defaultServiceConfig: ServiceConfig = ServiceConfig(),
                 policies: LoadBalancingPolicyRegistry = LoadBalancingPolicyRegistry(),
-                circuitBreaker: CircuitBreakerConfiguration? = nil) throws {
+                circuitBreaker: CircuitBreakerConfiguration? = nil, idleTimeout: Duration? = nil) throws {
         let (parsed, resolver) = try resolvers.makeResolver(for: target)
+        self.idleTimeout = idleTimeout
         self.breakerConfiguration = circuitBreaker
         self.target = parsed
         self.resolver = resolver
@@ -100,10 +119,28 @@ public final class GRPCChannel: ClientTransport {
             }
         }
         resolving.withLock { $0 = task }
+        if let idleTimeout { idleMonitor.withLock { $0 = monitorIdleness(idleTimeout) } }
     }
 
     /// The service config in force: the resolver's last valid one, else the default.
     public var serviceConfig: ServiceConfig { state.withLock { $0.serviceConfig } }
+
+    func resolvedServiceConfig(waitingUntil deadline: ContinuousClock.Instant?) async
+        -> (config: ServiceConfig, throttle: RetryThrottle?)? {
+        if firstResolution.peek() == nil {
+            let wake = OneShot<Void>()
+            firstResolution.whenSet { wake.set(()) }
+            let timer = deadline.map { deadline in
+                Task {
+                    try? await Task.sleep(until: deadline, clock: .continuous)
+                    wake.set(())
+                }
+            }
+            await wake.value
+            timer?.cancel()
+        }
+        return state.withLock { $0.resolved }
+    }
 
     /// The name of the load-balancing policy in force.
     public var loadBalancingPolicy: String { state.withLock { $0.policyName } }
@@ -138,6 +175,7 @@ public final class GRPCChannel: ClientTransport {
     // MARK: Calls
 
     public func openStream(_ head: RequestHead) async throws -> ClientStream {
+        if idleTimeout != nil { leaveIdleness() }
         while true {
             let now = ContinuousClock.now
             var seenVersion = 0
@@ -163,6 +201,7 @@ public final class GRPCChannel: ClientTransport {
                     let ticket = try entry.breaker?.admit()
                     let stream = try await entry.subchannel.openStream(head)
                     if let breaker = entry.breaker, let ticket { Self.record(stream, on: breaker, ticket) }
+                    if idleTimeout != nil { track(stream) }
                     return stream
                 } catch let error as RPCError where error.code == .unavailable {
                     // The subchannel failed between the pick and the open; its state change
@@ -195,6 +234,8 @@ public final class GRPCChannel: ClientTransport {
             return (state.entries, Array(state.waiters.values), Array(state.watchers.values))
         }
         resolving.withLock { $0?.cancel() }
+        idleMonitor.withLock { $0?.cancel() }
+        firstResolution.set(())
         for entry in entries { entry.healthWatch?.cancel() }
         for waiter in waiters { waiter.resume() }
         for watcher in watchers {
@@ -247,6 +288,67 @@ public final class GRPCChannel: ClientTransport {
         waiter?.resume()
     }
 
+    // MARK: Idleness
+
+    /// Every `timeout`, or when the last call ended that long ago, closes the subchannels if
+    /// no call is open.
+    private func monitorIdleness(_ timeout: Duration) -> Task<Void, Never> {
+        Task { [weak self] in
+            var wake = ContinuousClock.now + timeout
+            while true {
+                guard (try? await Task.sleep(until: wake, clock: .continuous)) != nil, let channel = self else { return }
+                wake = channel.enterIdlenessIfUnused(timeout)
+            }
+        }
+    }
+
+    /// Goes IDLE if no call is open and none ended within `timeout`; returns when to look again.
+    private func enterIdlenessIfUnused(_ timeout: Duration) -> ContinuousClock.Instant {
+        let now = ContinuousClock.now
+        let (next, closing, changes) = state.withLock { state -> (ContinuousClock.Instant, [Entry], Changes) in
+            guard !state.closed, !state.isIdle, state.activeCalls == 0 else { return (now + timeout, [], Changes()) }
+            guard now - state.lastActivity >= timeout else { return (state.lastActivity + timeout, [], Changes()) }
+            state.isIdle = true
+            let closing = state.entries
+            state.entries = []
+            return (now + timeout, closing, Self.changes(&state))
+        }
+        publish(changes)
+        for entry in closing {
+            entry.healthWatch?.cancel()
+            Task { await entry.subchannel.shutdown() }
+        }
+        return next
+    }
+
+    /// A call is starting on an idle channel: make the subchannels again from the resolver's
+    /// last result, and ask it for a fresh one.
+    private func leaveIdleness() {
+        let resolution = state.withLock { state -> ResolutionResult? in
+            state.lastActivity = .now
+            guard state.isIdle, !state.closed else { return nil }
+            state.isIdle = false
+            return state.lastResolution
+        }
+        guard let resolution else { return }
+        apply(resolution)
+        resolver.resolveNow()
+    }
+
+    /// Counts the call as open until it ends.
+    private func track(_ stream: ClientStream) {
+        state.withLock { $0.activeCalls += 1 }
+        stream.end.whenSet { [weak self] _ in
+            self?.state.withLock { state in
+                state.activeCalls -= 1
+                state.lastActivity = .now
+            }
+        }
+    }
+
+    /// Whether the channel closed its connections for want of calls.
+    public var isIdle: Bool { state.withLock { $0.isIdle } }
+
     // MARK: Resolution and states
 
     private func apply(_ result: ResolutionResult) {
@@ -254,9 +356,16 @@ public final class GRPCChannel: ClientTransport {
         let (removed, connect, changes) = state.withLock { state -> ([any Subchannel], [any Subchannel], Changes) in
             guard !state.closed else { return ([], [], Changes()) }
             state.resolverError = nil
+            state.lastResolution = result
+            // While idle, the result waits for the next call.
+            if state.isIdle { return ([], [], Changes()) }
             // A resolver's invalid config keeps the previous one (as grpc-go does).
-            if case .success(let config)? = result.serviceConfig, config != state.serviceConfig {
+            if case .success(let config)? = result.serviceConfig, config != state.resolved?.config {
                 state.serviceConfig = config
+                // A new bucket only when the throttling settings change.
+                let throttle = state.resolved?.config.retryThrottling == config.retryThrottling
+                    ? state.resolved?.throttle : config.retryThrottling.map(RetryThrottle.init)
+                state.resolved = (config, throttle)
                 let (name, policy) = policies.makePolicy(config.loadBalancingConfig)
                 state.policyName = name
                 state.policy = policy
@@ -282,6 +391,7 @@ public final class GRPCChannel: ClientTransport {
             for index in state.entries.indices { updateHealthWatch(&state, at: index) }
             return (removed, Self.toConnect(&state), Self.changes(&state))
         }
+        firstResolution.set(())
         publish(changes)
         for subchannel in connect { subchannel.connect() }
         for subchannel in removed { Task { await subchannel.shutdown() } }
@@ -293,6 +403,7 @@ public final class GRPCChannel: ClientTransport {
             state.resolverError = error
             return Self.changes(&state)
         }
+        firstResolution.set(())
         publish(changes)
     }
 

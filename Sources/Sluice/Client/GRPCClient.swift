@@ -14,6 +14,9 @@ public struct GRPCClient: Sendable {
     public let serviceConfig: ServiceConfig
     /// The token bucket of `serviceConfig.retryThrottling`, shared by this client's calls.
     let retryThrottle: RetryThrottle?
+    /// The transport's own service config, when it has one (a channel whose resolver
+    /// publishes configs).
+    private let resolvedConfigs: (any ResolvedServiceConfigSource)?
     /// How much request data retried calls may keep for replay (gRFC A6).
     public let retryBufferLimits: RetryBufferLimits
     /// The bytes this client's calls keep for replay, against `retryBufferLimits.perChannel`.
@@ -27,7 +30,9 @@ public struct GRPCClient: Sendable {
     ///   - interceptors: Run in order around every call, the first outermost; they see each
     ///     call once, whatever its number of attempts.
     ///   - defaultOptions: Options for calls that leave them unset.
-    ///   - serviceConfig: Per-method timeouts, size limits and retry policies.
+    ///   - serviceConfig: Per-method timeouts, size limits and retry policies. Over a
+    ///     ``GRPCChannel`` whose resolver publishes a service config, that one applies instead
+    ///     once published (gRFC A2).
     ///   - retryBufferLimits: How much request data a retried call, and all of this client's
     ///     calls together, may keep for replay; a call past either commits to its attempt.
     public init(transport: any ClientTransport, interceptors: [any ClientInterceptor] = [], defaultOptions: CallOptions = .defaults,
@@ -37,6 +42,7 @@ public struct GRPCClient: Sendable {
         self.defaultOptions = defaultOptions
         self.serviceConfig = serviceConfig
         self.retryThrottle = serviceConfig.retryThrottling.map(RetryThrottle.init)
+        self.resolvedConfigs = transport as? any ResolvedServiceConfigSource
         self.retryBufferLimits = retryBufferLimits
         self.retryBudget = RetryBufferBudget(limit: retryBufferLimits.perChannel)
     }
@@ -58,8 +64,13 @@ public struct GRPCClient: Sendable {
         request: StreamingClientRequest<Request>,
         options: CallOptions = .defaults
     ) async throws -> StreamingClientResponse<Response> {
-        let methodConfig = serviceConfig.methodConfig.isEmpty ? nil : serviceConfig.methodConfig(for: method)
-        let context = ClientContext(method: method, options: merged(options, methodConfig), methodConfig: methodConfig)
+        // A2: the resolver's config, once it published one, wins over the client's.
+        let resolved = await resolvedConfigs?.resolvedServiceConfig(
+            waitingUntil: options.effectiveDeadline() ?? defaultOptions.effectiveDeadline())
+        let config = resolved?.config ?? serviceConfig
+        let methodConfig = config.methodConfig.isEmpty ? nil : config.methodConfig(for: method)
+        var context = ClientContext(method: method, options: merged(options, methodConfig), methodConfig: methodConfig)
+        context.retryThrottle = resolved.map(\.throttle) ?? retryThrottle
         // Without interceptors, no chain: the closure would capture this client, an allocation.
         if interceptors.isEmpty { return try await execute(request, context) }
         return try await Self.run(request, context, interceptors[...]) { request, context in

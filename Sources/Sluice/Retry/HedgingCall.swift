@@ -13,7 +13,7 @@ extension GRPCClient {
     ) async throws -> StreamingClientResponse<Response> {
         let recorded = try await recordRequests(request)
         defer { retryBudget.release(recorded.reserved) }
-        let throttle = retryThrottle
+        let throttle = context.retryThrottle
         return try await withThrowingTaskGroup(of: HedgingEvent.self) { group -> StreamingClientResponse<Response> in
             var launched = 0
             var inFlight = 0

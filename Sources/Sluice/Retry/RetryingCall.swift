@@ -16,7 +16,7 @@ extension GRPCClient {
         // Once the call commits (it returns), nothing is replayed: the bytes leave the budget.
         defer { retryBudget.release(recorded.reserved) }
         var machine = RetryStateMachine(policy: policy)
-        let throttle = retryThrottle
+        let throttle = context.retryThrottle
         var attempt = 1
         while true {
             var extra: Metadata = [:]

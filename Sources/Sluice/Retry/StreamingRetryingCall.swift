@@ -59,7 +59,7 @@ extension GRPCClient {
         log: ReplayLog, control: RetryingCallControl, sink: ClientStreamSink, _ type: Request.Type
     ) async {
         var machine = RetryStateMachine(policy: policy)
-        let throttle = retryThrottle
+        let throttle = context.retryThrottle
         var attempt = 1
         while true {
             var extra: Metadata = [:]

@@ -88,12 +88,13 @@ extension NameResolverRegistry {
 
 extension GRPCChannel {
     /// A channel over HTTP/2 to `target` (`dns:///host:port`, `host:port`, `ipv4:...`,
-    /// `unix:...`, or any scheme of `resolvers`).
+    /// `unix:...`, or any scheme of `resolvers`); the other parameters are as for
+    /// `init(target:subchannels:resolvers:defaultServiceConfig:policies:circuitBreaker:idleTimeout:)`.
     public convenience init(http2 target: String, configuration: HTTP2ClientTransport.Configuration = .init(),
                             defaultServiceConfig: ServiceConfig = ServiceConfig(),
                             resolvers: NameResolverRegistry = .http2,
-                            circuitBreaker: CircuitBreakerConfiguration? = nil) throws {
+                            circuitBreaker: CircuitBreakerConfiguration? = nil, idleTimeout: Duration? = nil) throws {
         try self.init(target: target, subchannels: HTTP2SubchannelFactory(configuration: configuration), resolvers: resolvers,
-                      defaultServiceConfig: defaultServiceConfig, circuitBreaker: circuitBreaker)
+                      defaultServiceConfig: defaultServiceConfig, circuitBreaker: circuitBreaker, idleTimeout: idleTimeout)
     }
 }
