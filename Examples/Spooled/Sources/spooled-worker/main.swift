@@ -15,6 +15,9 @@ struct SpooledWorker: AsyncParsableCommand {
     @Option(help: "Server port.") var port = 50051
     @Option(name: .customLong("api-key"), help: "API key sent as x-api-key.") var apiKey = "sk_test_demo"
     @Option(help: "How many jobs to enqueue and process.") var jobs = 8
+    @Option(name: .customLong("keep-calling-for"),
+            help: "After the jobs, call GetQueueStats this many seconds more, so the server can be restarted meanwhile.")
+    var keepCallingFor: Double = 0
 
     func run() async throws {
         // Unary queue calls wait for the server and retry UNAVAILABLE, so a restarting server
@@ -36,7 +39,7 @@ struct SpooledWorker: AsyncParsableCommand {
         do {
             _ = try await queue.getQueueStats(Spooled_V1_GetQueueStatsRequest())
         } catch let error as RPCError {
-            print("without x-api-key: \(error.code) (\(error.message))")
+            say("without x-api-key: \(error.code) (\(error.message))")
         }
 
         for i in 1...jobs {
@@ -47,13 +50,13 @@ struct SpooledWorker: AsyncParsableCommand {
             request.maxRetries = 2
             request.idempotencyKey = "welcome-\(i)"
             let response = try await queue.enqueue(request, metadata: metadata, options: CallOptions(timeout: .seconds(5)))
-            print("enqueued \(response.jobID) priority \(request.priority)")
+            say("enqueued \(response.jobID) priority \(request.priority)")
         }
         var duplicate = Spooled_V1_EnqueueRequest()
         duplicate.queueName = "emails"
         duplicate.idempotencyKey = "welcome-1"
         let again = try await queue.enqueue(duplicate, metadata: metadata)
-        print("re-enqueue with the same idempotency key: \(again.jobID), created: \(again.created)")
+        say("re-enqueue with the same idempotency key: \(again.jobID), created: \(again.created)")
 
         // The worker protocol: subscribe, then complete (or fail) each job as it arrives.
         let call = try await worker.processJobs(metadata: metadata, options: .defaults)
@@ -78,19 +81,19 @@ struct SpooledWorker: AsyncParsableCommand {
                     failedOnce = true
                     reply.fail.jobID = job.id
                     reply.fail.error = "smtp timeout"
-                    print("processing \(job.id) (priority \(job.priority)): failed on purpose")
+                    say("processing \(job.id) (priority \(job.priority)): failed on purpose")
                 } else {
                     reply.complete.jobID = job.id
                     reply.complete.result = #"{"sent":true}"#
                     done += 1
-                    print("processing \(job.id) (priority \(job.priority), attempt \(job.retryCount + 1)): completed")
+                    say("processing \(job.id) (priority \(job.priority), attempt \(job.retryCount + 1)): completed")
                 }
                 try await call.requests.send(reply)
             case .completeAck?, .failAck?:
                 acknowledged += 1
                 if done == jobs { call.requests.finish() }
             case .heartbeatAck(let ack)?:
-                print("heartbeat acknowledged at \(ack.serverTime.date)")
+                say("heartbeat acknowledged at \(ack.serverTime.date)")
             case nil:
                 break
             }
@@ -98,9 +101,42 @@ struct SpooledWorker: AsyncParsableCommand {
         var statsRequest = Spooled_V1_GetQueueStatsRequest()
         statsRequest.queueName = "emails"
         let stats = try await queue.getQueueStats(statsRequest, metadata: metadata)
-        print("queue \(stats.queueName): pending \(stats.pending), processing \(stats.processing), completed \(stats.completed), failed \(stats.failed); \(acknowledged) acknowledgements")
+        say("queue \(stats.queueName): pending \(stats.pending), processing \(stats.processing), completed \(stats.completed), failed \(stats.failed); \(acknowledged) acknowledgements")
         guard stats.completed == Int64(jobs), stats.pending == 0 else {
             throw ValidationError("not every job completed")
         }
+        if keepCallingFor > 0 {
+            try await rideOutRestarts(queue, metadata: metadata, request: statsRequest, channel: channel)
+        }
     }
+
+    /// Calls GetQueueStats every 100 ms for `keepCallingFor` seconds. A server restart
+    /// meanwhile shows as calls that waited (wait-for-ready) or were retried, not as errors.
+    func rideOutRestarts(_ queue: Spooled_V1_QueueService.Client, metadata: Metadata,
+                         request: Spooled_V1_GetQueueStatsRequest, channel: GRPCChannel) async throws {
+        say("calling GetQueueStats for \(keepCallingFor) s: restart the server meanwhile")
+        let end = ContinuousClock.now + .seconds(keepCallingFor)
+        var calls = 0
+        var slowest: Duration = .zero
+        var retried = 0
+        while ContinuousClock.now < end {
+            let started = ContinuousClock.now
+            let response = try await queue.getQueueStats(request, metadata: metadata)
+            let took = ContinuousClock.now - started
+            calls += 1
+            if response.attempts > 1 { retried += 1 }
+            if took > .milliseconds(200) {
+                say("a call waited \(took.formatted(.units(allowed: [.milliseconds]))) for the server (\(response.attempts) attempt(s)); completed now: \(response.message.completed)")
+            }
+            slowest = max(slowest, took)
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        say("\(calls) calls, none failed; \(retried) retried; the channel is \(channel.connectivityState)")
+    }
+}
+
+/// Writes a line to standard output at once (print buffers when the output is a file or a
+/// pipe), so that a script can follow the worker.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
