@@ -6,8 +6,9 @@
 //                                                          with Python grpcio and grpc-go as
 //                                                          further peers
 //   rpc-benchmarks server --impl sluice|grpc-swift --port P
-//   rpc-benchmarks client --impl sluice|grpc-swift --port P --concurrency C --seconds S --kind unary|stream
-//   rpc-benchmarks allocations --impl sluice|grpc-swift
+//   rpc-benchmarks client --impl sluice|sluice-retry|grpc-swift --port P --concurrency C --seconds S --kind unary|stream
+//   rpc-benchmarks allocations --impl sluice|sluice-retry|grpc-swift
+//   rpc-benchmarks hedging [--seconds S]                   tail latency with and without hedging
 import AllocationCounter
 import Foundation
 import GRPCCore
@@ -28,6 +29,9 @@ func option(_ name: String, _ fallback: String) -> String {
 
 enum Impl: String, CaseIterable {
     case sluice
+    /// Sluice's client with a retry policy for every bench.Echo call, never triggered (the
+    /// server is Sluice's): what configuring retries costs.
+    case sluiceRetry = "sluice-retry"
     case grpcSwift = "grpc-swift"
     /// Python grpcio (gRPC C-core) on grpc.aio: `Benchmarks/python/grpcio_peer.py`.
     case grpcio
@@ -120,7 +124,7 @@ func runServer(_ impl: Impl, port: Int) async throws {
     switch impl {
     case .grpcio, .grpcGo:
         throw BenchmarkError(description: "the \(impl) server is a process of its own")
-    case .sluice:
+    case .sluice, .sluiceRetry:
         let transport = SluiceHTTP2.HTTP2ServerTransport(target: .host("127.0.0.1", port: port))
         let server = Sluice.GRPCServer(transport: transport, services: [SluiceEcho()])
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -210,9 +214,9 @@ func withLoadClient<T: Sendable>(_ impl: Impl, port: Int, _ body: @Sendable (any
     switch impl {
     case .grpcio, .grpcGo:
         throw BenchmarkError(description: "the \(impl) client is a process of its own")
-    case .sluice:
+    case .sluice, .sluiceRetry:
         let transport = try SluiceHTTP2.HTTP2ClientTransport(target: .host("127.0.0.1", port: port))
-        let client = Sluice.GRPCClient(transport: transport)
+        let client = Sluice.GRPCClient(transport: transport, serviceConfig: impl == .sluiceRetry ? try retryPolicyConfig() : .init())
         let result = try await body(SluiceLoad(api: .init(wrapping: client)))
         await client.close()
         return result
@@ -230,6 +234,15 @@ func withLoadClient<T: Sendable>(_ impl: Impl, port: Int, _ body: @Sendable (any
             return result
         }
     }
+}
+
+/// A retry policy for every bench.Echo method, as an application would configure one.
+func retryPolicyConfig() throws -> Sluice.ServiceConfig {
+    try Sluice.ServiceConfig(json: """
+        {"methodConfig": [{"name": [{"service": "bench.Echo"}],
+          "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.1s", "maxBackoff": "1s",
+                          "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}
+        """)
 }
 
 struct LoadResult {
@@ -338,6 +351,7 @@ func orchestrate(seconds: Double) async throws {
     print("run                          unary c=1 rps   p50 us   p99 us   unary c=64 rps   p50 us   p99 us   stream msg/s   allocs/RPC")
     let runs = [
         Run(label: "sluice", server: .sluice, client: .sluice),
+        Run(label: "sluice, retry policy set", server: .sluiceRetry, client: .sluiceRetry),
         Run(label: "grpc-swift", server: .grpcSwift, client: .grpcSwift),
         Run(label: "grpcio", server: .grpcio, client: .grpcio),
         // Python's client is the bottleneck of the run above; this one measures grpcio's
@@ -388,6 +402,11 @@ func orchestrate(seconds: Double) async throws {
                        stream.perSecond)
               + (allocs.map { String(format: "%12.1f", $0) } ?? "           -"))
     }
+    if let s = results["sluice"], let r = results["sluice, retry policy set"] {
+        print(String(format: "Sluice with a retry policy / without: unary c=1 %.2fx, unary c=64 %.2fx, streaming %.2fx, allocations %.1f vs %.1f",
+                     r.0.perSecond / s.0.perSecond, r.1.perSecond / s.1.perSecond, r.2.perSecond / s.2.perSecond,
+                     r.3 ?? 0, s.3 ?? 0))
+    }
     if let s = results["sluice"], let g = results["grpc-swift"] {
         print(String(format: "Sluice / grpc-swift 2: unary c=1 %.2fx, unary c=64 %.2fx, streaming %.2fx, allocations %.2fx",
                      s.0.perSecond / g.0.perSecond, s.1.perSecond / g.1.perSecond, s.2.perSecond / g.2.perSecond,
@@ -425,6 +444,8 @@ case "client":
     print(String(format: "%.1f %.1f %.1f", result.perSecond, result.p50.micros, result.p99.micros))
 case "allocations":
     print(String(format: "%.1f allocations per unary RPC", try await allocations(impl)))
+case "hedging":
+    try await hedgingBenchmark(seconds: Double(option("--seconds", "5")) ?? 5)
 default:
     try await orchestrate(seconds: Double(option("--seconds", "5")) ?? 5)
 }

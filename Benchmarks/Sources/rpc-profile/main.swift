@@ -5,6 +5,7 @@
 //   heaptrack .build/release/rpc-profile --calls 5000
 //   perf record -g .build/release/rpc-profile --calls 200000
 //   perf record -g .build/release/rpc-profile --stream 2000000     (one bidirectional stream)
+//   ... --retry                                                      (with a retry policy configured)
 import Foundation
 import Sluice
 import SluiceBenchMessages
@@ -23,13 +24,19 @@ let arguments = CommandLine.arguments
 let calls = arguments.firstIndex(of: "--calls").flatMap { Int(arguments[$0 + 1]) } ?? 5_000
 let concurrency = arguments.firstIndex(of: "--concurrency").flatMap { Int(arguments[$0 + 1]) } ?? 1
 let streamed = arguments.firstIndex(of: "--stream").flatMap { Int(arguments[$0 + 1]) }
+let retryConfig = try ServiceConfig(json: """
+    {"methodConfig": [{"name": [{"service": "bench.Echo"}],
+      "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.1s", "maxBackoff": "1s",
+                      "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}
+    """)
+let serviceConfig = arguments.contains("--retry") ? retryConfig : ServiceConfig()
 
 let serverTransport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0))
 let server = GRPCServer(transport: serverTransport, services: [Echo()])
 let serving = Task { try await server.serve() }
 let port = try await serverTransport.listeningAddress.port ?? 0
 let clientTransport = try HTTP2ClientTransport(target: .host("127.0.0.1", port: port))
-let client = Bench_Echo.Client(wrapping: GRPCClient(transport: clientTransport))
+let client = Bench_Echo.Client(wrapping: GRPCClient(transport: clientTransport, serviceConfig: serviceConfig))
 var item = Bench_Item()
 item.id = 42
 item.name = "benchmark item"

@@ -1,12 +1,43 @@
 /// A client call as interceptors see it: metadata, and a producer of request messages.
 public struct StreamingClientRequest<Message: Sendable>: Sendable {
+    private enum Source: Sendable {
+        /// The one request of a unary or server-streaming call, kept as a value: a closure
+        /// capturing it would cost an allocation per call.
+        case single(Message)
+        case producer(@Sendable (MessageWriter<Message>) async throws -> Void)
+    }
+
     public var metadata: Metadata
+    private var source: Source
+
     /// Writes the request messages; returning half-closes the stream.
-    public var producer: @Sendable (MessageWriter<Message>) async throws -> Void
+    public var producer: @Sendable (MessageWriter<Message>) async throws -> Void {
+        get {
+            switch source {
+            case .single(let message): return { try await $0.write(message) }
+            case .producer(let producer): return producer
+            }
+        }
+        set { source = .producer(newValue) }
+    }
 
     public init(metadata: Metadata = [:], producer: @escaping @Sendable (MessageWriter<Message>) async throws -> Void) {
         self.metadata = metadata
-        self.producer = producer
+        self.source = .producer(producer)
+    }
+
+    /// A request of one message.
+    init(metadata: Metadata, single message: Message) {
+        self.metadata = metadata
+        self.source = .single(message)
+    }
+
+    /// Runs the producer (or writes the one message) into `writer`.
+    func produce(into writer: MessageWriter<Message>) async throws {
+        switch source {
+        case .single(let message): try await writer.write(message)
+        case .producer(let producer): try await producer(writer)
+        }
     }
 }
 

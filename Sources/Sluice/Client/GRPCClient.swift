@@ -198,20 +198,25 @@ public struct GRPCClient: Sendable {
     }
 
     /// Runs the request producer, then half-closes; a producer that fails cancels the call.
+    /// Returns false when the producer failed.
+    @discardableResult
     static func produce<Request: Sendable>(
         _ request: StreamingClientRequest<Request>, into writer: MessageWriter<Request>, on stream: ClientStream
-    ) async {
+    ) async -> Bool {
         do {
-            try await request.producer(writer)
+            try await request.produce(into: writer)
             stream.requests.finish()
+            return true
         } catch let error as RPCError {
             stream.cancel(error)
         } catch is CancellationError {
             // The call ended first; its status says why.
             stream.requests.finish()
+            return true
         } catch {
             stream.cancel(RPCError(code: .unknown, message: "request producer failed: \(error)"))
         }
+        return false
     }
 
     // MARK: The four shapes
@@ -221,7 +226,7 @@ public struct GRPCClient: Sendable {
         _ method: MethodDescriptor, _ request: Request, metadata: Metadata = [:], options: CallOptions = .defaults
     ) async throws -> UnaryResponse<Response> {
         let response: StreamingClientResponse<Response> = try await streaming(
-            method, request: StreamingClientRequest(metadata: metadata) { try await $0.write(request) }, options: options)
+            method, request: StreamingClientRequest(metadata: metadata, single: request), options: options)
         return try await Self.single(response)
     }
 
@@ -230,7 +235,7 @@ public struct GRPCClient: Sendable {
         _ method: MethodDescriptor, _ request: Request, metadata: Metadata = [:], options: CallOptions = .defaults
     ) async throws -> StreamingResponse<Response> {
         StreamingResponse(try await streaming(
-            method, request: StreamingClientRequest(metadata: metadata) { try await $0.write(request) }, options: options))
+            method, request: StreamingClientRequest(metadata: metadata, single: request), options: options))
     }
 
     /// A client-streaming call fed from any async sequence.

@@ -3,26 +3,31 @@ import Synchronization
 /// A value set once and awaited by any number of tasks: response headers, a call's end.
 public final class OneShot<Value: Sendable>: Sendable {
     private enum State {
-        case waiting([CheckedContinuation<Value, Never>], callbacks: [@Sendable (Value) -> Void])
+        /// The first waiter is kept inline: most values have one waiter at most, and then
+        /// waiting allocates no array.
+        case waiting(first: UnsafeContinuation<Value, Never>?, more: [UnsafeContinuation<Value, Never>],
+                     callbacks: [@Sendable (Value) -> Void])
         case set(Value)
     }
 
-    private let state = Mutex(State.waiting([], callbacks: []))
+    private let state = Mutex(State.waiting(first: nil, more: [], callbacks: []))
 
     public init() {}
 
     /// Sets the value and wakes every waiter; returns false (and changes nothing) if already set.
     @discardableResult
     public func set(_ value: Value) -> Bool {
-        let pending: ([CheckedContinuation<Value, Never>], [@Sendable (Value) -> Void])? = state.withLock { state in
-            guard case .waiting(let waiters, let callbacks) = state else { return nil }
-            state = .set(value)
-            return (waiters, callbacks)
+        let pending = state.withLock { state -> State? in
+            guard case .waiting = state else { return nil }
+            defer { state = .set(value) }
+            return state
         }
-        guard let (waiters, callbacks) = pending else { return false }
+        guard case .waiting(let first, let more, let callbacks)? = pending else { return false }
         // Callbacks first: what they record is in place when the waiters resume.
         for callback in callbacks { callback(value) }
-        for waiter in waiters { waiter.resume(returning: value) }
+        // Each continuation was stored once and is resumed once, here.
+        first?.resume(returning: value)
+        for waiter in more { waiter.resume(returning: value) }
         return true
     }
 
@@ -33,9 +38,9 @@ public final class OneShot<Value: Sendable>: Sendable {
             switch state {
             case .set(let value):
                 return value
-            case .waiting(let waiters, var callbacks):
+            case .waiting(let first, let more, var callbacks):
                 callbacks.append(body)
-                state = .waiting(waiters, callbacks: callbacks)
+                state = .waiting(first: first, more: more, callbacks: callbacks)
                 return nil
             }
         }
@@ -46,14 +51,19 @@ public final class OneShot<Value: Sendable>: Sendable {
     public var value: Value {
         get async {
             if let value = peek() { return value }
-            return await withCheckedContinuation { continuation in
+            // Unsafe rather than checked: the continuation is resumed exactly once, by `set`
+            // or right here, and a checked one costs an allocation per wait.
+            return await withUnsafeContinuation { continuation in
                 let ready: Value? = state.withLock { state in
                     switch state {
                     case .set(let value):
                         return value
-                    case .waiting(var waiters, let callbacks):
-                        waiters.append(continuation)
-                        state = .waiting(waiters, callbacks: callbacks)
+                    case .waiting(nil, let more, let callbacks):
+                        state = .waiting(first: continuation, more: more, callbacks: callbacks)
+                        return nil
+                    case .waiting(let first?, var more, let callbacks):
+                        more.append(continuation)
+                        state = .waiting(first: first, more: more, callbacks: callbacks)
                         return nil
                     }
                 }

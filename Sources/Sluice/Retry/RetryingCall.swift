@@ -12,9 +12,11 @@ extension GRPCClient {
         _ request: StreamingClientRequest<Request>, _ context: ClientContext, policy: RetryPolicy,
         deadline: ContinuousClock.Instant?
     ) async throws -> StreamingClientResponse<Response> {
-        let recorded = try await recordRequests(request)
+        // The first attempt that opens runs the producer and keeps what it sends; later ones
+        // send that again.
+        var recorded: RequestRecording?
         // Once the call commits (it returns), nothing is replayed: the bytes leave the budget.
-        defer { retryBudget.release(recorded.reserved) }
+        defer { retryBudget.release(recorded?.reserved ?? 0) }
         var machine = RetryStateMachine(policy: policy)
         let throttle = context.retryThrottle
         var attempt = 1
@@ -25,13 +27,21 @@ extension GRPCClient {
             let stream: ClientStream
             let outcome: CallEnd
             do {
-                let (opened, _) = try await openAttempt(request.metadata, context, deadline: deadline,
-                                                        extraMetadata: extra, Request.self)
+                let (opened, writer) = try await openAttempt(request.metadata, context, deadline: deadline,
+                                                             extraMetadata: extra, Request.self)
                 stream = opened
-                await Self.replay(recorded, on: stream)
+                if let recorded {
+                    await Self.replay(recorded, on: stream)
+                } else {
+                    stream.state.startRecording(limit: retryBufferLimits.perCall, budget: retryBudget)
+                    let produced = await Self.produce(request, into: writer, on: stream)
+                    recorded = stream.state.takeRecording()
+                    // A producer that failed ended the attempt with its error: nothing to retry.
+                    guard produced else { return Self.response(to: stream, Response.self, attempts: attempt) }
+                }
                 // Wait for the server to begin answering, or for the attempt to end.
                 _ = await stream.headers.value
-                if stream.state.hasResponseStarted || recorded.overflowed {
+                if stream.state.hasResponseStarted || recorded?.overflowed != false {
                     Self.recordOutcome(of: stream, policy: policy, throttle: throttle)
                     return Self.response(to: stream, Response.self, attempts: attempt)
                 }
@@ -59,23 +69,12 @@ extension GRPCClient {
         }
     }
 
-    /// The request messages, serialized once, for every attempt to send.
-    struct RecordedRequests: Sendable {
-        var messages: [(bytes: [UInt8], compressed: Bool)] = []
-        var bytes = 0
-        /// Bytes taken from the client's ``RetryBufferBudget``, to give back when the call commits.
-        var reserved = 0
-        /// More than the per-call limit was produced, or the client's budget had no room: the
-        /// call commits to its first attempt.
-        var overflowed = false
-        /// The producer failed: the error the call ends with.
-        var failure: RPCError?
-    }
-
-    func recordRequests<Request: SluiceProto.Message>(_ request: StreamingClientRequest<Request>) async throws -> RecordedRequests {
-        let box = RecordingBox(limit: retryBufferLimits.perCall, budget: retryBudget)
+    /// Runs the producer once, keeping what it writes, for attempts that all start from the
+    /// recording (hedging).
+    func recordRequests<Request: SluiceProto.Message>(_ request: StreamingClientRequest<Request>) async throws -> RequestRecording {
+        let box = RecordingBox(RequestRecording(limit: retryBufferLimits.perCall, budget: retryBudget))
         do {
-            try await request.producer(MessageWriter(compressible: { message, compressed in
+            try await request.produce(into: MessageWriter(compressible: { message, compressed in
                 box.append(message.serializedBytes(), compressed: compressed)
             }))
         } catch let error as RPCError {
@@ -86,9 +85,12 @@ extension GRPCClient {
         return box.recorded
     }
 
-    static func replay(_ recorded: RecordedRequests, on stream: ClientStream) async {
+    static func replay(_ recorded: RequestRecording, on stream: ClientStream) async {
         do {
-            for message in recorded.messages {
+            if let first = recorded.first {
+                try await stream.state.sendRequest(first.bytes, compressed: first.compressed)
+            }
+            for message in recorded.rest {
                 try await stream.state.sendRequest(message.bytes, compressed: message.compressed)
             }
             stream.requests.finish()
@@ -136,28 +138,18 @@ extension GRPCClient {
     }
 }
 
-/// Collects what a request producer writes, serialized.
+/// Collects what a request producer writes, serialized, for a call whose attempts all start
+/// from the recording (hedging).
 private final class RecordingBox: Sendable {
-    private let state = Mutex(GRPCClient.RecordedRequests())
-    private let limit: Int
-    private let budget: RetryBufferBudget
+    private let state: Mutex<RequestRecording>
 
-    init(limit: Int, budget: RetryBufferBudget) {
-        self.limit = limit
-        self.budget = budget
+    init(_ recording: RequestRecording) {
+        self.state = Mutex(recording)
     }
 
     func append(_ bytes: [UInt8], compressed: Bool) {
-        state.withLock { recorded in
-            recorded.bytes += bytes.count
-            if recorded.bytes > limit {
-                recorded.overflowed = true
-            } else if !recorded.overflowed {
-                if budget.reserve(bytes.count) { recorded.reserved += bytes.count } else { recorded.overflowed = true }
-            }
-            recorded.messages.append((bytes, compressed))
-        }
+        state.withLock { $0.append(bytes, compressed: compressed) }
     }
 
-    var recorded: GRPCClient.RecordedRequests { state.withLock { $0 } }
+    var recorded: RequestRecording { state.withLock { $0 } }
 }

@@ -25,7 +25,7 @@ extension GRPCClient {
         let requestLimit = context.options.maxRequestMessageBytes ?? .max
         Task {
             do {
-                try await request.producer(MessageWriter(compressible: { message, compressed in
+                try await request.produce(into: MessageWriter(compressible: { message, compressed in
                     let bytes = message.serializedBytes()
                     guard bytes.count <= requestLimit else {
                         throw RPCError(code: .resourceExhausted,

@@ -162,6 +162,10 @@ final class ClientCallState: MessageDecodingObserver, Sendable {
     private let responseStarted = Atomic<Bool>(false)
     private let limit = Atomic<Int>(MessageSizeLimits.defaultMaxReceive)
     private let requestLimit = Atomic<Int>(.max)
+    /// Whether sent requests are also kept, for a retry to send again (see ``recording``).
+    private let isRecording = Atomic<Bool>(false)
+    /// What a retried call's first attempt sent, kept here rather than in a box of its own.
+    private let recording = Mutex<RequestRecording?>(nil)
     /// The transport's writer for serialized requests.
     let requests: RPCWriter<SerializedMessage>
 
@@ -189,7 +193,25 @@ final class ClientCallState: MessageDecodingObserver, Sendable {
             throw RPCError(code: .resourceExhausted,
                            message: "request message of \(bytes.count) bytes exceeds the \(limit)-byte limit")
         }
+        if isRecording.load(ordering: .relaxed) {
+            recording.withLock { $0?.append(bytes, compressed: compressed) }
+        }
         try await requests.write(SerializedMessage(bytes, compressed: compressed))
+    }
+
+    /// From now on, requests sent are kept too, within `limit` bytes and the client's budget.
+    func startRecording(limit: Int, budget: RetryBufferBudget) {
+        recording.withLock { $0 = RequestRecording(limit: limit, budget: budget) }
+        isRecording.store(true, ordering: .relaxed)
+    }
+
+    /// Stops recording and returns what was kept.
+    func takeRecording() -> RequestRecording? {
+        isRecording.store(false, ordering: .relaxed)
+        return recording.withLock { recording in
+            defer { recording = nil }
+            return recording
+        }
     }
 
     // MARK: MessageDecodingObserver

@@ -23,8 +23,10 @@ final class ClientStreamHandle: Sendable {
         /// How many more times the call may move to another connection without counting as
         /// an attempt (gRFC A6's transparent retry).
         var transparentRetriesLeft = TransparentRetry.maxPerCall
-        /// Opens the call again on another of the transport's connections.
-        var reopenElsewhere: @Sendable (ClientStreamHandle, Opening) -> Void
+        /// The transport, to open the call again on another of its connections. A reference
+        /// rather than a closure: a closure capturing it weakly would cost an allocation per
+        /// call, and the reference lasts only while the call's stream does.
+        var transport: HTTP2ClientTransport
     }
 
     private struct State {

@@ -242,7 +242,7 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
 
     /// The call moves to another connection of the transport, which opens it there.
     private func reopenElsewhere(replay: TransparentRetry.Replay?) {
-        opening.reopenElsewhere(handle, retryOpening(replay: replay))
+        opening.transport.reopen(handle, retryOpening(replay: replay))
     }
 
     /// This call's opening for its next stream, one transparent retry fewer.

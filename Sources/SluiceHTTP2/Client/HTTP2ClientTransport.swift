@@ -90,14 +90,13 @@ public final class HTTP2ClientTransport: ClientTransport {
         // Opening the stream is not awaited: the call's first writes wait in the outbox and go
         // out with the HEADERS.
         handle.open(.init(head: head, sink: sink, connection: connection, scheme: scheme, authority: authority,
-                          maxReceiveMessageSize: configuration.maxReceiveMessageSize,
-                          reopenElsewhere: { [weak self] handle, opening in self?.reopen(handle, opening) }))
+                          maxReceiveMessageSize: configuration.maxReceiveMessageSize, transport: self))
         return stream
     }
 
     /// A transparent retry: the call's stream was never processed on its connection, which is
     /// going away, so it opens on another (a new one if none is usable).
-    private func reopen(_ handle: ClientStreamHandle, _ opening: ClientStreamHandle.Opening) {
+    func reopen(_ handle: ClientStreamHandle, _ opening: ClientStreamHandle.Opening) {
         Task {
             do {
                 var opening = opening
