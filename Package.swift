@@ -21,6 +21,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
@@ -34,12 +35,13 @@ let package = Package(
         .target(name: "SluiceProto"),
         // Status, metadata, call options, deadlines, interceptors, client and server call
         // machinery, the in-process transport. Knows no NIO.
-        .target(name: "Sluice", dependencies: ["SluiceProto"]),
+        .target(name: "Sluice", dependencies: ["SluiceProto", .product(name: "Logging", package: "swift-log")]),
         // gRPC over HTTP/2 on swift-nio-http2, TLS on swift-nio-ssl.
         .target(
             name: "SluiceHTTP2",
             dependencies: [
                 "Sluice",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
@@ -137,7 +139,7 @@ let package = Package(
         // Services and helpers the call tests share.
         .target(
             name: "SluiceTestSupport",
-            dependencies: ["Sluice", "SluiceProto", "SeedServices",
+            dependencies: ["Sluice", "SluiceProto", "SeedServices", .product(name: "Logging", package: "swift-log"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             path: "Tests/SluiceTestSupport"
         ),
@@ -148,6 +150,7 @@ let package = Package(
         .testTarget(
             name: "SluiceHTTP2Tests",
             dependencies: ["SluiceHTTP2", "Sluice", "SluiceProto", "SeedServices", "SluiceTestSupport", "SluiceHealth",
+                           .product(name: "Logging", package: "swift-log"),
                            .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import Logging
 import SeedServices
 import Sluice
 import SluiceHealth
@@ -57,10 +58,20 @@ struct ChannelHealthTests {
     func unimplementedDisablesChecking() async throws {
         let plain = try await serve("plain", health: nil)
         let config = try ServiceConfig(json: #"{"healthCheckConfig": {"serviceName": "catalog"}}"#)
-        let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(plain.port)", defaultServiceConfig: config)
+        let logs = LogRecorder()
+        let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(plain.port)", defaultServiceConfig: config,
+                                      logger: logs.logger())
         var options = CallOptions(timeout: .seconds(30))
         options.waitForReady = true
         #expect(try await whoAnswers(GRPCClient(transport: channel), options: options) == "plain")
+        // A17: the disabled check is logged as an error naming the endpoint.
+        let disabled = logs.all.filter { $0.level == .error && $0.message.contains("health checking disabled") }
+        #expect(disabled.count == 1)
+        #expect(disabled.first?.metadata[LogKeys.endpoint]?.description.contains("\(plain.port)") == true)
+        #expect(disabled.first?.metadata[LogKeys.target]?.description == "ipv4:127.0.0.1:\(plain.port)")
+        // The channel's own events are there at debug, with their stable keys.
+        #expect(logs.all.contains { $0.message == "subchannel state changed" && $0.metadata[LogKeys.state] == "READY" })
+        #expect(logs.all.contains { $0.message == "resolver update" && $0.metadata[LogKeys.endpointCount] == "1" })
         await channel.close()
         plain.task.cancel()
     }

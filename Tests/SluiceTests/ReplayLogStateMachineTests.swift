@@ -20,7 +20,8 @@ struct ReplayLogStateMachineTests {
         // A second attempt starts over, and nothing was dropped for the first one's reads.
         #expect(machine.read(attempt: 2, index: 0) == .message(message(1)))
         #expect(machine.read(attempt: 2, index: 1) == .message(message(2)))
-        machine.finish(.finished)
+        let handedOver = machine.finish(.finished)
+        #expect(!handedOver)
         #expect(machine.read(attempt: 2, index: 2) == .finished)
         #expect(machine.append(message(3), budgetGranted: true) == .refused)
     }
@@ -75,16 +76,45 @@ struct ReplayLogStateMachineTests {
         #expect(machine.read(attempt: 2, index: 3) == .message(message(4)))
     }
 
+    @Test("once the committed sender has caught up it hands over: the producer sends directly, and ends the requests itself")
+    func handOver() {
+        var machine = Machine(perCallLimit: 1000)
+        _ = machine.append(message(1), budgetGranted: true)
+        _ = machine.commit(to: 1)
+        #expect(machine.read(attempt: 1, index: 0) == .message(message(1)))
+        // Reading past the last request, with the requests not ended: hand over.
+        #expect(machine.read(attempt: 1, index: 1) == .handedOver)
+        #expect(machine.phase == .direct)
+        #expect(machine.count == 0)
+        #expect(machine.append(message(2), budgetGranted: true) == .sendDirectly)
+        #expect(machine.read(attempt: 1, index: 1) == .gone)
+        let handedOver = machine.finish(.finished)
+        #expect(handedOver)
+    }
+
+    @Test("a committed sender that reaches the end of ended requests finishes instead of handing over")
+    func endedBeforeHandOver() {
+        var machine = Machine(perCallLimit: 1000)
+        _ = machine.append(message(1), budgetGranted: true)
+        let handedOver = machine.finish(.finished)
+        #expect(!handedOver)
+        _ = machine.commit(to: 1)
+        #expect(machine.read(attempt: 1, index: 1) == .finished)
+        #expect(machine.phase == .committed(attempt: 1))
+    }
+
     @Test("a producer failure reaches the attempt that reads past the last request")
     func producerFailure() {
         var machine = Machine(perCallLimit: 1000)
         _ = machine.append(message(1), budgetGranted: true)
         let error = RPCError(code: .resourceExhausted, message: "too big")
-        machine.finish(.failed(error))
+        let handedOver = machine.finish(.failed(error))
+        #expect(!handedOver)
         #expect(machine.read(attempt: 1, index: 0) == .message(message(1)))
         #expect(machine.read(attempt: 1, index: 1) == .failed(error))
         // The first ending stands.
-        machine.finish(.finished)
+        let endedAgain = machine.finish(.finished)
+        #expect(!endedAgain)
         #expect(machine.read(attempt: 1, index: 1) == .failed(error))
     }
 

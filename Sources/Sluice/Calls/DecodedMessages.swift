@@ -23,25 +23,65 @@ struct DecodedMessages<Message: SluiceProto.Message>: AsyncSequence, Sendable {
 
         mutating func next() async throws -> Message? {
             guard let received = try await base.next() else { return nil }
-            observer.received(compressed: received.compressed)
-            let limit = observer.receiveLimit
-            if received.bytes.count > limit {
-                let error = RPCError(code: .resourceExhausted,
-                                     message: "message of \(received.bytes.count) bytes exceeds the \(limit)-byte limit")
-                observer.decodingFailed(error)
-                throw error
-            }
-            do {
-                return try Message(serializedBytes: received.bytes)
-            } catch {
-                let failure = RPCError(code: .internal, message: "could not decode \(Message.protoMessageName): \(error)")
-                observer.decodingFailed(failure)
-                throw failure
-            }
+            return try DecodedMessages.decode(received, observer: observer)
+        }
+    }
+
+    /// One message decoded, within the observer's receive limit; a message too large or
+    /// malformed fails the call through the observer.
+    static func decode(_ received: SerializedMessage, observer: any MessageDecodingObserver) throws -> Message {
+        observer.received(compressed: received.compressed)
+        let limit = observer.receiveLimit
+        if received.bytes.count > limit {
+            let error = RPCError(code: .resourceExhausted,
+                                 message: "message of \(received.bytes.count) bytes exceeds the \(limit)-byte limit")
+            observer.decodingFailed(error)
+            throw error
+        }
+        do {
+            return try Message(serializedBytes: received.bytes)
+        } catch {
+            let failure = RPCError(code: .internal, message: "could not decode \(Message.protoMessageName): \(error)")
+            observer.decodingFailed(failure)
+            throw failure
         }
     }
 
     func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(base: bytes.makeAsyncIterator(), observer: observer)
+    }
+}
+
+/// The response messages of a call whose attempt is chosen later (a retried streaming call):
+/// they are read, and decoded, straight from the committed attempt's stream once it is known.
+struct CommittedAttemptMessages<Message: SluiceProto.Message>: AsyncSequence, Sendable {
+    let committed: OneShot<ClientStream>
+    let observer: any MessageDecodingObserver
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let committed: OneShot<ClientStream>
+        let observer: any MessageDecodingObserver
+        var base: RPCAsyncSequence<SerializedMessage>.AsyncIterator?
+
+        mutating func next() async throws -> Message? {
+            if base == nil {
+                let committed = self.committed
+                let observer = self.observer
+                // A reader cancelled before any attempt committed cancels the call, as leaving
+                // a stream does; the call then commits to its end, which wakes this wait.
+                let stream = await withTaskCancellationHandler {
+                    await committed.value
+                } onCancel: {
+                    observer.decodingFailed(RPCError(code: .cancelled, message: "the reading task was cancelled"))
+                }
+                base = stream.messages.makeAsyncIterator()
+            }
+            guard let received = try await base?.next() else { return nil }
+            return try DecodedMessages<Message>.decode(received, observer: observer)
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(committed: committed, observer: observer)
     }
 }

@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 /// A client transport over a gRPC target: a name resolver finds the endpoints, a subchannel
@@ -74,6 +75,9 @@ public final class GRPCChannel: ClientTransport, ResolvedServiceConfigSource {
     private let firstResolution = OneShot<Void>()
     /// How long the channel stays connected without calls; nil for ever.
     public let idleTimeout: Duration?
+    /// Where the channel logs resolver updates, state changes, idleness and disabled health
+    /// checks (keys in ``LogKeys``).
+    let logger: Logger
     private let idleMonitor = Mutex<Task<Void, Never>?>(nil)
 
     /// A channel to `target`.
@@ -91,13 +95,20 @@ public final class GRPCChannel: ClientTransport, ResolvedServiceConfigSource {
     ///   - idleTimeout: After this long without a call, the channel closes its connections and
     ///     goes IDLE; the next call connects again (grpc-go's `WithIdleTimeout`). nil, the
     ///     default, keeps connections for the channel's life.
+    ///   - logger: Where the channel logs its events: resolver updates, subchannel and channel
+    ///     state changes and idleness at `debug`, a health check the server cannot answer at
+    ///     `error`. Nothing is logged without one.
     /// - Throws: ``ResolverTargetError`` naming what is wrong with the target.
     public init(target: String, subchannels: any SubchannelFactory, resolvers: NameResolverRegistry,
                 defaultServiceConfig: ServiceConfig = ServiceConfig(),
                 policies: LoadBalancingPolicyRegistry = LoadBalancingPolicyRegistry(),
-                circuitBreaker: CircuitBreakerConfiguration? = nil, idleTimeout: Duration? = nil) throws {
+                circuitBreaker: CircuitBreakerConfiguration? = nil, idleTimeout: Duration? = nil,
+                logger: Logger? = nil) throws {
         let (parsed, resolver) = try resolvers.makeResolver(for: target)
         self.idleTimeout = idleTimeout
+        var logger = logger ?? .disabled
+        logger[metadataKey: LogKeys.target] = "\(target)"
+        self.logger = logger
         self.breakerConfiguration = circuitBreaker
         self.target = parsed
         self.resolver = resolver
@@ -313,6 +324,7 @@ public final class GRPCChannel: ClientTransport, ResolvedServiceConfigSource {
             state.entries = []
             return (now + timeout, closing, Self.changes(&state))
         }
+        if !closing.isEmpty { logger.debug("idle: closing the connections of a channel without calls") }
         publish(changes)
         for entry in closing {
             entry.healthWatch?.cancel()
@@ -392,6 +404,9 @@ public final class GRPCChannel: ClientTransport, ResolvedServiceConfigSource {
             return (removed, Self.toConnect(&state), Self.changes(&state))
         }
         firstResolution.set(())
+        logger.debug("resolver update", metadata: [
+            LogKeys.endpointCount: "\(result.endpoints.count)", LogKeys.policy: "\(loadBalancingPolicy)",
+        ])
         publish(changes)
         for subchannel in connect { subchannel.connect() }
         for subchannel in removed { Task { await subchannel.shutdown() } }
@@ -403,6 +418,7 @@ public final class GRPCChannel: ClientTransport, ResolvedServiceConfigSource {
             state.resolverError = error
             return Self.changes(&state)
         }
+        logger.debug("resolver failed", metadata: [LogKeys.error: "\(error)"])
         firstResolution.set(())
         publish(changes)
     }
@@ -416,6 +432,7 @@ public final class GRPCChannel: ClientTransport, ResolvedServiceConfigSource {
             updateHealthWatch(&state, at: index)
             return (Self.toConnect(&state), Self.changes(&state), new == .transientFailure || new == .idle)
         }
+        logger.debug("subchannel state changed", metadata: [LogKeys.endpoint: "\(addresses)", LogKeys.state: "\(new)"])
         // A lost connection may mean the endpoints moved: ask the resolver to look again.
         if failed { resolver.resolveNow() }
         publish(changes)
@@ -440,8 +457,9 @@ public final class GRPCChannel: ClientTransport, ResolvedServiceConfigSource {
         guard entry.healthWatch == nil else { return }
         let addresses = entry.endpoint.addresses
         let subchannel = entry.subchannel
+        let logger = self.logger
         state.entries[index].healthWatch = Task { [weak self] in
-            await HealthWatch.run(on: subchannel, service: config.serviceName) { [weak self] health in
+            await HealthWatch.run(on: subchannel, service: config.serviceName, logger: logger) { [weak self] health in
                 self?.subchannel(at: addresses, healthChangedTo: health)
             }
         }
@@ -486,6 +504,7 @@ public final class GRPCChannel: ClientTransport, ResolvedServiceConfigSource {
     private func publish(_ changes: Changes) {
         for waiter in changes.waiters { waiter.resume() }
         if let aggregate = changes.aggregate {
+            logger.debug("channel state changed", metadata: [LogKeys.state: "\(aggregate)"])
             for watcher in changes.watchers { watcher.yield(aggregate) }
         }
     }

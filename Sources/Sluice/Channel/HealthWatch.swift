@@ -1,3 +1,4 @@
+import Logging
 import SluiceProto
 
 /// Client-side health checking (gRFC A17): while a subchannel is READY, a
@@ -23,11 +24,16 @@ enum HealthWatch {
 
     /// Watches `service` on `subchannel` until the task is cancelled, calling `update` with
     /// each change; a watch that ends (other than UNIMPLEMENTED) starts again after a backoff.
-    static func run(on subchannel: any Subchannel, service: String, update: @Sendable (Health) -> Void) async {
+    static func run(on subchannel: any Subchannel, service: String, logger: Logger,
+                    update: @Sendable (Health) -> Void) async {
         var backoff = Duration.milliseconds(100)
         while !Task.isCancelled {
             let (outcome, received) = await watchOnce(subchannel, service: service, update: update)
             if outcome?.code == .unimplemented {
+                // A17: the server has no health service; the check is off, and an error says so.
+                logger.error("health checking disabled: the server does not implement grpc.health.v1.Health", metadata: [
+                    LogKeys.endpoint: "\(subchannel.endpoint)", LogKeys.healthService: "\(service)",
+                ])
                 update(.disabled)
                 return
             }

@@ -8,7 +8,9 @@ extension ReplayLog {
     /// again from the first; the producer never waits (the buffer is bounded by the per-call
     /// limit, and crossing it commits the call). Once committed, only the committed attempt
     /// reads; what it has sent is dropped, and the producer waits while `window` requests are
-    /// still unsent, as it would on a stream of its own.
+    /// still unsent, as it would on a stream of its own. Once that sender has caught up, it
+    /// hands over: the producer sends to the committed attempt directly, as on a call without
+    /// retries.
     struct StateMachine {
         enum Phase: Equatable {
             /// Every request is kept for replay.
@@ -18,6 +20,9 @@ extension ReplayLog {
             case overflowed
             /// Only `attempt` reads; what it has read is dropped.
             case committed(attempt: Int)
+            /// The committed attempt's sender caught up and left: the producer sends to that
+            /// attempt itself, with no task between them.
+            case direct
             /// The call is over: nothing is kept, every reader and the writer are told.
             case abandoned
         }
@@ -34,6 +39,8 @@ extension ReplayLog {
             case appended(overflowed: Bool, bytesToRelease: Int)
             /// The committed attempt is `window` requests behind: wait, then append again.
             case wait
+            /// Not kept: send it to the committed attempt directly.
+            case sendDirectly
             /// The call is over (or the requests already ended): drop the request.
             case refused
         }
@@ -48,6 +55,9 @@ extension ReplayLog {
             case wait
             /// This attempt no longer reads (another committed, or the call is over).
             case gone
+            /// Everything is sent and the call committed to this attempt: the producer sends
+            /// from now on; the sender stops.
+            case handedOver
         }
 
         let perCallLimit: Int
@@ -75,6 +85,8 @@ extension ReplayLog {
             switch phase {
             case .abandoned:
                 return .refused
+            case .direct:
+                return .sendDirectly
             case .buffering:
                 entries.append(message)
                 bufferedBytes += message.bytes.count
@@ -93,24 +105,31 @@ extension ReplayLog {
             }
         }
 
-        /// The requests ended, normally or with the producer's error.
-        mutating func finish(_ ending: Ending) {
-            guard self.ending == nil, phase != .abandoned else { return }
+        /// The requests ended, normally or with the producer's error. Returns true when the
+        /// producer must end the committed attempt's requests itself (phase `direct`).
+        mutating func finish(_ ending: Ending) -> Bool {
+            guard self.ending == nil, phase != .abandoned else { return false }
             self.ending = ending
+            return phase == .direct
         }
 
         /// The request at `index` for `attempt`'s sender.
         mutating func read(attempt: Int, index: Int) -> ReadResult {
             switch phase {
-            case .abandoned:
+            case .abandoned, .direct:
                 return .gone
             case .committed(let committed) where committed != attempt:
                 return .gone
             case .committed:
-                // What the committed attempt has moved past is sent: drop it.
+                // What the committed attempt has moved past is sent (its sender reads the next
+                // request only after sending the last): drop it.
                 if index > firstIndex {
                     entries.removeFirst(min(index - firstIndex, entries.count))
                     firstIndex = index
+                }
+                if entries.isEmpty && ending == nil {
+                    phase = .direct
+                    return .handedOver
                 }
             case .buffering, .overflowed:
                 break
@@ -128,7 +147,7 @@ extension ReplayLog {
         /// the channel's budget.
         mutating func commit(to attempt: Int) -> Int {
             switch phase {
-            case .abandoned, .committed:
+            case .abandoned, .committed, .direct:
                 return 0
             case .buffering, .overflowed:
                 phase = .committed(attempt: attempt)
@@ -149,7 +168,7 @@ extension ReplayLog {
         /// Whether the writer, waiting in ``append(_:budgetGranted:)``, may try again.
         var writerMayAppend: Bool {
             switch phase {
-            case .buffering, .abandoned: return true
+            case .buffering, .abandoned, .direct: return true
             case .overflowed, .committed: return entries.count < window || ending != nil
             }
         }

@@ -70,9 +70,10 @@ final class ReplayLog: Sendable {
 
     // MARK: The producer's side
 
-    /// Appends a request, waiting while a committed attempt is behind. Throws
-    /// `CancellationError` once the call is over.
-    func append(_ message: SerializedMessage) async throws {
+    /// Appends a request, waiting while a committed attempt is behind. Returns false when the
+    /// log has handed over: the caller sends the request to the committed attempt itself.
+    /// Throws `CancellationError` once the call is over.
+    func append(_ message: SerializedMessage) async throws -> Bool {
         while true {
             let result = state.withLock { state -> StateMachine.AppendResult in
                 let granted = state.machine.phase == .buffering ? budget.reserve(message.bytes.count) : true
@@ -83,7 +84,9 @@ final class ReplayLog: Sendable {
                 budget.release(release)
                 wakeReaders()
                 if overflowed { self.overflowed.set(()) }
-                return
+                return true
+            case .sendDirectly:
+                return false
             case .refused:
                 throw CancellationError()
             case .wait:
@@ -99,10 +102,12 @@ final class ReplayLog: Sendable {
         }
     }
 
-    /// No more requests; with an error when the producer failed.
-    func finish(_ error: RPCError?) {
-        state.withLock { $0.machine.finish(error.map { .failed($0) } ?? .finished) }
+    /// No more requests; with an error when the producer failed. Returns true when the log has
+    /// handed over: the caller ends the committed attempt's requests itself.
+    func finish(_ error: RPCError?) -> Bool {
+        let direct = state.withLock { $0.machine.finish(error.map { .failed($0) } ?? .finished) }
         wakeReaders()
+        return direct
     }
 
     // MARK: The attempts' side

@@ -4,24 +4,28 @@ import Synchronization
 extension GRPCClient {
     /// A client- or bidirectional-streaming call under a retry policy (gRFC A6).
     ///
-    /// The caller gets its response at once, before any attempt answered: a stream of its own
-    /// that forwards what the committed attempt receives. Four tasks carry the call: the
-    /// request producer, which writes into a ``ReplayLog``; the driver, which opens attempts
-    /// and decides, as ``RetryStateMachine`` says, after each one that fails uncommitted; a
-    /// sender per attempt, which sends the log from its first request; and, once an attempt
-    /// commits (response headers or a message arrived, or the log passed its buffer limit),
-    /// the forwarder of its responses.
+    /// The caller gets its response at once, before any attempt answered; its messages are
+    /// read from the committed attempt's stream once there is one. Three tasks carry the call:
+    /// the request producer, which writes into a ``ReplayLog``; the driver, which opens
+    /// attempts and decides, as ``RetryStateMachine`` says, after each one that fails
+    /// uncommitted; and a sender per attempt, which sends the log from its first request. Once
+    /// an attempt commits (response headers or a message arrived, or the log passed its buffer
+    /// limit) and its sender has caught up, the producer sends to it directly: past that
+    /// point the call costs what a call without retries does.
     func executeStreamingWithRetries<Request: SluiceProto.Message, Response: SluiceProto.Message>(
         _ request: StreamingClientRequest<Request>, _ context: ClientContext, policy: RetryPolicy,
         deadline: ContinuousClock.Instant?
     ) -> StreamingClientResponse<Response> {
         let log = ReplayLog(limits: retryBufferLimits, budget: retryBudget)
         let control = RetryingCallControl()
+        // The caller's stream: its headers, end, cancellation and decoding state. Its own
+        // message pipe stays empty; messages are read from the committed attempt directly.
         let unused = RPCWriter<SerializedMessage>(write: { _ in }, yield: { _ in true }, finish: { _ in })
         let (proxy, sink) = makeClientStream(requests: unused) { error in
             control.cancel(error)
             log.abandon()
         }
+        proxy.state.setReceiveLimit(context.options.maxResponseMessageBytes ?? MessageSizeLimits.defaultMaxReceive)
         let requestLimit = context.options.maxRequestMessageBytes ?? .max
         Task {
             do {
@@ -31,23 +35,32 @@ extension GRPCClient {
                         throw RPCError(code: .resourceExhausted,
                                        message: "request message of \(bytes.count) bytes exceeds the \(requestLimit)-byte limit")
                     }
-                    try await log.append(SerializedMessage(bytes, compressed: compressed))
+                    let message = SerializedMessage(bytes, compressed: compressed)
+                    if try await log.append(message) { return }
+                    // Handed over: the committed attempt takes requests straight from here.
+                    guard let committed = control.committed else { throw CancellationError() }
+                    try await committed.state.sendRequest(message.bytes, compressed: message.compressed)
                 }))
-                log.finish(nil)
+                if log.finish(nil) { control.committed?.requests.finish() }
             } catch let error as RPCError {
-                log.finish(error)
+                if log.finish(error) { control.committed?.cancel(error) }
             } catch is CancellationError {
                 // The call ended first; its status says why.
-                log.finish(nil)
+                if log.finish(nil) { control.committed?.requests.finish() }
             } catch {
-                log.finish(RPCError(code: .unknown, message: "request producer failed: \(error)"))
+                let failure = RPCError(code: .unknown, message: "request producer failed: \(error)")
+                if log.finish(failure) { control.committed?.cancel(failure) }
             }
         }
         Task {
             await driveAttempts(request.metadata, context, policy: policy, deadline: deadline, log: log, control: control,
                                 sink: sink, Request.self)
         }
-        var response = Self.response(to: proxy, Response.self)
+        let state = proxy.state
+        var response = StreamingClientResponse(
+            headers: proxy.headers, messages: CommittedAttemptMessages<Response>(committed: control.committedAttempt, observer: state),
+            end: proxy.end, cancel: { state.fire(RPCError(code: .cancelled, message: "cancelled by the client")) })
+        response.state = state
         response.attemptCount = control.attempts
         return response
     }
@@ -107,8 +120,7 @@ extension GRPCClient {
                     try await Self.backOff(delay, deadline: deadline, cancelled: control)
                 } catch {
                     let failure = error as? RPCError ?? RPCError(code: .cancelled, message: "the call was cancelled")
-                    log.abandon()
-                    sink.receive(.end(failure, trailers: [:]))
+                    Self.commit(Self.failedStream(failure), attempt: attempt, log: log, control: control, sink: sink)
                     return
                 }
                 attempt += 1
@@ -136,33 +148,26 @@ extension GRPCClient {
                 case .failed(let error):
                     stream.cancel(error)
                     return
-                case .gone, .wait:
+                case .gone, .handedOver, .wait:
                     return
                 }
             }
         }
     }
 
-    /// The call commits to `stream`: its headers, messages and end become the caller's.
+    /// The call commits to `stream`: its headers, messages and end become the caller's, with
+    /// no task between: the caller reads the messages from the stream itself.
     private static func commit(_ stream: ClientStream, attempt: Int, log: ReplayLog, control: RetryingCallControl,
                                sink: ClientStreamSink) {
+        // Known to the producer before the log can hand over to it.
+        control.commit(to: stream, attempt: attempt)
         log.commit(to: attempt)
-        control.attempts.value = attempt
-        stream.end.whenSet { _ in log.abandon() }
         stream.headers.whenSet { headers in
             // A Trailers-Only end sets empty headers too; the end that follows says the rest.
             if stream.state.hasResponseStarted { sink.receive(.headers(headers)) }
         }
-        Task {
-            do {
-                for try await message in stream.messages {
-                    await sink.deliver(.message(message))
-                    if sink.hasEnded { break }
-                }
-            } catch {
-                // The end below carries the error.
-            }
-            let end = await stream.end.value
+        stream.end.whenSet { end in
+            log.abandon()
             sink.receive(.end(end.error, trailers: end.trailers))
         }
     }
@@ -211,6 +216,17 @@ final class RetryingCallControl: Sendable {
 
     private let state = Mutex(State())
     let attempts = AttemptCount()
+    /// The attempt the call committed to, once it did (a failed stream when it ended without).
+    let committedAttempt = OneShot<ClientStream>()
+
+    /// The committed attempt, if the call has committed.
+    var committed: ClientStream? { committedAttempt.peek() }
+
+    /// The call commits to `stream`, its `attempt`-th.
+    func commit(to stream: ClientStream, attempt: Int) {
+        attempts.value = attempt
+        committedAttempt.set(stream)
+    }
 
     /// Records the attempt just opened; false (and the attempt cancelled) if the call was
     /// cancelled meanwhile.

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOPosix
 import Sluice
@@ -89,12 +90,14 @@ extension NameResolverRegistry {
 extension GRPCChannel {
     /// A channel over HTTP/2 to `target` (`dns:///host:port`, `host:port`, `ipv4:...`,
     /// `unix:...`, or any scheme of `resolvers`); the other parameters are as for
-    /// `init(target:subchannels:resolvers:defaultServiceConfig:policies:circuitBreaker:idleTimeout:)`.
+    /// `init(target:subchannels:resolvers:defaultServiceConfig:policies:circuitBreaker:idleTimeout:logger:)`.
     public convenience init(http2 target: String, configuration: HTTP2ClientTransport.Configuration = .init(),
                             defaultServiceConfig: ServiceConfig = ServiceConfig(),
                             resolvers: NameResolverRegistry = .http2,
-                            circuitBreaker: CircuitBreakerConfiguration? = nil, idleTimeout: Duration? = nil) throws {
+                            circuitBreaker: CircuitBreakerConfiguration? = nil, idleTimeout: Duration? = nil,
+                            logger: Logger? = nil) throws {
         try self.init(target: target, subchannels: HTTP2SubchannelFactory(configuration: configuration), resolvers: resolvers,
-                      defaultServiceConfig: defaultServiceConfig, circuitBreaker: circuitBreaker, idleTimeout: idleTimeout)
+                      defaultServiceConfig: defaultServiceConfig, circuitBreaker: circuitBreaker, idleTimeout: idleTimeout,
+                      logger: logger)
     }
 }
