@@ -26,18 +26,26 @@ struct ReplayLogStateMachineTests {
         #expect(machine.append(message(3), budgetGranted: true) == .refused)
     }
 
-    @Test("while buffering the producer never waits, however far ahead it is")
-    func producerNeverWaitsWhileBuffering() {
+    @Test("while buffering the producer stays within the window of the attempt furthest along, and everything is kept")
+    func producerPacedWhileBuffering() {
         var machine = Machine(perCallLimit: 10_000, window: 2)
-        for byte in 0..<50 {
-            #expect(machine.append(message(UInt8(byte)), budgetGranted: true) == .appended(overflowed: false, bytesToRelease: 0))
-        }
-        #expect(machine.count == 50)
+        #expect(machine.append(message(0), budgetGranted: true) == .appended(overflowed: false, bytesToRelease: 0))
+        #expect(machine.append(message(1), budgetGranted: true) == .appended(overflowed: false, bytesToRelease: 0))
+        #expect(machine.append(message(2), budgetGranted: true) == .wait)
+        #expect(!machine.writerMayAppend)
+        // An attempt takes the first two (it asks for index 2 after sending 0 and 1).
+        #expect(machine.read(attempt: 1, index: 0) == .message(message(0)))
+        #expect(machine.read(attempt: 1, index: 2) == .wait)
+        #expect(machine.writerMayAppend)
+        #expect(machine.append(message(2), budgetGranted: true) == .appended(overflowed: false, bytesToRelease: 0))
+        // A second attempt still finds every request from the first.
+        #expect(machine.read(attempt: 2, index: 0) == .message(message(0)))
+        #expect(machine.count == 3)
     }
 
     @Test("crossing the per-call limit overflows once and gives back what was buffered")
     func perCallOverflow() {
-        var machine = Machine(perCallLimit: 25, window: 2)
+        var machine = Machine(perCallLimit: 25, window: 3)
         _ = machine.append(message(1), budgetGranted: true)
         _ = machine.append(message(2), budgetGranted: true)
         #expect(machine.append(message(3), budgetGranted: true) == .appended(overflowed: true, bytesToRelease: 30))
@@ -56,9 +64,9 @@ struct ReplayLogStateMachineTests {
         #expect(machine.phase == .overflowed)
     }
 
-    @Test("committed: other attempts are gone, what was sent is dropped, the producer waits at the window")
+    @Test("committed: other attempts are gone, what was sent is dropped, the producer waits for the hand-over")
     func committed() {
-        var machine = Machine(perCallLimit: 1000, window: 2)
+        var machine = Machine(perCallLimit: 1000, window: 3)
         _ = machine.append(message(1), budgetGranted: true)
         _ = machine.append(message(2), budgetGranted: true)
         _ = machine.append(message(3), budgetGranted: true)
@@ -71,9 +79,12 @@ struct ReplayLogStateMachineTests {
         // Reading index 2 means 0 and 1 went out.
         #expect(machine.read(attempt: 2, index: 2) == .message(message(3)))
         #expect(machine.count == 1)
+        // Still one to send: the producer waits for the hand-over.
+        #expect(!machine.writerMayAppend)
+        #expect(machine.append(message(4), budgetGranted: true) == .wait)
+        #expect(machine.read(attempt: 2, index: 3) == .handedOver)
         #expect(machine.writerMayAppend)
-        #expect(machine.append(message(4), budgetGranted: true) == .appended(overflowed: false, bytesToRelease: 0))
-        #expect(machine.read(attempt: 2, index: 3) == .message(message(4)))
+        #expect(machine.append(message(4), budgetGranted: true) == .sendDirectly)
     }
 
     @Test("once the committed sender has caught up it hands over: the producer sends directly, and ends the requests itself")

@@ -5,12 +5,12 @@ extension ReplayLog {
     /// channel-wide byte budget).
     ///
     /// Until the call commits, every request is kept, so that a new attempt can send them all
-    /// again from the first; the producer never waits (the buffer is bounded by the per-call
-    /// limit, and crossing it commits the call). Once committed, only the committed attempt
-    /// reads; what it has sent is dropped, and the producer waits while `window` requests are
-    /// still unsent, as it would on a stream of its own. Once that sender has caught up, it
-    /// hands over: the producer sends to the committed attempt directly, as on a call without
-    /// retries.
+    /// again from the first, and the producer stays within `window` requests of the attempt
+    /// furthest along (paced by the transport, as on a stream of its own; the buffer is bounded
+    /// by the per-call limit, and crossing it commits the call). Once committed, only the committed attempt reads,
+    /// what it has sent is dropped, and the producer waits until that sender has caught up and
+    /// hands over: from then on the producer sends to the committed attempt directly, as on a
+    /// call without retries.
     struct StateMachine {
         enum Phase: Equatable {
             /// Every request is kept for replay.
@@ -67,6 +67,9 @@ extension ReplayLog {
         private var entries: [SerializedMessage] = []
         private var firstIndex = 0
         private(set) var ending: Ending?
+        /// How many requests the attempt furthest along has taken: while buffering, the
+        /// producer stays within `window` of it, as it would on a stream of its own.
+        private var furthestRead = 0
         /// Bytes held while buffering, counted against the per-call and channel limits.
         private(set) var bufferedBytes = 0
 
@@ -88,6 +91,7 @@ extension ReplayLog {
             case .direct:
                 return .sendDirectly
             case .buffering:
+                guard entries.count - furthestRead < window else { return .wait }
                 entries.append(message)
                 bufferedBytes += message.bytes.count
                 guard budgetGranted, bufferedBytes <= perCallLimit else {
@@ -98,10 +102,15 @@ extension ReplayLog {
                     return .appended(overflowed: true, bytesToRelease: release)
                 }
                 return .appended(overflowed: false, bytesToRelease: 0)
-            case .overflowed, .committed:
+            case .overflowed:
                 guard entries.count < window else { return .wait }
                 entries.append(message)
                 return .appended(overflowed: false, bytesToRelease: 0)
+            case .committed:
+                // The producer waits for the sender to send what is kept and hand over: a
+                // producer that kept refilling the log would keep a task between it and the
+                // stream for the rest of the call.
+                return .wait
             }
         }
 
@@ -135,6 +144,7 @@ extension ReplayLog {
                 break
             }
             guard index >= firstIndex else { return .gone }
+            furthestRead = max(furthestRead, index)
             if index - firstIndex < entries.count { return .message(entries[index - firstIndex]) }
             switch ending {
             case .finished: return .finished
@@ -168,8 +178,10 @@ extension ReplayLog {
         /// Whether the writer, waiting in ``append(_:budgetGranted:)``, may try again.
         var writerMayAppend: Bool {
             switch phase {
-            case .buffering, .abandoned, .direct: return true
-            case .overflowed, .committed: return entries.count < window || ending != nil
+            case .abandoned, .direct: return true
+            case .buffering: return entries.count - furthestRead < window || ending != nil
+            case .overflowed: return entries.count < window || ending != nil
+            case .committed: return ending != nil
             }
         }
     }
