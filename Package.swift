@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Sluice", targets: ["Sluice"]),
         .library(name: "SluiceHTTP2", targets: ["SluiceHTTP2"]),
         .library(name: "SluiceHealth", targets: ["SluiceHealth"]),
+        .library(name: "SluiceObservability", targets: ["SluiceObservability"]),
         .executable(name: "protoc-gen-swift-grpc", targets: ["protoc-gen-swift-grpc"]),
         .executable(name: "interop-server", targets: ["interop-server"]),
         .executable(name: "interop-client", targets: ["interop-client"]),
@@ -22,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
@@ -36,6 +38,10 @@ let package = Package(
         // Status, metadata, call options, deadlines, interceptors, client and server call
         // machinery, the in-process transport. Knows no NIO.
         .target(name: "Sluice", dependencies: ["SluiceProto", .product(name: "Logging", package: "swift-log")]),
+        // Logging and metrics interceptors on the swift-server APIs.
+        .target(name: "SluiceObservability", dependencies: [
+            "Sluice", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+        ]),
         // gRPC over HTTP/2 on swift-nio-http2, TLS on swift-nio-ssl.
         .target(
             name: "SluiceHTTP2",
@@ -152,6 +158,12 @@ let package = Package(
             dependencies: ["SluiceHTTP2", "Sluice", "SluiceProto", "SeedServices", "SluiceTestSupport", "SluiceHealth",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "SluiceObservabilityTests",
+            dependencies: ["SluiceObservability", "SluiceHTTP2", "Sluice", "SeedServices", "SluiceTestSupport",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
         .testTarget(
             name: "SpooledTests",

@@ -6,8 +6,9 @@ import SluiceProto
 protocol MessageDecodingObserver: AnyObject, Sendable {
     /// The largest message accepted, in bytes.
     var receiveLimit: Int { get }
-    /// A message arrived, compressed or not: what `lastMessageWasCompressed` reports.
-    func received(compressed: Bool)
+    /// A message of `bytes` (serialized) was read, compressed or not: what
+    /// `lastMessageWasCompressed` reports.
+    func received(compressed: Bool, bytes: Int)
     /// A message was too large or malformed; the call should end with `error`.
     func decodingFailed(_ error: RPCError)
 }
@@ -30,7 +31,7 @@ struct DecodedMessages<Message: SluiceProto.Message>: AsyncSequence, Sendable {
     /// One message decoded, within the observer's receive limit; a message too large or
     /// malformed fails the call through the observer.
     static func decode(_ received: SerializedMessage, observer: any MessageDecodingObserver) throws -> Message {
-        observer.received(compressed: received.compressed)
+        observer.received(compressed: received.compressed, bytes: received.bytes.count)
         let limit = observer.receiveLimit
         if received.bytes.count > limit {
             let error = RPCError(code: .resourceExhausted,

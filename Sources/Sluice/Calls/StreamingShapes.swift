@@ -54,6 +54,10 @@ public struct StreamingClientResponse<Message: Sendable>: Sendable {
     /// The transport's per-call state, where decoding records each message's compression flag;
     /// nil for a response an interceptor made up.
     var state: ClientCallState?
+    /// For a retried streaming call, the attempt it committed to, whose state counts what was
+    /// sent and received (``state`` is then the caller's own stream's).
+    var committedAttempt: OneShot<ClientStream>?
+    private var committedState: ClientCallState? { committedAttempt?.peek()?.state }
     /// How many attempts the call took (more than 1 when its retry policy retried it). For a
     /// retried streaming call, the count so far until an attempt commits.
     public var attempts: Int {
@@ -70,6 +74,12 @@ public struct StreamingClientResponse<Message: Sendable>: Sendable {
     /// Whether the response message read last arrived compressed.
     public var lastMessageWasCompressed: Bool {
         state?.lastReceivedWasCompressed ?? false
+    }
+
+    /// Requests sent and responses received so far (by the committed attempt, for a retried
+    /// call); zeros for a response an interceptor made up.
+    public var statistics: CallStatistics {
+        (committedState ?? state)?.counters.snapshot ?? CallStatistics()
     }
 
     public init(headers: OneShot<Metadata>, messages: any AsyncSequence<Message, any Error> & Sendable,

@@ -61,6 +61,7 @@ extension GRPCClient {
             headers: proxy.headers, messages: CommittedAttemptMessages<Response>(committed: control.committedAttempt, observer: state),
             end: proxy.end, cancel: { state.fire(RPCError(code: .cancelled, message: "cancelled by the client")) })
         response.state = state
+        response.committedAttempt = control.committedAttempt
         response.attemptCount = control.attempts
         return response
     }

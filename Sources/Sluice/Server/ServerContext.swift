@@ -54,6 +54,9 @@ public struct ServerContext: Sendable {
         call.lastRequestCompressed.load(ordering: .relaxed)
     }
 
+    /// Requests read and responses written so far, and their bytes.
+    public var statistics: CallStatistics { call.counters.snapshot }
+
     /// Adds trailing metadata, sent with the status.
     public func addTrailer(_ key: String, _ value: Metadata.Value) {
         call.state.withLock { $0.trailers.add(key, value) }
@@ -74,6 +77,8 @@ final class ServerCallState: MessageDecodingObserver, Sendable {
 
     let state = Mutex(State())
     let lastRequestCompressed = Atomic<Bool>(false)
+    /// Requests read and responses written.
+    let counters = CallCounters()
     /// Headers, messages and the end, to the transport.
     let responses: RPCWriter<ResponsePart>
     private let acceptEncoding: [String]
@@ -97,6 +102,7 @@ final class ServerCallState: MessageDecodingObserver, Sendable {
             let accepted = compression.map { acceptEncoding.contains($0.name) } ?? false
             try await responses.write(.headers(headers, compression: accepted ? compression : nil))
         }
+        counters.sent(bytes.count)
         try await responses.write(.message(SerializedMessage(bytes, compressed: compressed)))
     }
 
@@ -104,7 +110,10 @@ final class ServerCallState: MessageDecodingObserver, Sendable {
 
     /// The transport has already refused larger requests; this is gRPC's default.
     var receiveLimit: Int { MessageSizeLimits.defaultMaxReceive }
-    func received(compressed: Bool) { lastRequestCompressed.store(compressed, ordering: .relaxed) }
+    func received(compressed: Bool, bytes: Int) {
+        lastRequestCompressed.store(compressed, ordering: .relaxed)
+        counters.received(bytes)
+    }
     /// The error reaches the handler, whose failure ends the call.
     func decodingFailed(_ error: RPCError) {}
 }

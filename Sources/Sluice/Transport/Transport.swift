@@ -66,6 +66,7 @@ public struct ClientStreamSink: Sendable {
             return true
         case .message(let message):
             state.markResponseStarted()
+            state.counters.received(message.bytes.count)
             return messagesWriter.yield(message)
         case .end(let error, let trailers):
             headers.set([:])
@@ -99,6 +100,7 @@ public struct ClientStreamSink: Sendable {
 
     private func endAfter(_ message: SerializedMessage, error: RPCError?, trailers: Metadata) {
         state.markResponseStarted()
+        state.counters.received(message.bytes.count)
         headers.set([:])
         guard end.set(CallEnd(error: error, trailers: trailers)) else { return }
         state.clear()
@@ -110,6 +112,7 @@ public struct ClientStreamSink: Sendable {
     public func deliver(_ part: ResponsePart) async {
         if case .message(let message) = part {
             state.markResponseStarted()
+            state.counters.received(message.bytes.count)
             // Fails only once the reader has gone, and then the call is being cancelled.
             try? await messagesWriter.write(message)
         } else {
@@ -162,6 +165,8 @@ final class ClientCallState: MessageDecodingObserver, Sendable {
     private let responseStarted = Atomic<Bool>(false)
     private let limit = Atomic<Int>(MessageSizeLimits.defaultMaxReceive)
     private let requestLimit = Atomic<Int>(.max)
+    /// Messages and bytes sent and received.
+    let counters = CallCounters()
     /// Whether sent requests are also kept, for a retry to send again (see ``recording``).
     private let isRecording = Atomic<Bool>(false)
     /// What a retried call's first attempt sent, kept here rather than in a box of its own.
@@ -196,6 +201,7 @@ final class ClientCallState: MessageDecodingObserver, Sendable {
         if isRecording.load(ordering: .relaxed) {
             recording.withLock { $0?.append(bytes, compressed: compressed) }
         }
+        counters.sent(bytes.count)
         try await requests.write(SerializedMessage(bytes, compressed: compressed))
     }
 
@@ -217,7 +223,7 @@ final class ClientCallState: MessageDecodingObserver, Sendable {
     // MARK: MessageDecodingObserver
 
     var receiveLimit: Int { limit.load(ordering: .relaxed) }
-    func received(compressed: Bool) { lastMessageCompressed.store(compressed, ordering: .relaxed) }
+    func received(compressed: Bool, bytes: Int) { lastMessageCompressed.store(compressed, ordering: .relaxed) }
     func decodingFailed(_ error: RPCError) { fire(error) }
 
     func set(_ stream: ClientStream) { self.stream.withLock { $0 = stream } }
