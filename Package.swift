@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
@@ -38,9 +39,11 @@ let package = Package(
         // Status, metadata, call options, deadlines, interceptors, client and server call
         // machinery, the in-process transport. Knows no NIO.
         .target(name: "Sluice", dependencies: ["SluiceProto", .product(name: "Logging", package: "swift-log")]),
-        // Logging and metrics interceptors on the swift-server APIs.
+        // Logging, metrics and tracing interceptors on the swift-server APIs.
         .target(name: "SluiceObservability", dependencies: [
             "Sluice", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
+            .product(name: "Instrumentation", package: "swift-distributed-tracing"),
         ]),
         // gRPC over HTTP/2 on swift-nio-http2, TLS on swift-nio-ssl.
         .target(
@@ -163,7 +166,9 @@ let package = Package(
             name: "SluiceObservabilityTests",
             dependencies: ["SluiceObservability", "SluiceHTTP2", "Sluice", "SeedServices", "SluiceTestSupport",
                            .product(name: "Logging", package: "swift-log"),
-                           .product(name: "MetricsTestKit", package: "swift-metrics")]
+                           .product(name: "MetricsTestKit", package: "swift-metrics"),
+                           .product(name: "Tracing", package: "swift-distributed-tracing"),
+                           .product(name: "InMemoryTracing", package: "swift-distributed-tracing")]
         ),
         .testTarget(
             name: "SpooledTests",

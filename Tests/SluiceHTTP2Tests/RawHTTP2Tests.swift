@@ -180,7 +180,7 @@ struct RawHTTP2Tests {
         var configuration = HTTP2ServerTransport.Configuration()
         // Long enough that the call after the cut-off finishes on its new connection before
         // that one ages too, even on a loaded machine.
-        configuration.connectionLimits.maxConnectionAge = .seconds(2)
+        configuration.connectionLimits.maxConnectionAge = .seconds(4)
         configuration.connectionLimits.maxConnectionAgeGrace = .milliseconds(500)
         let catalog = CatalogService()
         try await withHTTP2Server([UserService(), catalog], serverConfiguration: configuration) { client, _ in
@@ -196,7 +196,7 @@ struct RawHTTP2Tests {
             // connection's handshake past its own age, the retry takes the next one.
             let retrying = GRPCClient(transport: client.transport, serviceConfig: try ServiceConfig(json: """
                 {"methodConfig": [{"name": [{"service": "venta.user.UserService"}],
-                  "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.1s", "maxBackoff": "0.5s",
+                  "retryPolicy": {"maxAttempts": 5, "initialBackoff": "0.2s", "maxBackoff": "1s",
                                   "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}
                 """))
             let user = try await Venta_User_UserService.Client(wrapping: retrying).getUser(request)
