@@ -82,7 +82,12 @@ extension GRPCClient {
             let outcome: CallEnd
             do {
                 stream = try await openAttempt(metadata, context, deadline: deadline, extraMetadata: extra, Request.self).0
-                guard control.begin(stream) else { return }
+                guard control.begin(stream) else {
+                    // Cancelled while the attempt opened (begin cancelled it): the call ends
+                    // with it, which also wakes a reader waiting for the committed attempt.
+                    Self.commit(stream, attempt: attempt, log: log, control: control, sink: sink)
+                    return
+                }
                 Self.sendRequests(from: log, attempt: attempt, on: stream)
                 // Wait for the server to begin answering, for the log to overflow, or for the end.
                 let decided = OneShot<Void>()

@@ -184,6 +184,9 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
     /// Writes what the call queued, then flushes once. While the stream cannot take more, the
     /// requests stay in the outbox and the call waits (see the server's response side).
     private func drainRequests() {
+        // A stream given up for another connection leaves what the call queued meanwhile in
+        // the outbox: the new stream drains it once it opens.
+        guard !superseded else { return }
         guard state == .ended || requestsClosed || table.isWritable(streamID) else {
             drainDeferred = true
             requests.setWritable(false)
