@@ -119,3 +119,60 @@ struct TracingInterceptorTests {
         }
     }
 }
+
+/// Records the correlation id each handler saw, and calls on to B.
+struct CorrelationRecordingCatalog: Catalog_ProductService.ServiceProtocol {
+    let users: Venta_User_UserService.Client
+    let seen = Observed<[String?]>([])
+
+    func getProduct(request: Catalog_GetProductRequest, context: ServerContext) async throws -> Catalog_Product {
+        seen.update { $0.append(CorrelationID.current) }
+        var lookup = Venta_User_GetUserRequest()
+        lookup.id = "123"
+        _ = try await users.getUser(lookup)
+        return Catalog_Product()
+    }
+
+    func listProducts(request: Catalog_ListProductsRequest, responses: MessageWriter<Catalog_Product>, context: ServerContext) async throws {}
+
+    func getRecommendations(request: Catalog_GetRecommendationsRequest, context: ServerContext) async throws -> Catalog_ListProductsResponse {
+        Catalog_ListProductsResponse()
+    }
+}
+
+@Suite("Correlation ids across a call chain (seed 002)", .timeLimit(.minutes(1)))
+struct CorrelationTests {
+    @Test("an id made at the client reaches B through A with no code in A, and every hop logs it")
+    func chain() async throws {
+        let logs = LogRecorder()
+        let userService = UserService()
+        let (toB, serverB) = try await Hop.http2.serve(
+            [userService], interceptors: [ServerCorrelationInterceptor(), ServerLoggingInterceptor(logger: logs.logger(label: "B"))])
+        let users = Venta_User_UserService.Client(wrapping: GRPCClient(transport: toB, interceptors: [ClientCorrelationInterceptor()]))
+        let catalogService = CorrelationRecordingCatalog(users: users)
+        let (toA, serverA) = try await Hop.http2.serve(
+            [catalogService], interceptors: [ServerCorrelationInterceptor(), ServerLoggingInterceptor(logger: logs.logger(label: "A"))])
+        defer {
+            serverA.cancel()
+            serverB.cancel()
+        }
+        let catalog = Catalog_ProductService.Client(wrapping: GRPCClient(transport: toA, interceptors: [ClientCorrelationInterceptor()]))
+        _ = try await catalog.getProduct(Catalog_GetProductRequest())
+        _ = try await catalog.getProduct(Catalog_GetProductRequest())
+        try await waitWhile { logs.all.count < 4 }
+
+        let ids = catalogService.seen.value.compactMap { $0 }
+        #expect(ids.count == 2)
+        #expect(Set(ids).count == 2, "each call from the client starts a chain of its own")
+        #expect(ids.allSatisfy { $0.count == 32 })
+        // B saw A's id, and each hop logged it.
+        let reachedB = userService.seen.value.compactMap { metadata -> String? in
+            if case .string(let id)? = metadata["x-trace-id"].first { return id }
+            return nil
+        }
+        #expect(reachedB == ids)
+        let logged = logs.all.compactMap { $0.metadata[CallLogKeys.traceID].map { "\($0)" } }
+        #expect(Set(logged) == Set(ids))
+        #expect(logged.count == 4)
+    }
+}
