@@ -126,9 +126,9 @@ final class ClientStreamHandle: Sendable {
 /// moves to another connection, and a stream refused with REFUSED_STREAM opens again, without
 /// counting as an attempt of the call's retry policy and without the caller seeing it.
 enum TransparentRetry {
-    /// Moves a call may make: enough to ride out a server restart's GOAWAY and a connection
-    /// lost while opening, few enough that a server refusing everything fails the call soon.
-    static let maxPerCall = 3
+    /// Moves a call may make: one for a server's GOAWAY or refusal and one for a connection
+    /// lost while opening, so that a server refusing everything fails the call soon.
+    static let maxPerCall = 2
     /// Request bytes a stream keeps, until the server answers, to send again on a retry.
     static let maxReplayBytes = 64 * 1024
 
