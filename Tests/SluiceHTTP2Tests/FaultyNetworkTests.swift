@@ -80,7 +80,7 @@ struct FaultyNetworkTests {
                         var answered = 0
                         for call in 0..<30 {
                             let product = try await catalog.getProduct(productRequest("\(worker)-\(call)"),
-                                                                       options: CallOptions(timeout: .seconds(10)))
+                                                                       options: CallOptions(timeout: .seconds(30)))
                             if product.id == "\(worker)-\(call)" { answered += 1 }
                             done.update { $0 += 1 }
                         }

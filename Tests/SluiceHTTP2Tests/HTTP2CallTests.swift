@@ -73,7 +73,7 @@ struct HTTP2CallTests {
 
             let api = Catalog_ProductService.Client(wrapping: client)
             let late = await #expect(throws: RPCError.self) {
-                try await api.getRecommendations(Catalog_GetRecommendationsRequest(), options: CallOptions(timeout: .seconds(1)))
+                try await api.getRecommendations(Catalog_GetRecommendationsRequest(), options: CallOptions(timeout: .seconds(3)))
             }
             #expect(late?.code == .deadlineExceeded)
             // The deadline is long enough for the handler to start even on a loaded machine.

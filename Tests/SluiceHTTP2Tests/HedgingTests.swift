@@ -71,7 +71,9 @@ struct HedgingTests {
         let config = try hedgingConfig(delay: "0.02s", balancing: true)
         let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(ports[0]),127.0.0.1:\(ports[1])", defaultServiceConfig: config)
         let catalog = Catalog_ProductService.Client(wrapping: GRPCClient(transport: channel, serviceConfig: config))
-        // Warm up the connections, then time calls.
+        // Both servers READY (round_robin picks only those), warm connections, then time calls.
+        for _ in 0..<10 { _ = try await catalog.getProduct(Catalog_GetProductRequest()) }
+        try await waitWhile(limit: .seconds(30)) { channel.subchannelStates.contains { $0.state != .ready } }
         for _ in 0..<10 { _ = try await catalog.getProduct(Catalog_GetProductRequest()) }
         var slowest = Duration.zero
         var hedged = 0
