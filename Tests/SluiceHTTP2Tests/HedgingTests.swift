@@ -71,9 +71,12 @@ struct HedgingTests {
         let config = try hedgingConfig(delay: "0.02s", balancing: true)
         let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(ports[0]),127.0.0.1:\(ports[1])", defaultServiceConfig: config)
         let catalog = Catalog_ProductService.Client(wrapping: GRPCClient(transport: channel, serviceConfig: config))
-        // Both servers READY (round_robin picks only those), warm connections, then time calls.
-        for _ in 0..<10 { _ = try await catalog.getProduct(Catalog_GetProductRequest()) }
-        try await waitWhile(limit: .seconds(30)) { channel.subchannelStates.contains { $0.state != .ready } }
+        // Both servers READY before any call (round_robin connects both and picks only READY
+        // ones: with one, a slow call would have no other server to lose to), then warm up
+        // and time calls.
+        try await waitWhile(limit: .seconds(30)) {
+            channel.subchannelStates.count != 2 || channel.subchannelStates.contains { $0.state != .ready }
+        }
         for _ in 0..<10 { _ = try await catalog.getProduct(Catalog_GetProductRequest()) }
         var slowest = Duration.zero
         var hedged = 0
