@@ -14,6 +14,7 @@ public final class FaultyProxy: Sendable {
     private struct State {
         var connections: [ObjectIdentifier: Relay] = [:]
         var refusing = false
+        var accepted = 0
     }
 
     private let state = Mutex(State())
@@ -39,6 +40,9 @@ public final class FaultyProxy: Sendable {
 
     /// Connections relayed now.
     public var openConnections: Int { state.withLock { $0.connections.count } }
+
+    /// Connections accepted and relayed so far.
+    public var acceptedConnections: Int { state.withLock { $0.accepted } }
 
     /// Aborts every open connection with a TCP reset on both sides.
     public func reset() {
@@ -74,7 +78,10 @@ public final class FaultyProxy: Sendable {
         guard !state.withLock({ $0.refusing }) else { return inbound.close() }
         let relay = Relay(inbound: inbound)
         let key = ObjectIdentifier(relay)
-        state.withLock { $0.connections[key] = relay }
+        state.withLock { state in
+            state.connections[key] = relay
+            state.accepted += 1
+        }
         inbound.closeFuture.whenComplete { [weak self] _ in
             self?.state.withLock { _ = $0.connections.removeValue(forKey: key) }
         }
