@@ -51,15 +51,7 @@ extension GRPCClient {
                 outcome = CallEnd(error: error, trailers: [:])
                 stream = Self.failedStream(error)
             }
-            let code = outcome.error?.code ?? .ok
-            let retryable = policy.retryableStatusCodes.contains(code)
-            if code == .ok {
-                throttle?.recordSuccess()
-            }
-            let throttleAllows = retryable ? (throttle?.recordFailure() ?? true) : true
-            switch machine.attemptEnded(code: code, committed: false, pushback: Self.pushback(in: outcome.trailers),
-                                        throttleAllows: throttleAllows,
-                                        jitter: Double.random(in: 0..<1)) {
+            switch Self.decide(after: outcome, &machine, policy: policy, throttle: throttle) {
             case .stop:
                 return Self.response(to: stream, Response.self, attempts: attempt)
             case .retry(let delay):
@@ -67,6 +59,17 @@ extension GRPCClient {
                 attempt += 1
             }
         }
+    }
+
+    /// An uncommitted attempt ended with `outcome`: counts it in the throttle and asks the
+    /// state machine what follows. The one decision both retry loops make.
+    static func decide(after outcome: CallEnd, _ machine: inout RetryStateMachine, policy: RetryPolicy,
+                       throttle: RetryThrottle?) -> RetryStateMachine.Decision {
+        let code = outcome.error?.code ?? .ok
+        if code == .ok { throttle?.recordSuccess() }
+        let throttleAllows = policy.retryableStatusCodes.contains(code) ? (throttle?.recordFailure() ?? true) : true
+        return machine.attemptEnded(code: code, committed: false, pushback: pushback(in: outcome.trailers),
+                                    throttleAllows: throttleAllows, jitter: Double.random(in: 0..<1))
     }
 
     /// Runs the producer once, keeping what it writes, for attempts that all start from the

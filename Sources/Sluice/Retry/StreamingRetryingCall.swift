@@ -112,12 +112,7 @@ extension GRPCClient {
                 Self.commit(stream, attempt: attempt, log: log, control: control, sink: sink)
                 return
             }
-            let code = outcome.error?.code ?? .ok
-            let retryable = policy.retryableStatusCodes.contains(code)
-            if code == .ok { throttle?.recordSuccess() }
-            let throttleAllows = retryable ? (throttle?.recordFailure() ?? true) : true
-            switch machine.attemptEnded(code: code, committed: false, pushback: Self.pushback(in: outcome.trailers),
-                                        throttleAllows: throttleAllows, jitter: Double.random(in: 0..<1)) {
+            switch Self.decide(after: outcome, &machine, policy: policy, throttle: throttle) {
             case .stop:
                 Self.commit(stream, attempt: attempt, log: log, control: control, sink: sink)
                 return
