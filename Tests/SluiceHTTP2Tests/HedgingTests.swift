@@ -87,8 +87,10 @@ struct HedgingTests {
             if response.attempts > 1 { hedged += 1 }
         }
         #expect(slow.slowCalls.value > 0)
-        // The spec's figure is ~100 ms; the margin is for a loaded 2-core machine.
-        #expect(slowest < .milliseconds(300), "slowest call took \(slowest)")
+        // No call waited out the slow server's 500 ms: each was answered by a hedge. (The
+        // spec's figure is ~100 ms; CI's 2 cores are kept busy, so the bound is what tells a
+        // hedged call from one that waited, not a latency target.)
+        #expect(slowest < .milliseconds(450), "slowest call took \(slowest)")
         #expect(hedged > 0)
         try await waitWhile { slow.cancelledWhileSlow.value < slow.slowCalls.value }
         #expect(slow.cancelledWhileSlow.value == slow.slowCalls.value)
