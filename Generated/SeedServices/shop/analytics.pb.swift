@@ -32,6 +32,9 @@ public enum Analytics_AnalyticsService {
     /// The service's fully qualified name.
     public static let name = "analytics.AnalyticsService"
 
+    /// The `.proto` file that defines the service, with its imports, for reflection.
+    public static var fileDescriptor: SluiceProto.ProtoFileDescriptor { ProtoFile_shop_analytics_proto.descriptor }
+
     /// Descriptors of the service's methods, for routing, interceptors and reflection.
     public enum Method {
         public enum GetUserStatistics {
@@ -85,11 +88,39 @@ extension Analytics_AnalyticsService.ClientProtocol {
 }
 
 extension Analytics_AnalyticsService.ServiceProtocol {
+    /// The `.proto` file that defines analytics.AnalyticsService, for reflection.
+    public var fileDescriptor: SluiceProto.ProtoFileDescriptor? { Analytics_AnalyticsService.fileDescriptor }
+
     public func registerMethods(with router: inout Sluice.RPCRouter) {
         router.register(Analytics_AnalyticsService.Method.GetUserStatistics.descriptor, handler: Sluice.ServerHandlers.unary { request, context in
             try await self.getUserStatistics(request: request, context: context)
         })
     }
+}
+
+// MARK: - Descriptor
+
+/// `shop/analytics.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_shop_analytics_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "shop/analytics.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+        ]
+    }
+
+    private static let base64 = """
+    ChRzaG9wL2FuYWx5dGljcy5wcm90bxIJYW5hbHl0aWNzIk0KEVN0YXRpc3RpY3NSZXF1ZXN0Eh0K
+    CnN0YXJ0X2RhdGUYASABKAlSCXN0YXJ0RGF0ZRIZCghlbmRfZGF0ZRgCIAEoCVIHZW5kRGF0ZSLw
+    AQoSU3RhdGlzdGljc1Jlc3BvbnNlEh8KC3RvdGFsX3VzZXJzGAEgASgDUgp0b3RhbFVzZXJzEiEK
+    DGFjdGl2ZV91c2VycxgCIAEoA1ILYWN0aXZlVXNlcnMSVQoOc2lnbnVwc19ieV9kYXkYAyADKAsy
+    Ly5hbmFseXRpY3MuU3RhdGlzdGljc1Jlc3BvbnNlLlNpZ251cHNCeURheUVudHJ5UgxzaWdudXBz
+    QnlEYXkaPwoRU2lnbnVwc0J5RGF5RW50cnkSEAoDa2V5GAEgASgJUgNrZXkSFAoFdmFsdWUYAiAB
+    KANSBXZhbHVlOgI4ATJkChBBbmFseXRpY3NTZXJ2aWNlElAKEUdldFVzZXJTdGF0aXN0aWNzEhwu
+    YW5hbHl0aWNzLlN0YXRpc3RpY3NSZXF1ZXN0Gh0uYW5hbHl0aWNzLlN0YXRpc3RpY3NSZXNwb25z
+    ZWIGcHJvdG8z
+    """
 }
 
 // MARK: - Wire format

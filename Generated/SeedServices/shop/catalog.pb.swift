@@ -60,6 +60,9 @@ public enum Catalog_ProductService {
     /// The service's fully qualified name.
     public static let name = "catalog.ProductService"
 
+    /// The `.proto` file that defines the service, with its imports, for reflection.
+    public static var fileDescriptor: SluiceProto.ProtoFileDescriptor { ProtoFile_shop_catalog_proto.descriptor }
+
     /// Descriptors of the service's methods, for routing, interceptors and reflection.
     public enum Method {
         public enum GetProduct {
@@ -159,6 +162,9 @@ extension Catalog_ProductService.ClientProtocol {
 }
 
 extension Catalog_ProductService.ServiceProtocol {
+    /// The `.proto` file that defines catalog.ProductService, for reflection.
+    public var fileDescriptor: SluiceProto.ProtoFileDescriptor? { Catalog_ProductService.fileDescriptor }
+
     public func registerMethods(with router: inout Sluice.RPCRouter) {
         router.register(Catalog_ProductService.Method.GetProduct.descriptor, handler: Sluice.ServerHandlers.unary { request, context in
             try await self.getProduct(request: request, context: context)
@@ -170,6 +176,34 @@ extension Catalog_ProductService.ServiceProtocol {
             try await self.getRecommendations(request: request, context: context)
         })
     }
+}
+
+// MARK: - Descriptor
+
+/// `shop/catalog.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_shop_catalog_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "shop/catalog.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+        ]
+    }
+
+    private static let base64 = """
+    ChJzaG9wL2NhdGFsb2cucHJvdG8SB2NhdGFsb2cidQoHUHJvZHVjdBIOCgJpZBgBIAEoCVICaWQS
+    EgoEbmFtZRgCIAEoCVIEbmFtZRIUCgVwcmljZRgDIAEoAVIFcHJpY2USGgoIY2F0ZWdvcnkYBCAB
+    KAlSCGNhdGVnb3J5EhQKBXN0b2NrGAUgASgFUgVzdG9jayIyChFHZXRQcm9kdWN0UmVxdWVzdBId
+    Cgpwcm9kdWN0X2lkGAEgASgJUglwcm9kdWN0SWQiRwoTTGlzdFByb2R1Y3RzUmVxdWVzdBIaCghj
+    YXRlZ29yeRgBIAEoCVIIY2F0ZWdvcnkSFAoFbGltaXQYAiABKAVSBWxpbWl0IkQKFExpc3RQcm9k
+    dWN0c1Jlc3BvbnNlEiwKCHByb2R1Y3RzGAEgAygLMhAuY2F0YWxvZy5Qcm9kdWN0Ughwcm9kdWN0
+    cyI0ChlHZXRSZWNvbW1lbmRhdGlvbnNSZXF1ZXN0EhcKB3VzZXJfaWQYASABKAlSBnVzZXJJZDLn
+    AQoOUHJvZHVjdFNlcnZpY2USOgoKR2V0UHJvZHVjdBIaLmNhdGFsb2cuR2V0UHJvZHVjdFJlcXVl
+    c3QaEC5jYXRhbG9nLlByb2R1Y3QSQAoMTGlzdFByb2R1Y3RzEhwuY2F0YWxvZy5MaXN0UHJvZHVj
+    dHNSZXF1ZXN0GhAuY2F0YWxvZy5Qcm9kdWN0MAESVwoSR2V0UmVjb21tZW5kYXRpb25zEiIuY2F0
+    YWxvZy5HZXRSZWNvbW1lbmRhdGlvbnNSZXF1ZXN0Gh0uY2F0YWxvZy5MaXN0UHJvZHVjdHNSZXNw
+    b25zZWIGcHJvdG8z
+    """
 }
 
 // MARK: - Wire format

@@ -33,6 +33,9 @@ public enum Chat_ChatService {
     /// The service's fully qualified name.
     public static let name = "chat.ChatService"
 
+    /// The `.proto` file that defines the service, with its imports, for reflection.
+    public static var fileDescriptor: SluiceProto.ProtoFileDescriptor { ProtoFile_shop_chat_proto.descriptor }
+
     /// Descriptors of the service's methods, for routing, interceptors and reflection.
     public enum Method {
         public enum Chat {
@@ -87,11 +90,36 @@ extension Chat_ChatService.ClientProtocol {
 }
 
 extension Chat_ChatService.ServiceProtocol {
+    /// The `.proto` file that defines chat.ChatService, for reflection.
+    public var fileDescriptor: SluiceProto.ProtoFileDescriptor? { Chat_ChatService.fileDescriptor }
+
     public func registerMethods(with router: inout Sluice.RPCRouter) {
         router.register(Chat_ChatService.Method.Chat.descriptor, handler: Sluice.ServerHandlers.bidirectionalStreaming { requests, responses, context in
             try await self.chat(requests: requests, responses: responses, context: context)
         })
     }
+}
+
+// MARK: - Descriptor
+
+/// `shop/chat.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_shop_chat_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "shop/chat.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+            SluiceProto.ProtoFile_google_protobuf_timestamp_proto.descriptor,
+        ]
+    }
+
+    private static let base64 = """
+    Cg9zaG9wL2NoYXQucHJvdG8SBGNoYXQaH2dvb2dsZS9wcm90b2J1Zi90aW1lc3RhbXAucHJvdG8i
+    ggEKC0NoYXRNZXNzYWdlEhIKBHJvb20YASABKAlSBHJvb20SFgoGc2VuZGVyGAIgASgJUgZzZW5k
+    ZXISEgoEdGV4dBgDIAEoCVIEdGV4dBIzCgdzZW50X2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVm
+    LlRpbWVzdGFtcFIGc2VudEF0Mj8KC0NoYXRTZXJ2aWNlEjAKBENoYXQSES5jaGF0LkNoYXRNZXNz
+    YWdlGhEuY2hhdC5DaGF0TWVzc2FnZSgBMAFiBnByb3RvMw==
+    """
 }
 
 // MARK: - Wire format

@@ -35,6 +35,9 @@ public enum Files_FileService {
     /// The service's fully qualified name.
     public static let name = "files.FileService"
 
+    /// The `.proto` file that defines the service, with its imports, for reflection.
+    public static var fileDescriptor: SluiceProto.ProtoFileDescriptor { ProtoFile_shop_files_proto.descriptor }
+
     /// Descriptors of the service's methods, for routing, interceptors and reflection.
     public enum Method {
         public enum UploadFile {
@@ -89,11 +92,35 @@ extension Files_FileService.ClientProtocol {
 }
 
 extension Files_FileService.ServiceProtocol {
+    /// The `.proto` file that defines files.FileService, for reflection.
+    public var fileDescriptor: SluiceProto.ProtoFileDescriptor? { Files_FileService.fileDescriptor }
+
     public func registerMethods(with router: inout Sluice.RPCRouter) {
         router.register(Files_FileService.Method.UploadFile.descriptor, handler: Sluice.ServerHandlers.clientStreaming { requests, context in
             try await self.uploadFile(requests: requests, context: context)
         })
     }
+}
+
+// MARK: - Descriptor
+
+/// `shop/files.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_shop_files_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "shop/files.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+        ]
+    }
+
+    private static let base64 = """
+    ChBzaG9wL2ZpbGVzLnByb3RvEgVmaWxlcyJaCglGaWxlQ2h1bmsSGwoJZmlsZV9uYW1lGAEgASgJ
+    UghmaWxlTmFtZRIYCgdjb250ZW50GAIgASgMUgdjb250ZW50EhYKBm9mZnNldBgDIAEoA1IGb2Zm
+    c2V0IlQKDFVwbG9hZFN0YXR1cxIYCgdzdWNjZXNzGAEgASgIUgdzdWNjZXNzEhIKBHNpemUYAiAB
+    KANSBHNpemUSFgoGc2hhMjU2GAMgASgJUgZzaGEyNTYyRAoLRmlsZVNlcnZpY2USNQoKVXBsb2Fk
+    RmlsZRIQLmZpbGVzLkZpbGVDaHVuaxoTLmZpbGVzLlVwbG9hZFN0YXR1cygBYgZwcm90bzM=
+    """
 }
 
 // MARK: - Wire format

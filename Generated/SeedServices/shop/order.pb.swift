@@ -121,6 +121,9 @@ public enum Order_OrderService {
     /// The service's fully qualified name.
     public static let name = "order.OrderService"
 
+    /// The `.proto` file that defines the service, with its imports, for reflection.
+    public static var fileDescriptor: SluiceProto.ProtoFileDescriptor { ProtoFile_shop_order_proto.descriptor }
+
     /// Descriptors of the service's methods, for routing, interceptors and reflection.
     public enum Method {
         public enum CreateOrder {
@@ -197,6 +200,9 @@ extension Order_OrderService.ClientProtocol {
 }
 
 extension Order_OrderService.ServiceProtocol {
+    /// The `.proto` file that defines order.OrderService, for reflection.
+    public var fileDescriptor: SluiceProto.ProtoFileDescriptor? { Order_OrderService.fileDescriptor }
+
     public func registerMethods(with router: inout Sluice.RPCRouter) {
         router.register(Order_OrderService.Method.CreateOrder.descriptor, handler: Sluice.ServerHandlers.unary { request, context in
             try await self.createOrder(request: request, context: context)
@@ -205,6 +211,39 @@ extension Order_OrderService.ServiceProtocol {
             try await self.getUserOrders(request: request, context: context)
         })
     }
+}
+
+// MARK: - Descriptor
+
+/// `shop/order.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_shop_order_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "shop/order.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+            SluiceProto.ProtoFile_google_protobuf_timestamp_proto.descriptor,
+        ]
+    }
+
+    private static let base64 = """
+    ChBzaG9wL29yZGVyLnByb3RvEgVvcmRlchofZ29vZ2xlL3Byb3RvYnVmL3RpbWVzdGFtcC5wcm90
+    byJcCglPcmRlckl0ZW0SHQoKcHJvZHVjdF9pZBgBIAEoCVIJcHJvZHVjdElkEhoKCHF1YW50aXR5
+    GAIgASgFUghxdWFudGl0eRIUCgVwcmljZRgDIAEoAVIFcHJpY2UiawoSQ3JlYXRlT3JkZXJSZXF1
+    ZXN0EhcKB3VzZXJfaWQYASABKAlSBnVzZXJJZBImCgVpdGVtcxgCIAMoCzIQLm9yZGVyLk9yZGVy
+    SXRlbVIFaXRlbXMSFAoFdG90YWwYAyABKAFSBXRvdGFsIuABCgVPcmRlchIZCghvcmRlcl9pZBgB
+    IAEoCVIHb3JkZXJJZBIXCgd1c2VyX2lkGAIgASgJUgZ1c2VySWQSJgoFaXRlbXMYAyADKAsyEC5v
+    cmRlci5PcmRlckl0ZW1SBWl0ZW1zEhQKBXRvdGFsGAQgASgBUgV0b3RhbBIqCgZzdGF0dXMYBSAB
+    KA4yEi5vcmRlci5PcmRlclN0YXR1c1IGc3RhdHVzEjkKCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29n
+    bGUucHJvdG9idWYuVGltZXN0YW1wUgljcmVhdGVkQXQiLwoUR2V0VXNlck9yZGVyc1JlcXVlc3QS
+    FwoHdXNlcl9pZBgBIAEoCVIGdXNlcklkIj0KFUdldFVzZXJPcmRlcnNSZXNwb25zZRIkCgZvcmRl
+    cnMYASADKAsyDC5vcmRlci5PcmRlclIGb3JkZXJzKpIBCgtPcmRlclN0YXR1cxIcChhPUkRFUl9T
+    VEFUVVNfVU5TUEVDSUZJRUQQABIYChRPUkRFUl9TVEFUVVNfUEVORElORxABEhUKEU9SREVSX1NU
+    QVRVU19QQUlEEAISGAoUT1JERVJfU1RBVFVTX1NISVBQRUQQAxIaChZPUkRFUl9TVEFUVVNfQ0FO
+    Q0VMTEVEEAQykgEKDE9yZGVyU2VydmljZRI2CgtDcmVhdGVPcmRlchIZLm9yZGVyLkNyZWF0ZU9y
+    ZGVyUmVxdWVzdBoMLm9yZGVyLk9yZGVyEkoKDUdldFVzZXJPcmRlcnMSGy5vcmRlci5HZXRVc2Vy
+    T3JkZXJzUmVxdWVzdBocLm9yZGVyLkdldFVzZXJPcmRlcnNSZXNwb25zZWIGcHJvdG8z
+    """
 }
 
 // MARK: - Wire format

@@ -30,6 +30,9 @@ public enum Search_SearchService {
     /// The service's fully qualified name.
     public static let name = "search.SearchService"
 
+    /// The `.proto` file that defines the service, with its imports, for reflection.
+    public static var fileDescriptor: SluiceProto.ProtoFileDescriptor { ProtoFile_shop_search_proto.descriptor }
+
     /// Descriptors of the service's methods, for routing, interceptors and reflection.
     public enum Method {
         public enum SearchProducts {
@@ -83,11 +86,36 @@ extension Search_SearchService.ClientProtocol {
 }
 
 extension Search_SearchService.ServiceProtocol {
+    /// The `.proto` file that defines search.SearchService, for reflection.
+    public var fileDescriptor: SluiceProto.ProtoFileDescriptor? { Search_SearchService.fileDescriptor }
+
     public func registerMethods(with router: inout Sluice.RPCRouter) {
         router.register(Search_SearchService.Method.SearchProducts.descriptor, handler: Sluice.ServerHandlers.unary { request, context in
             try await self.searchProducts(request: request, context: context)
         })
     }
+}
+
+// MARK: - Descriptor
+
+/// `shop/search.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_shop_search_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "shop/search.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+            ProtoFile_shop_catalog_proto.descriptor,
+        ]
+    }
+
+    private static let base64 = """
+    ChFzaG9wL3NlYXJjaC5wcm90bxIGc2VhcmNoGhJzaG9wL2NhdGFsb2cucHJvdG8iOwoNU2VhcmNo
+    UmVxdWVzdBIUCgVxdWVyeRgBIAEoCVIFcXVlcnkSFAoFbGltaXQYAiABKAVSBWxpbWl0IlQKDlNl
+    YXJjaFJlc3BvbnNlEiwKCHByb2R1Y3RzGAEgAygLMhAuY2F0YWxvZy5Qcm9kdWN0Ughwcm9kdWN0
+    cxIUCgV0b3RhbBgCIAEoBVIFdG90YWwyUAoNU2VhcmNoU2VydmljZRI/Cg5TZWFyY2hQcm9kdWN0
+    cxIVLnNlYXJjaC5TZWFyY2hSZXF1ZXN0GhYuc2VhcmNoLlNlYXJjaFJlc3BvbnNlYgZwcm90bzM=
+    """
 }
 
 // MARK: - Wire format

@@ -65,6 +65,9 @@ public enum Venta_Location_LocationService {
     /// The service's fully qualified name.
     public static let name = "venta.location.LocationService"
 
+    /// The `.proto` file that defines the service, with its imports, for reflection.
+    public static var fileDescriptor: SluiceProto.ProtoFileDescriptor { ProtoFile_venta_location_proto.descriptor }
+
     /// Descriptors of the service's methods, for routing, interceptors and reflection.
     public enum Method {
         public enum UpdateLocation {
@@ -141,6 +144,9 @@ extension Venta_Location_LocationService.ClientProtocol {
 }
 
 extension Venta_Location_LocationService.ServiceProtocol {
+    /// The `.proto` file that defines venta.location.LocationService, for reflection.
+    public var fileDescriptor: SluiceProto.ProtoFileDescriptor? { Venta_Location_LocationService.fileDescriptor }
+
     public func registerMethods(with router: inout Sluice.RPCRouter) {
         router.register(Venta_Location_LocationService.Method.UpdateLocation.descriptor, handler: Sluice.ServerHandlers.unary { request, context in
             try await self.updateLocation(request: request, context: context)
@@ -149,6 +155,33 @@ extension Venta_Location_LocationService.ServiceProtocol {
             try await self.watchVendor(request: request, responses: responses, context: context)
         })
     }
+}
+
+// MARK: - Descriptor
+
+/// `venta/location.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_venta_location_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "venta/location.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+            SluiceProto.ProtoFile_google_protobuf_timestamp_proto.descriptor,
+        ]
+    }
+
+    private static let base64 = """
+    ChR2ZW50YS9sb2NhdGlvbi5wcm90bxIOdmVudGEubG9jYXRpb24aH2dvb2dsZS9wcm90b2J1Zi90
+    aW1lc3RhbXAucHJvdG8iQgoGTGF0TG5nEhoKCGxhdGl0dWRlGAEgASgBUghsYXRpdHVkZRIcCgls
+    b25naXR1ZGUYAiABKAFSCWxvbmdpdHVkZSKNAQoOTG9jYXRpb25VcGRhdGUSGwoJdmVuZG9yX2lk
+    GAEgASgJUgh2ZW5kb3JJZBIyCghwb3NpdGlvbhgCIAEoCzIWLnZlbnRhLmxvY2F0aW9uLkxhdExu
+    Z1IIcG9zaXRpb24SKgoCYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgJhdCIp
+    CgtMb2NhdGlvbkFjaxIaCghhY2NlcHRlZBgBIAEoCFIIYWNjZXB0ZWQiMQoSV2F0Y2hWZW5kb3JS
+    ZXF1ZXN0EhsKCXZlbmRvcl9pZBgBIAEoCVIIdmVuZG9ySWQytQEKD0xvY2F0aW9uU2VydmljZRJN
+    Cg5VcGRhdGVMb2NhdGlvbhIeLnZlbnRhLmxvY2F0aW9uLkxvY2F0aW9uVXBkYXRlGhsudmVudGEu
+    bG9jYXRpb24uTG9jYXRpb25BY2sSUwoLV2F0Y2hWZW5kb3ISIi52ZW50YS5sb2NhdGlvbi5XYXRj
+    aFZlbmRvclJlcXVlc3QaHi52ZW50YS5sb2NhdGlvbi5Mb2NhdGlvblVwZGF0ZTABYgZwcm90bzM=
+    """
 }
 
 // MARK: - Wire format

@@ -55,6 +55,9 @@ public enum Venta_User_UserService {
     /// The service's fully qualified name.
     public static let name = "venta.user.UserService"
 
+    /// The `.proto` file that defines the service, with its imports, for reflection.
+    public static var fileDescriptor: SluiceProto.ProtoFileDescriptor { ProtoFile_venta_user_proto.descriptor }
+
     /// Descriptors of the service's methods, for routing, interceptors and reflection.
     public enum Method {
         public enum GetUser {
@@ -131,6 +134,9 @@ extension Venta_User_UserService.ClientProtocol {
 }
 
 extension Venta_User_UserService.ServiceProtocol {
+    /// The `.proto` file that defines venta.user.UserService, for reflection.
+    public var fileDescriptor: SluiceProto.ProtoFileDescriptor? { Venta_User_UserService.fileDescriptor }
+
     public func registerMethods(with router: inout Sluice.RPCRouter) {
         router.register(Venta_User_UserService.Method.GetUser.descriptor, handler: Sluice.ServerHandlers.unary { request, context in
             try await self.getUser(request: request, context: context)
@@ -139,6 +145,32 @@ extension Venta_User_UserService.ServiceProtocol {
             try await self.createUser(request: request, context: context)
         })
     }
+}
+
+// MARK: - Descriptor
+
+/// `venta/user.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_venta_user_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "venta/user.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+            SluiceProto.ProtoFile_google_protobuf_timestamp_proto.descriptor,
+        ]
+    }
+
+    private static let base64 = """
+    ChB2ZW50YS91c2VyLnByb3RvEgp2ZW50YS51c2VyGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1w
+    LnByb3RvIo0BCgRVc2VyEg4KAmlkGAEgASgJUgJpZBISCgRuYW1lGAIgASgJUgRuYW1lEhQKBWVt
+    YWlsGAMgASgJUgVlbWFpbBIQCgNhZ2UYBCABKAVSA2FnZRI5CgpjcmVhdGVkX2F0GAUgASgLMhou
+    Z29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIJY3JlYXRlZEF0IiAKDkdldFVzZXJSZXF1ZXN0Eg4K
+    AmlkGAEgASgJUgJpZCJPChFDcmVhdGVVc2VyUmVxdWVzdBISCgRuYW1lGAEgASgJUgRuYW1lEhQK
+    BWVtYWlsGAIgASgJUgVlbWFpbBIQCgNhZ2UYAyABKAVSA2FnZTKFAQoLVXNlclNlcnZpY2USNwoH
+    R2V0VXNlchIaLnZlbnRhLnVzZXIuR2V0VXNlclJlcXVlc3QaEC52ZW50YS51c2VyLlVzZXISPQoK
+    Q3JlYXRlVXNlchIdLnZlbnRhLnVzZXIuQ3JlYXRlVXNlclJlcXVlc3QaEC52ZW50YS51c2VyLlVz
+    ZXJiBnByb3RvMw==
+    """
 }
 
 // MARK: - Wire format

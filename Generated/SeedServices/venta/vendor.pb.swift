@@ -52,6 +52,9 @@ public enum Venta_Vendor_VendorService {
     /// The service's fully qualified name.
     public static let name = "venta.vendor.VendorService"
 
+    /// The `.proto` file that defines the service, with its imports, for reflection.
+    public static var fileDescriptor: SluiceProto.ProtoFileDescriptor { ProtoFile_venta_vendor_proto.descriptor }
+
     /// Descriptors of the service's methods, for routing, interceptors and reflection.
     public enum Method {
         public enum GetVendor {
@@ -128,6 +131,9 @@ extension Venta_Vendor_VendorService.ClientProtocol {
 }
 
 extension Venta_Vendor_VendorService.ServiceProtocol {
+    /// The `.proto` file that defines venta.vendor.VendorService, for reflection.
+    public var fileDescriptor: SluiceProto.ProtoFileDescriptor? { Venta_Vendor_VendorService.fileDescriptor }
+
     public func registerMethods(with router: inout Sluice.RPCRouter) {
         router.register(Venta_Vendor_VendorService.Method.GetVendor.descriptor, handler: Sluice.ServerHandlers.unary { request, context in
             try await self.getVendor(request: request, context: context)
@@ -136,6 +142,32 @@ extension Venta_Vendor_VendorService.ServiceProtocol {
             try await self.listVendors(request: request, context: context)
         })
     }
+}
+
+// MARK: - Descriptor
+
+/// `venta/vendor.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_venta_vendor_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "venta/vendor.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+        ]
+    }
+
+    private static let base64 = """
+    ChJ2ZW50YS92ZW5kb3IucHJvdG8SDHZlbnRhLnZlbmRvciJbCgZWZW5kb3ISDgoCaWQYASABKAlS
+    AmlkEhIKBG5hbWUYAiABKAlSBG5hbWUSGQoIb3duZXJfaWQYAyABKAlSB293bmVySWQSEgoEb3Bl
+    bhgEIAEoCFIEb3BlbiIiChBHZXRWZW5kb3JSZXF1ZXN0Eg4KAmlkGAEgASgJUgJpZCJQChJMaXN0
+    VmVuZG9yc1JlcXVlc3QSGwoJcGFnZV9zaXplGAEgASgFUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2Vu
+    GAIgASgJUglwYWdlVG9rZW4ibQoTTGlzdFZlbmRvcnNSZXNwb25zZRIuCgd2ZW5kb3JzGAEgAygL
+    MhQudmVudGEudmVuZG9yLlZlbmRvclIHdmVuZG9ycxImCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAlS
+    DW5leHRQYWdlVG9rZW4ypgEKDVZlbmRvclNlcnZpY2USQQoJR2V0VmVuZG9yEh4udmVudGEudmVu
+    ZG9yLkdldFZlbmRvclJlcXVlc3QaFC52ZW50YS52ZW5kb3IuVmVuZG9yElIKC0xpc3RWZW5kb3Jz
+    EiAudmVudGEudmVuZG9yLkxpc3RWZW5kb3JzUmVxdWVzdBohLnZlbnRhLnZlbmRvci5MaXN0VmVu
+    ZG9yc1Jlc3BvbnNlYgZwcm90bzM=
+    """
 }
 
 // MARK: - Wire format

@@ -3,7 +3,17 @@ import SluiceProto
 /// A service a server can host. Generated service protocols conform and register a handler
 /// per method.
 public protocol RegistrableService: Sendable {
+    /// Registers a handler for each of the service's methods.
     func registerMethods(with router: inout RPCRouter)
+
+    /// The `.proto` file that defines the service, which server reflection describes it by.
+    /// Generated services return theirs; a hand-written service has none unless it says so.
+    var fileDescriptor: ProtoFileDescriptor? { get }
+}
+
+extension RegistrableService {
+    /// No descriptor: reflection lists the service's name but cannot describe it.
+    public var fileDescriptor: ProtoFileDescriptor? { nil }
 }
 
 /// Maps method paths to handlers.

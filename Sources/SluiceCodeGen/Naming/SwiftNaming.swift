@@ -99,6 +99,19 @@ enum SwiftNaming {
     }
 
     static func upperCamel(_ s: String) -> String { camelCase(s, initialUpper: true) }
+
+    /// The enum that holds a file's embedded descriptor: `shop/catalog.proto` becomes
+    /// `ProtoFile_shop_catalog_proto` (every character but ASCII letters and digits becomes
+    /// `_`), unique in a module as long as no two of its paths differ only there.
+    static func protoFileHolderName(_ path: String) -> String {
+        let characters = path.unicodeScalars.map { scalar -> Character in
+            switch scalar {
+            case "a"..."z", "A"..."Z", "0"..."9": return Character(scalar)
+            default: return "_"
+            }
+        }
+        return "ProtoFile_" + String(characters)
+    }
     static func lowerCamel(_ s: String) -> String { camelCase(s, initialUpper: false) }
 
     /// Backticks for keywords.

@@ -168,6 +168,28 @@ import {{.}}
 
 {{> service}}
 {{/services}}
+
+// MARK: - Descriptor
+
+/// `{{protoFile}}` as protoc saw it (without comments), for reflection and schema tools.
+{{visibility}} enum {{descriptorHolder}} {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    {{visibility}} static let descriptor = SluiceProto.ProtoFileDescriptor(name: "{{protoFile}}", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+{{#descriptorDependencies}}
+            {{.}},
+{{/descriptorDependencies}}
+        ]
+    }
+
+    private static let base64 = """
+{{#descriptorLines}}
+        {{.}}
+{{/descriptorLines}}
+        """
+}
 {{#hasCodings}}
 
 // MARK: - Wire format
@@ -255,6 +277,9 @@ import {{.}}
 {{visibility}} enum {{name}} {
     /// The service's fully qualified name.
     {{visibility}} static let name = "{{protoName}}"
+
+    /// The `.proto` file that defines the service, with its imports, for reflection.
+    {{visibility}} static var fileDescriptor: SluiceProto.ProtoFileDescriptor { {{descriptorHolder}}.descriptor }
 
     /// Descriptors of the service's methods, for routing, interceptors and reflection.
     {{visibility}} enum Method {
@@ -394,6 +419,9 @@ extension {{name}}.ClientProtocol {
 {{#generateServer}}
 
 extension {{name}}.ServiceProtocol {
+    /// The `.proto` file that defines {{protoName}}, for reflection.
+    {{visibility}} var fileDescriptor: SluiceProto.ProtoFileDescriptor? { {{name}}.fileDescriptor }
+
     {{visibility}} func registerMethods(with router: inout Sluice.RPCRouter) {
 {{#methods}}
 {{#isUnary}}

@@ -1,4 +1,5 @@
 import SluiceDescriptors
+import SluiceProto
 
 /// Builds the view model of one `.proto` file from its descriptor and the symbol table.
 struct FileViewModelBuilder {
@@ -60,7 +61,33 @@ struct FileViewModelBuilder {
         return FileViewModel(
             protoFile: file.name, imports: imports, hasImports: !imports.isEmpty, enums: enums, messages: messages,
             extensions: extensions, codings: codings, services: services,
-            hasExtensions: !extensions.isEmpty, hasCodings: !codings.isEmpty)
+            hasExtensions: !extensions.isEmpty, hasCodings: !codings.isEmpty,
+            visibility: visibility, descriptorHolder: SwiftNaming.protoFileHolderName(file.name),
+            descriptorLines: embeddedDescriptorLines(), descriptorDependencies: descriptorDependencies())
+    }
+
+    /// The file's `FileDescriptorProto` without source comments (reflection has no use for
+    /// them, and they are most of a commented file's descriptor), as base64 in 76-character
+    /// lines.
+    private func embeddedDescriptorLines() -> [String] {
+        var stripped = file
+        stripped.clearSourceCodeInfo()
+        let text = Array(Base64.encode(stripped.serializedBytes(deterministic: true)).utf8)
+        return stride(from: 0, to: text.count, by: 76).map { start in
+            String(decoding: text[start..<min(start + 76, text.count)], as: UTF8.self)
+        }
+    }
+
+    /// `ProtoFile_x.descriptor` for each import, qualified by the module it lives in when that
+    /// is not the module being generated.
+    private func descriptorDependencies() -> [String] {
+        file.dependency.map { dependency in
+            let holder = SwiftNaming.protoFileHolderName(dependency) + ".descriptor"
+            guard !generating.contains(dependency), let module = options.modules.module(for: dependency) else {
+                return holder
+            }
+            return module + "." + holder
+        }
     }
 
     private func usesBytes() -> Bool {
@@ -105,7 +132,7 @@ struct FileViewModelBuilder {
         }
         return ServiceViewModel(
             docLines: comments.docLines(path), visibility: visibility, name: name, protoName: protoName, methods: methods,
-            generateClient: options.generateClient, generateServer: options.generateServer)
+            descriptorHolder: SwiftNaming.protoFileHolderName(file.name), generateClient: options.generateClient, generateServer: options.generateServer)
     }
 
     // MARK: - Enums

@@ -15,6 +15,12 @@ struct FileViewModel {
     let services: [ServiceViewModel]
     let hasExtensions: Bool
     let hasCodings: Bool
+    /// The embedded descriptor: its holder enum, the base64 of the `FileDescriptorProto` in
+    /// lines, and the holders of the files it imports, qualified by module where needed.
+    let visibility: String
+    let descriptorHolder: String
+    let descriptorLines: [String]
+    let descriptorDependencies: [String]
 }
 
 /// A Swift enum for a protobuf enum.
@@ -136,6 +142,8 @@ struct ServiceViewModel {
     let name: String
     let protoName: String
     let methods: [MethodViewModel]
+    /// The enum holding the descriptor of the file that defines the service.
+    let descriptorHolder: String
     /// `Client=false` leaves out `ClientProtocol` and `Client`.
     let generateClient: Bool
     /// `Server=false` leaves out `ServiceProtocol` and its registration.

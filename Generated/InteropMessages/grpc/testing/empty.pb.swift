@@ -9,6 +9,23 @@ public struct Grpc_Testing_Empty: Sendable, Hashable {
     public init() {}
 }
 
+// MARK: - Descriptor
+
+/// `grpc/testing/empty.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_grpc_testing_empty_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "grpc/testing/empty.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+        ]
+    }
+
+    private static let base64 = """
+    ChhncnBjL3Rlc3RpbmcvZW1wdHkucHJvdG8SDGdycGMudGVzdGluZyIHCgVFbXB0eWIGcHJvdG8z
+    """
+}
+
 // MARK: - Wire format
 
 extension Grpc_Testing_Empty: SluiceProto.Message {

@@ -250,6 +250,52 @@ public struct Grpc_Testing_StreamingOutputCallResponse: Sendable, Hashable {
     fileprivate var _payload: Grpc_Testing_Payload? = nil
 }
 
+// MARK: - Descriptor
+
+/// `grpc/testing/messages.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_grpc_testing_messages_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "grpc/testing/messages.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+        ]
+    }
+
+    private static let base64 = """
+    ChtncnBjL3Rlc3RpbmcvbWVzc2FnZXMucHJvdG8SDGdycGMudGVzdGluZyIhCglCb29sVmFsdWUS
+    FAoFdmFsdWUYASABKAhSBXZhbHVlIkwKB1BheWxvYWQSLQoEdHlwZRgBIAEoDjIZLmdycGMudGVz
+    dGluZy5QYXlsb2FkVHlwZVIEdHlwZRISCgRib2R5GAIgASgMUgRib2R5IjoKCkVjaG9TdGF0dXMS
+    EgoEY29kZRgBIAEoBVIEY29kZRIYCgdtZXNzYWdlGAIgASgJUgdtZXNzYWdlIu0DCg1TaW1wbGVS
+    ZXF1ZXN0Ej4KDXJlc3BvbnNlX3R5cGUYASABKA4yGS5ncnBjLnRlc3RpbmcuUGF5bG9hZFR5cGVS
+    DHJlc3BvbnNlVHlwZRIjCg1yZXNwb25zZV9zaXplGAIgASgFUgxyZXNwb25zZVNpemUSLwoHcGF5
+    bG9hZBgDIAEoCzIVLmdycGMudGVzdGluZy5QYXlsb2FkUgdwYXlsb2FkEiMKDWZpbGxfdXNlcm5h
+    bWUYBCABKAhSDGZpbGxVc2VybmFtZRIoChBmaWxsX29hdXRoX3Njb3BlGAUgASgIUg5maWxsT2F1
+    dGhTY29wZRJIChNyZXNwb25zZV9jb21wcmVzc2VkGAYgASgLMhcuZ3JwYy50ZXN0aW5nLkJvb2xW
+    YWx1ZVIScmVzcG9uc2VDb21wcmVzc2VkEkEKD3Jlc3BvbnNlX3N0YXR1cxgHIAEoCzIYLmdycGMu
+    dGVzdGluZy5FY2hvU3RhdHVzUg5yZXNwb25zZVN0YXR1cxJEChFleHBlY3RfY29tcHJlc3NlZBgI
+    IAEoCzIXLmdycGMudGVzdGluZy5Cb29sVmFsdWVSEGV4cGVjdENvbXByZXNzZWQSJAoOZmlsbF9z
+    ZXJ2ZXJfaWQYCSABKAhSDGZpbGxTZXJ2ZXJJZCK3AQoOU2ltcGxlUmVzcG9uc2USLwoHcGF5bG9h
+    ZBgBIAEoCzIVLmdycGMudGVzdGluZy5QYXlsb2FkUgdwYXlsb2FkEhoKCHVzZXJuYW1lGAIgASgJ
+    Ugh1c2VybmFtZRIfCgtvYXV0aF9zY29wZRgDIAEoCVIKb2F1dGhTY29wZRIbCglzZXJ2ZXJfaWQY
+    BCABKAlSCHNlcnZlcklkEhoKCGhvc3RuYW1lGAYgASgJUghob3N0bmFtZSKSAQoZU3RyZWFtaW5n
+    SW5wdXRDYWxsUmVxdWVzdBIvCgdwYXlsb2FkGAEgASgLMhUuZ3JwYy50ZXN0aW5nLlBheWxvYWRS
+    B3BheWxvYWQSRAoRZXhwZWN0X2NvbXByZXNzZWQYAiABKAsyFy5ncnBjLnRlc3RpbmcuQm9vbFZh
+    bHVlUhBleHBlY3RDb21wcmVzc2VkIlQKGlN0cmVhbWluZ0lucHV0Q2FsbFJlc3BvbnNlEjYKF2Fn
+    Z3JlZ2F0ZWRfcGF5bG9hZF9zaXplGAEgASgFUhVhZ2dyZWdhdGVkUGF5bG9hZFNpemUiggEKElJl
+    c3BvbnNlUGFyYW1ldGVycxISCgRzaXplGAEgASgFUgRzaXplEh8KC2ludGVydmFsX3VzGAIgASgF
+    UgppbnRlcnZhbFVzEjcKCmNvbXByZXNzZWQYAyABKAsyFy5ncnBjLnRlc3RpbmcuQm9vbFZhbHVl
+    Ugpjb21wcmVzc2VkIqMCChpTdHJlYW1pbmdPdXRwdXRDYWxsUmVxdWVzdBI+Cg1yZXNwb25zZV90
+    eXBlGAEgASgOMhkuZ3JwYy50ZXN0aW5nLlBheWxvYWRUeXBlUgxyZXNwb25zZVR5cGUSUQoTcmVz
+    cG9uc2VfcGFyYW1ldGVycxgCIAMoCzIgLmdycGMudGVzdGluZy5SZXNwb25zZVBhcmFtZXRlcnNS
+    EnJlc3BvbnNlUGFyYW1ldGVycxIvCgdwYXlsb2FkGAMgASgLMhUuZ3JwYy50ZXN0aW5nLlBheWxv
+    YWRSB3BheWxvYWQSQQoPcmVzcG9uc2Vfc3RhdHVzGAcgASgLMhguZ3JwYy50ZXN0aW5nLkVjaG9T
+    dGF0dXNSDnJlc3BvbnNlU3RhdHVzIk4KG1N0cmVhbWluZ091dHB1dENhbGxSZXNwb25zZRIvCgdw
+    YXlsb2FkGAEgASgLMhUuZ3JwYy50ZXN0aW5nLlBheWxvYWRSB3BheWxvYWQqHwoLUGF5bG9hZFR5
+    cGUSEAoMQ09NUFJFU1NBQkxFEABiBnByb3RvMw==
+    """
+}
+
 // MARK: - Wire format
 
 extension Grpc_Testing_BoolValue: SluiceProto.Message {

@@ -10,6 +10,9 @@ public enum Grpc_Testing_TestService {
     /// The service's fully qualified name.
     public static let name = "grpc.testing.TestService"
 
+    /// The `.proto` file that defines the service, with its imports, for reflection.
+    public static var fileDescriptor: SluiceProto.ProtoFileDescriptor { ProtoFile_grpc_testing_test_proto.descriptor }
+
     /// Descriptors of the service's methods, for routing, interceptors and reflection.
     public enum Method {
         public enum EmptyCall {
@@ -243,6 +246,9 @@ extension Grpc_Testing_TestService.ClientProtocol {
 }
 
 extension Grpc_Testing_TestService.ServiceProtocol {
+    /// The `.proto` file that defines grpc.testing.TestService, for reflection.
+    public var fileDescriptor: SluiceProto.ProtoFileDescriptor? { Grpc_Testing_TestService.fileDescriptor }
+
     public func registerMethods(with router: inout Sluice.RPCRouter) {
         router.register(Grpc_Testing_TestService.Method.EmptyCall.descriptor, handler: Sluice.ServerHandlers.unary { request, context in
             try await self.emptyCall(request: request, context: context)
@@ -277,6 +283,9 @@ extension Grpc_Testing_TestService.ServiceProtocol {
 public enum Grpc_Testing_UnimplementedService {
     /// The service's fully qualified name.
     public static let name = "grpc.testing.UnimplementedService"
+
+    /// The `.proto` file that defines the service, with its imports, for reflection.
+    public static var fileDescriptor: SluiceProto.ProtoFileDescriptor { ProtoFile_grpc_testing_test_proto.descriptor }
 
     /// Descriptors of the service's methods, for routing, interceptors and reflection.
     public enum Method {
@@ -331,9 +340,46 @@ extension Grpc_Testing_UnimplementedService.ClientProtocol {
 }
 
 extension Grpc_Testing_UnimplementedService.ServiceProtocol {
+    /// The `.proto` file that defines grpc.testing.UnimplementedService, for reflection.
+    public var fileDescriptor: SluiceProto.ProtoFileDescriptor? { Grpc_Testing_UnimplementedService.fileDescriptor }
+
     public func registerMethods(with router: inout Sluice.RPCRouter) {
         router.register(Grpc_Testing_UnimplementedService.Method.UnimplementedCall.descriptor, handler: Sluice.ServerHandlers.unary { request, context in
             try await self.unimplementedCall(request: request, context: context)
         })
     }
+}
+
+// MARK: - Descriptor
+
+/// `grpc/testing/test.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_grpc_testing_test_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "grpc/testing/test.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+            ProtoFile_grpc_testing_empty_proto.descriptor,
+            ProtoFile_grpc_testing_messages_proto.descriptor,
+        ]
+    }
+
+    private static let base64 = """
+    ChdncnBjL3Rlc3RpbmcvdGVzdC5wcm90bxIMZ3JwYy50ZXN0aW5nGhhncnBjL3Rlc3RpbmcvZW1w
+    dHkucHJvdG8aG2dycGMvdGVzdGluZy9tZXNzYWdlcy5wcm90bzLLBQoLVGVzdFNlcnZpY2USNQoJ
+    RW1wdHlDYWxsEhMuZ3JwYy50ZXN0aW5nLkVtcHR5GhMuZ3JwYy50ZXN0aW5nLkVtcHR5EkYKCVVu
+    YXJ5Q2FsbBIbLmdycGMudGVzdGluZy5TaW1wbGVSZXF1ZXN0GhwuZ3JwYy50ZXN0aW5nLlNpbXBs
+    ZVJlc3BvbnNlEk8KEkNhY2hlYWJsZVVuYXJ5Q2FsbBIbLmdycGMudGVzdGluZy5TaW1wbGVSZXF1
+    ZXN0GhwuZ3JwYy50ZXN0aW5nLlNpbXBsZVJlc3BvbnNlEmwKE1N0cmVhbWluZ091dHB1dENhbGwS
+    KC5ncnBjLnRlc3RpbmcuU3RyZWFtaW5nT3V0cHV0Q2FsbFJlcXVlc3QaKS5ncnBjLnRlc3Rpbmcu
+    U3RyZWFtaW5nT3V0cHV0Q2FsbFJlc3BvbnNlMAESaQoSU3RyZWFtaW5nSW5wdXRDYWxsEicuZ3Jw
+    Yy50ZXN0aW5nLlN0cmVhbWluZ0lucHV0Q2FsbFJlcXVlc3QaKC5ncnBjLnRlc3RpbmcuU3RyZWFt
+    aW5nSW5wdXRDYWxsUmVzcG9uc2UoARJpCg5GdWxsRHVwbGV4Q2FsbBIoLmdycGMudGVzdGluZy5T
+    dHJlYW1pbmdPdXRwdXRDYWxsUmVxdWVzdBopLmdycGMudGVzdGluZy5TdHJlYW1pbmdPdXRwdXRD
+    YWxsUmVzcG9uc2UoATABEmkKDkhhbGZEdXBsZXhDYWxsEiguZ3JwYy50ZXN0aW5nLlN0cmVhbWlu
+    Z091dHB1dENhbGxSZXF1ZXN0GikuZ3JwYy50ZXN0aW5nLlN0cmVhbWluZ091dHB1dENhbGxSZXNw
+    b25zZSgBMAESPQoRVW5pbXBsZW1lbnRlZENhbGwSEy5ncnBjLnRlc3RpbmcuRW1wdHkaEy5ncnBj
+    LnRlc3RpbmcuRW1wdHkyVQoUVW5pbXBsZW1lbnRlZFNlcnZpY2USPQoRVW5pbXBsZW1lbnRlZENh
+    bGwSEy5ncnBjLnRlc3RpbmcuRW1wdHkaEy5ncnBjLnRlc3RpbmcuRW1wdHliBnByb3RvMw==
+    """
 }

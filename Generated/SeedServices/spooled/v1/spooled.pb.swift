@@ -406,6 +406,9 @@ public enum Spooled_V1_QueueService {
     /// The service's fully qualified name.
     public static let name = "spooled.v1.QueueService"
 
+    /// The `.proto` file that defines the service, with its imports, for reflection.
+    public static var fileDescriptor: SluiceProto.ProtoFileDescriptor { ProtoFile_spooled_v1_spooled_proto.descriptor }
+
     /// Descriptors of the service's methods, for routing, interceptors and reflection.
     public enum Method {
         public enum Enqueue {
@@ -599,6 +602,9 @@ extension Spooled_V1_QueueService.ClientProtocol {
 }
 
 extension Spooled_V1_QueueService.ServiceProtocol {
+    /// The `.proto` file that defines spooled.v1.QueueService, for reflection.
+    public var fileDescriptor: SluiceProto.ProtoFileDescriptor? { Spooled_V1_QueueService.fileDescriptor }
+
     public func registerMethods(with router: inout Sluice.RPCRouter) {
         router.register(Spooled_V1_QueueService.Method.Enqueue.descriptor, handler: Sluice.ServerHandlers.unary { request, context in
             try await self.enqueue(request: request, context: context)
@@ -630,6 +636,9 @@ extension Spooled_V1_QueueService.ServiceProtocol {
 public enum Spooled_V1_WorkerService {
     /// The service's fully qualified name.
     public static let name = "spooled.v1.WorkerService"
+
+    /// The `.proto` file that defines the service, with its imports, for reflection.
+    public static var fileDescriptor: SluiceProto.ProtoFileDescriptor { ProtoFile_spooled_v1_spooled_proto.descriptor }
 
     /// Descriptors of the service's methods, for routing, interceptors and reflection.
     public enum Method {
@@ -685,11 +694,94 @@ extension Spooled_V1_WorkerService.ClientProtocol {
 }
 
 extension Spooled_V1_WorkerService.ServiceProtocol {
+    /// The `.proto` file that defines spooled.v1.WorkerService, for reflection.
+    public var fileDescriptor: SluiceProto.ProtoFileDescriptor? { Spooled_V1_WorkerService.fileDescriptor }
+
     public func registerMethods(with router: inout Sluice.RPCRouter) {
         router.register(Spooled_V1_WorkerService.Method.ProcessJobs.descriptor, handler: Sluice.ServerHandlers.bidirectionalStreaming { requests, responses, context in
             try await self.processJobs(requests: requests, responses: responses, context: context)
         })
     }
+}
+
+// MARK: - Descriptor
+
+/// `spooled/v1/spooled.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_spooled_v1_spooled_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "spooled/v1/spooled.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+            SluiceProto.ProtoFile_google_protobuf_timestamp_proto.descriptor,
+        ]
+    }
+
+    private static let base64 = """
+    ChhzcG9vbGVkL3YxL3Nwb29sZWQucHJvdG8SCnNwb29sZWQudjEaH2dvb2dsZS9wcm90b2J1Zi90
+    aW1lc3RhbXAucHJvdG8i4QMKA0pvYhIOCgJpZBgBIAEoCVICaWQSHQoKcXVldWVfbmFtZRgCIAEo
+    CVIJcXVldWVOYW1lEhgKB3BheWxvYWQYAyABKAlSB3BheWxvYWQSGgoIcHJpb3JpdHkYBCABKAVS
+    CHByaW9yaXR5Eh8KC21heF9yZXRyaWVzGAUgASgFUgptYXhSZXRyaWVzEh8KC3JldHJ5X2NvdW50
+    GAYgASgFUgpyZXRyeUNvdW50Ei0KBnN0YXR1cxgHIAEoDjIVLnNwb29sZWQudjEuSm9iU3RhdHVz
+    UgZzdGF0dXMSOQoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBS
+    CWNyZWF0ZWRBdBJEChBsZWFzZV9leHBpcmVzX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRp
+    bWVzdGFtcFIObGVhc2VFeHBpcmVzQXQSGwoJd29ya2VyX2lkGAogASgJUgh3b3JrZXJJZBItCgR0
+    YWdzGAsgAygLMhkuc3Bvb2xlZC52MS5Kb2IuVGFnc0VudHJ5UgR0YWdzGjcKCVRhZ3NFbnRyeRIQ
+    CgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBIuECCg5FbnF1ZXVlUmVx
+    dWVzdBIdCgpxdWV1ZV9uYW1lGAEgASgJUglxdWV1ZU5hbWUSGAoHcGF5bG9hZBgCIAEoCVIHcGF5
+    bG9hZBIaCghwcmlvcml0eRgDIAEoBVIIcHJpb3JpdHkSHwoLbWF4X3JldHJpZXMYBCABKAVSCm1h
+    eFJldHJpZXMSJwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJUg5pZGVtcG90ZW5jeUtleRI9CgxzY2hl
+    ZHVsZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgtzY2hlZHVsZWRBdBI4
+    CgR0YWdzGAcgAygLMiQuc3Bvb2xlZC52MS5FbnF1ZXVlUmVxdWVzdC5UYWdzRW50cnlSBHRhZ3Ma
+    NwoJVGFnc0VudHJ5EhAKA2tleRgBIAEoCVIDa2V5EhQKBXZhbHVlGAIgASgJUgV2YWx1ZToCOAEi
+    QgoPRW5xdWV1ZVJlc3BvbnNlEhUKBmpvYl9pZBgBIAEoCVIFam9iSWQSGAoHY3JlYXRlZBgCIAEo
+    CFIHY3JlYXRlZCKSAQoORGVxdWV1ZVJlcXVlc3QSHQoKcXVldWVfbmFtZRgBIAEoCVIJcXVldWVO
+    YW1lEhsKCXdvcmtlcl9pZBgCIAEoCVIId29ya2VySWQSFAoFbGltaXQYAyABKAVSBWxpbWl0Ei4K
+    E2xlYXNlX2R1cmF0aW9uX3NlY3MYBCABKAVSEWxlYXNlRHVyYXRpb25TZWNzIjYKD0RlcXVldWVS
+    ZXNwb25zZRIjCgRqb2JzGAEgAygLMg8uc3Bvb2xlZC52MS5Kb2JSBGpvYnMifwoRU3RyZWFtSm9i
+    c1JlcXVlc3QSHQoKcXVldWVfbmFtZRgBIAEoCVIJcXVldWVOYW1lEhsKCXdvcmtlcl9pZBgCIAEo
+    CVIId29ya2VySWQSLgoTbGVhc2VfZHVyYXRpb25fc2VjcxgDIAEoBVIRbGVhc2VEdXJhdGlvblNl
+    Y3MiQAoPQ29tcGxldGVSZXF1ZXN0EhUKBmpvYl9pZBgBIAEoCVIFam9iSWQSFgoGcmVzdWx0GAIg
+    ASgJUgZyZXN1bHQiLAoQQ29tcGxldGVSZXNwb25zZRIYCgdzdWNjZXNzGAEgASgIUgdzdWNjZXNz
+    IjoKC0ZhaWxSZXF1ZXN0EhUKBmpvYl9pZBgBIAEoCVIFam9iSWQSFAoFZXJyb3IYAiABKAlSBWVy
+    cm9yIkcKDEZhaWxSZXNwb25zZRIYCgdzdWNjZXNzGAEgASgIUgdzdWNjZXNzEh0KCndpbGxfcmV0
+    cnkYAiABKAhSCXdpbGxSZXRyeSJaChFSZW5ld0xlYXNlUmVxdWVzdBIVCgZqb2JfaWQYASABKAlS
+    BWpvYklkEi4KE2xlYXNlX2R1cmF0aW9uX3NlY3MYAiABKAVSEWxlYXNlRHVyYXRpb25TZWNzInQK
+    ElJlbmV3TGVhc2VSZXNwb25zZRIYCgdzdWNjZXNzGAEgASgIUgdzdWNjZXNzEkQKEGxlYXNlX2V4
+    cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUg5sZWFzZUV4cGlyZXNB
+    dCI1ChRHZXRRdWV1ZVN0YXRzUmVxdWVzdBIdCgpxdWV1ZV9uYW1lGAEgASgJUglxdWV1ZU5hbWUi
+    mwEKClF1ZXVlU3RhdHMSHQoKcXVldWVfbmFtZRgBIAEoCVIJcXVldWVOYW1lEhgKB3BlbmRpbmcY
+    AiABKANSB3BlbmRpbmcSHgoKcHJvY2Vzc2luZxgDIAEoA1IKcHJvY2Vzc2luZxIcCgljb21wbGV0
+    ZWQYBCABKANSCWNvbXBsZXRlZBIWCgZmYWlsZWQYBSABKANSBmZhaWxlZCKAAgoNV29ya2VyTWVz
+    c2FnZRI8CglzdWJzY3JpYmUYASABKAsyHC5zcG9vbGVkLnYxLlN1YnNjcmliZVJlcXVlc3RIAFIJ
+    c3Vic2NyaWJlEjkKCGNvbXBsZXRlGAIgASgLMhsuc3Bvb2xlZC52MS5Db21wbGV0ZVJlcXVlc3RI
+    AFIIY29tcGxldGUSLQoEZmFpbBgDIAEoCzIXLnNwb29sZWQudjEuRmFpbFJlcXVlc3RIAFIEZmFp
+    bBI8CgloZWFydGJlYXQYBCABKAsyHC5zcG9vbGVkLnYxLkhlYXJ0YmVhdFJlcXVlc3RIAFIJaGVh
+    cnRiZWF0QgkKB21lc3NhZ2UipQEKEFN1YnNjcmliZVJlcXVlc3QSHQoKcXVldWVfbmFtZRgBIAEo
+    CVIJcXVldWVOYW1lEhsKCXdvcmtlcl9pZBgCIAEoCVIId29ya2VySWQSLgoTbGVhc2VfZHVyYXRp
+    b25fc2VjcxgDIAEoBVIRbGVhc2VEdXJhdGlvblNlY3MSJQoObWF4X2NvbmN1cnJlbnQYBCABKAVS
+    DW1heENvbmN1cnJlbnQiLwoQSGVhcnRiZWF0UmVxdWVzdBIbCgl3b3JrZXJfaWQYASABKAlSCHdv
+    cmtlcklkIvoBCg1TZXJ2ZXJNZXNzYWdlEiMKA2pvYhgBIAEoCzIPLnNwb29sZWQudjEuSm9iSABS
+    A2pvYhI/Cg1oZWFydGJlYXRfYWNrGAIgASgLMhguc3Bvb2xlZC52MS5IZWFydGJlYXRBY2tIAFIM
+    aGVhcnRiZWF0QWNrEkEKDGNvbXBsZXRlX2FjaxgDIAEoCzIcLnNwb29sZWQudjEuQ29tcGxldGVS
+    ZXNwb25zZUgAUgtjb21wbGV0ZUFjaxI1CghmYWlsX2FjaxgEIAEoCzIYLnNwb29sZWQudjEuRmFp
+    bFJlc3BvbnNlSABSB2ZhaWxBY2tCCQoHbWVzc2FnZSJLCgxIZWFydGJlYXRBY2sSOwoLc2VydmVy
+    X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpzZXJ2ZXJUaW1lKqcBCglK
+    b2JTdGF0dXMSGgoWSk9CX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKEkpPQl9TVEFUVVNfUEVORElO
+    RxABEhkKFUpPQl9TVEFUVVNfUFJPQ0VTU0lORxACEhgKFEpPQl9TVEFUVVNfQ09NUExFVEVEEAMS
+    FQoRSk9CX1NUQVRVU19GQUlMRUQQBBIaChZKT0JfU1RBVFVTX0RFQURfTEVUVEVSEAUy8AMKDFF1
+    ZXVlU2VydmljZRJCCgdFbnF1ZXVlEhouc3Bvb2xlZC52MS5FbnF1ZXVlUmVxdWVzdBobLnNwb29s
+    ZWQudjEuRW5xdWV1ZVJlc3BvbnNlEkIKB0RlcXVldWUSGi5zcG9vbGVkLnYxLkRlcXVldWVSZXF1
+    ZXN0Ghsuc3Bvb2xlZC52MS5EZXF1ZXVlUmVzcG9uc2USPgoKU3RyZWFtSm9icxIdLnNwb29sZWQu
+    djEuU3RyZWFtSm9ic1JlcXVlc3QaDy5zcG9vbGVkLnYxLkpvYjABEkUKCENvbXBsZXRlEhsuc3Bv
+    b2xlZC52MS5Db21wbGV0ZVJlcXVlc3QaHC5zcG9vbGVkLnYxLkNvbXBsZXRlUmVzcG9uc2USOQoE
+    RmFpbBIXLnNwb29sZWQudjEuRmFpbFJlcXVlc3QaGC5zcG9vbGVkLnYxLkZhaWxSZXNwb25zZRJL
+    CgpSZW5ld0xlYXNlEh0uc3Bvb2xlZC52MS5SZW5ld0xlYXNlUmVxdWVzdBoeLnNwb29sZWQudjEu
+    UmVuZXdMZWFzZVJlc3BvbnNlEkkKDUdldFF1ZXVlU3RhdHMSIC5zcG9vbGVkLnYxLkdldFF1ZXVl
+    U3RhdHNSZXF1ZXN0GhYuc3Bvb2xlZC52MS5RdWV1ZVN0YXRzMlgKDVdvcmtlclNlcnZpY2USRwoL
+    UHJvY2Vzc0pvYnMSGS5zcG9vbGVkLnYxLldvcmtlck1lc3NhZ2UaGS5zcG9vbGVkLnYxLlNlcnZl
+    ck1lc3NhZ2UoATABYgZwcm90bzM=
+    """
 }
 
 // MARK: - Wire format

@@ -14,6 +14,26 @@ public struct Google_Protobuf_Empty: Sendable, Hashable {
     public init() {}
 }
 
+// MARK: - Descriptor
+
+/// `google/protobuf/empty.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_google_protobuf_empty_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "google/protobuf/empty.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+        ]
+    }
+
+    private static let base64 = """
+    Chtnb29nbGUvcHJvdG9idWYvZW1wdHkucHJvdG8SD2dvb2dsZS5wcm90b2J1ZiIHCgVFbXB0eUJ9
+    ChNjb20uZ29vZ2xlLnByb3RvYnVmQgpFbXB0eVByb3RvUAFaLmdvb2dsZS5nb2xhbmcub3JnL3By
+    b3RvYnVmL3R5cGVzL2tub3duL2VtcHR5cGL4AQGiAgNHUEKqAh5Hb29nbGUuUHJvdG9idWYuV2Vs
+    bEtub3duVHlwZXNiBnByb3RvMw==
+    """
+}
+
 // MARK: - Wire format
 
 extension Google_Protobuf_Empty: SluiceProto.Message {

@@ -109,6 +109,27 @@ public struct Google_Protobuf_Timestamp: Sendable, Hashable {
     public init() {}
 }
 
+// MARK: - Descriptor
+
+/// `google/protobuf/timestamp.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_google_protobuf_timestamp_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "google/protobuf/timestamp.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+        ]
+    }
+
+    private static let base64 = """
+    Ch9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvEg9nb29nbGUucHJvdG9idWYiOwoJVGlt
+    ZXN0YW1wEhgKB3NlY29uZHMYASABKANSB3NlY29uZHMSFAoFbmFub3MYAiABKAVSBW5hbm9zQoUB
+    ChNjb20uZ29vZ2xlLnByb3RvYnVmQg5UaW1lc3RhbXBQcm90b1ABWjJnb29nbGUuZ29sYW5nLm9y
+    Zy9wcm90b2J1Zi90eXBlcy9rbm93bi90aW1lc3RhbXBwYvgBAaICA0dQQqoCHkdvb2dsZS5Qcm90
+    b2J1Zi5XZWxsS25vd25UeXBlc2IGcHJvdG8z
+    """
+}
+
 // MARK: - Wire format
 
 extension Google_Protobuf_Timestamp: SluiceProto.Message {

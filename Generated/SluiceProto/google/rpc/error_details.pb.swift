@@ -422,6 +422,57 @@ public struct Google_Rpc_LocalizedMessage: Sendable, Hashable {
     public init() {}
 }
 
+// MARK: - Descriptor
+
+/// `google/rpc/error_details.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_google_rpc_error_details_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "google/rpc/error_details.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+            ProtoFile_google_protobuf_duration_proto.descriptor,
+        ]
+    }
+
+    private static let base64 = """
+    Ch5nb29nbGUvcnBjL2Vycm9yX2RldGFpbHMucHJvdG8SCmdvb2dsZS5ycGMaHmdvb2dsZS9wcm90
+    b2J1Zi9kdXJhdGlvbi5wcm90byK5AQoJRXJyb3JJbmZvEhYKBnJlYXNvbhgBIAEoCVIGcmVhc29u
+    EhYKBmRvbWFpbhgCIAEoCVIGZG9tYWluEj8KCG1ldGFkYXRhGAMgAygLMiMuZ29vZ2xlLnJwYy5F
+    cnJvckluZm8uTWV0YWRhdGFFbnRyeVIIbWV0YWRhdGEaOwoNTWV0YWRhdGFFbnRyeRIQCgNrZXkY
+    ASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBIkcKCVJldHJ5SW5mbxI6CgtyZXRy
+    eV9kZWxheRgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvblIKcmV0cnlEZWxheSJICglE
+    ZWJ1Z0luZm8SIwoNc3RhY2tfZW50cmllcxgBIAMoCVIMc3RhY2tFbnRyaWVzEhYKBmRldGFpbBgC
+    IAEoCVIGZGV0YWlsIo4ECgxRdW90YUZhaWx1cmUSQgoKdmlvbGF0aW9ucxgBIAMoCzIiLmdvb2ds
+    ZS5ycGMuUXVvdGFGYWlsdXJlLlZpb2xhdGlvblIKdmlvbGF0aW9ucxq5AwoJVmlvbGF0aW9uEhgK
+    B3N1YmplY3QYASABKAlSB3N1YmplY3QSIAoLZGVzY3JpcHRpb24YAiABKAlSC2Rlc2NyaXB0aW9u
+    Eh8KC2FwaV9zZXJ2aWNlGAMgASgJUgphcGlTZXJ2aWNlEiEKDHF1b3RhX21ldHJpYxgEIAEoCVIL
+    cXVvdGFNZXRyaWMSGQoIcXVvdGFfaWQYBSABKAlSB3F1b3RhSWQSYgoQcXVvdGFfZGltZW5zaW9u
+    cxgGIAMoCzI3Lmdvb2dsZS5ycGMuUXVvdGFGYWlsdXJlLlZpb2xhdGlvbi5RdW90YURpbWVuc2lv
+    bnNFbnRyeVIPcXVvdGFEaW1lbnNpb25zEh8KC3F1b3RhX3ZhbHVlGAcgASgDUgpxdW90YVZhbHVl
+    EjEKEmZ1dHVyZV9xdW90YV92YWx1ZRgIIAEoA0gAUhBmdXR1cmVRdW90YVZhbHVliAEBGkIKFFF1
+    b3RhRGltZW5zaW9uc0VudHJ5EhAKA2tleRgBIAEoCVIDa2V5EhQKBXZhbHVlGAIgASgJUgV2YWx1
+    ZToCOAFCFQoTX2Z1dHVyZV9xdW90YV92YWx1ZSK9AQoTUHJlY29uZGl0aW9uRmFpbHVyZRJJCgp2
+    aW9sYXRpb25zGAEgAygLMikuZ29vZ2xlLnJwYy5QcmVjb25kaXRpb25GYWlsdXJlLlZpb2xhdGlv
+    blIKdmlvbGF0aW9ucxpbCglWaW9sYXRpb24SEgoEdHlwZRgBIAEoCVIEdHlwZRIYCgdzdWJqZWN0
+    GAIgASgJUgdzdWJqZWN0EiAKC2Rlc2NyaXB0aW9uGAMgASgJUgtkZXNjcmlwdGlvbiKMAgoKQmFk
+    UmVxdWVzdBJQChBmaWVsZF92aW9sYXRpb25zGAEgAygLMiUuZ29vZ2xlLnJwYy5CYWRSZXF1ZXN0
+    LkZpZWxkVmlvbGF0aW9uUg9maWVsZFZpb2xhdGlvbnMaqwEKDkZpZWxkVmlvbGF0aW9uEhQKBWZp
+    ZWxkGAEgASgJUgVmaWVsZBIgCgtkZXNjcmlwdGlvbhgCIAEoCVILZGVzY3JpcHRpb24SFgoGcmVh
+    c29uGAMgASgJUgZyZWFzb24SSQoRbG9jYWxpemVkX21lc3NhZ2UYBCABKAsyHC5nb29nbGUucnBj
+    LkxvY2FsaXplZE1lc3NhZ2VSEGxvY2FsaXplZE1lc3NhZ2UiTwoLUmVxdWVzdEluZm8SHQoKcmVx
+    dWVzdF9pZBgBIAEoCVIJcmVxdWVzdElkEiEKDHNlcnZpbmdfZGF0YRgCIAEoCVILc2VydmluZ0Rh
+    dGEikAEKDFJlc291cmNlSW5mbxIjCg1yZXNvdXJjZV90eXBlGAEgASgJUgxyZXNvdXJjZVR5cGUS
+    IwoNcmVzb3VyY2VfbmFtZRgCIAEoCVIMcmVzb3VyY2VOYW1lEhQKBW93bmVyGAMgASgJUgVvd25l
+    chIgCgtkZXNjcmlwdGlvbhgEIAEoCVILZGVzY3JpcHRpb24ibwoESGVscBIrCgVsaW5rcxgBIAMo
+    CzIVLmdvb2dsZS5ycGMuSGVscC5MaW5rUgVsaW5rcxo6CgRMaW5rEiAKC2Rlc2NyaXB0aW9uGAEg
+    ASgJUgtkZXNjcmlwdGlvbhIQCgN1cmwYAiABKAlSA3VybCJEChBMb2NhbGl6ZWRNZXNzYWdlEhYK
+    BmxvY2FsZRgBIAEoCVIGbG9jYWxlEhgKB21lc3NhZ2UYAiABKAlSB21lc3NhZ2VCbAoOY29tLmdv
+    b2dsZS5ycGNCEUVycm9yRGV0YWlsc1Byb3RvUAFaP2dvb2dsZS5nb2xhbmcub3JnL2dlbnByb3Rv
+    L2dvb2dsZWFwaXMvcnBjL2VycmRldGFpbHM7ZXJyZGV0YWlsc6ICA1JQQ2IGcHJvdG8z
+    """
+}
+
 // MARK: - Wire format
 
 extension Google_Rpc_ErrorInfo: SluiceProto.Message {

@@ -28,6 +28,28 @@ public struct Google_Rpc_Status: Sendable, Hashable {
     public init() {}
 }
 
+// MARK: - Descriptor
+
+/// `google/rpc/status.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_google_rpc_status_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "google/rpc/status.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+            ProtoFile_google_protobuf_any_proto.descriptor,
+        ]
+    }
+
+    private static let base64 = """
+    Chdnb29nbGUvcnBjL3N0YXR1cy5wcm90bxIKZ29vZ2xlLnJwYxoZZ29vZ2xlL3Byb3RvYnVmL2Fu
+    eS5wcm90byJmCgZTdGF0dXMSEgoEY29kZRgBIAEoBVIEY29kZRIYCgdtZXNzYWdlGAIgASgJUgdt
+    ZXNzYWdlEi4KB2RldGFpbHMYAyADKAsyFC5nb29nbGUucHJvdG9idWYuQW55UgdkZXRhaWxzQl4K
+    DmNvbS5nb29nbGUucnBjQgtTdGF0dXNQcm90b1ABWjdnb29nbGUuZ29sYW5nLm9yZy9nZW5wcm90
+    by9nb29nbGVhcGlzL3JwYy9zdGF0dXM7c3RhdHVzogIDUlBDYgZwcm90bzM=
+    """
+}
+
 // MARK: - Wire format
 
 extension Google_Rpc_Status: SluiceProto.Message {

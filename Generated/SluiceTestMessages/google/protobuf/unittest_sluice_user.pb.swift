@@ -22,6 +22,27 @@ public struct ProtobufUnittestSluice_UserFileUnderGoogleProtobuf: Sendable, Hash
     fileprivate var _at: Google_Protobuf_Timestamp? = nil
 }
 
+// MARK: - Descriptor
+
+/// `google/protobuf/unittest_sluice_user.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_google_protobuf_unittest_sluice_user_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "google/protobuf/unittest_sluice_user.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+            SluiceProto.ProtoFile_google_protobuf_timestamp_proto.descriptor,
+        ]
+    }
+
+    private static let base64 = """
+    Cipnb29nbGUvcHJvdG9idWYvdW5pdHRlc3Rfc2x1aWNlX3VzZXIucHJvdG8SGHByb3RvYnVmX3Vu
+    aXR0ZXN0X3NsdWljZRofZ29vZ2xlL3Byb3RvYnVmL3RpbWVzdGFtcC5wcm90byJdChtVc2VyRmls
+    ZVVuZGVyR29vZ2xlUHJvdG9idWYSEgoEbmFtZRgBIAEoCVIEbmFtZRIqCgJhdBgCIAEoCzIaLmdv
+    b2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSAmF0YgZwcm90bzM=
+    """
+}
+
 // MARK: - Wire format
 
 extension ProtobufUnittestSluice_UserFileUnderGoogleProtobuf: SluiceProto.Message {

@@ -111,6 +111,30 @@ extension Sluice_Test_Edge_Extendable {
     public mutating func clearSluice_Test_Edge_topLevelFlag() { self.clearExtension(Sluice_Test_Edge_Extensions_top_level_flag) }
 }
 
+// MARK: - Descriptor
+
+/// `sluice/test/edge_cases.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_sluice_test_edge_cases_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "sluice/test/edge_cases.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+        ]
+    }
+
+    private static let base64 = """
+    ChxzbHVpY2UvdGVzdC9lZGdlX2Nhc2VzLnByb3RvEhBzbHVpY2UudGVzdC5lZGdlIksKCkV4dGVu
+    ZGFibGUSNgoEa2luZBgBIAEoDjIdLnNsdWljZS50ZXN0LmVkZ2UuQWxpYXNlZEVudW06A21vb1IE
+    a2luZCoFCGQQyQEikAEKBVNjb3BlGkQKBUlubmVyMjsKCmlubmVyX25hbWUSHC5zbHVpY2UudGVz
+    dC5lZGdlLkV4dGVuZGFibGUYZSABKAlSCWlubmVyTmFtZTJBCg1zY29wZWRfbnVtYmVyEhwuc2x1
+    aWNlLnRlc3QuZWRnZS5FeHRlbmRhYmxlGGQgASgFUgxzY29wZWROdW1iZXIqWQoLQWxpYXNlZEVu
+    dW0SDQoJQUxJQVNfRk9PEAASDQoJQUxJQVNfQkFSEAESDQoJQUxJQVNfQkFaEAISBwoDTU9PEAIS
+    BwoDbW9vEAISBwoDYkF6EAIaAhABOkIKDnRvcF9sZXZlbF9mbGFnEhwuc2x1aWNlLnRlc3QuZWRn
+    ZS5FeHRlbmRhYmxlGGYgASgIUgx0b3BMZXZlbEZsYWc=
+    """
+}
+
 // MARK: - Wire format
 
 extension Sluice_Test_Edge_Extendable: SluiceProto.Message {

@@ -141,6 +141,35 @@ public struct NCKeywords: Sendable, Hashable {
     fileprivate var _type: NCKeywords.TypeMessage? = nil
 }
 
+// MARK: - Descriptor
+
+/// `sluice/test/naming.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_sluice_test_naming_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "sluice/test/naming.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+        ]
+    }
+
+    private static let base64 = """
+    ChhzbHVpY2UvdGVzdC9uYW1pbmcucHJvdG8SGHNsdWljZS50ZXN0Lm5hbWluZ19jYXNlcyKLBAoI
+    S2V5d29yZHMSFAoFY2xhc3MYASABKAlSBWNsYXNzEhIKBGZ1bmMYAiABKAVSBGZ1bmMSEgoEc2Vs
+    ZhgDIAEoCFIEc2VsZhIXCgd1c2VyX2lkGAQgASgJUgZ1c2VySWQSGwoJaW1hZ2VfdXJsGAUgASgJ
+    UghpbWFnZVVybBIlCg51bmtub3duX2ZpZWxkcxgGIAEoBVINdW5rbm93bkZpZWxkcxIbCgloYXNf
+    dmFsdWUYByABKAVSCGhhc1ZhbHVlEjsKBHR5cGUYCCABKAsyJy5zbHVpY2UudGVzdC5uYW1pbmdf
+    Y2FzZXMuS2V5d29yZHMuVHlwZVIEdHlwZRJHCghwcm90b2NvbBgJIAEoDjIrLnNsdWljZS50ZXN0
+    Lm5hbWluZ19jYXNlcy5LZXl3b3Jkcy5Qcm90b2NvbFIIcHJvdG9jb2wSIAoLZGVzY3JpcHRpb24Y
+    CiABKAlSC2Rlc2NyaXB0aW9uEhQKBGNhc2UYCyABKAVIAFIEY2FzZRIaCgdkZWZhdWx0GAwgASgJ
+    SABSB2RlZmF1bHQaHAoEVHlwZRIUCgVjbGFzcxgBIAEoCVIFY2xhc3MiIQoIUHJvdG9jb2wSCwoH
+    REVGQVVMVBAAEggKBElOSVQQAUIICgZzd2l0Y2hKBAgNEA5KBAgPEBJSC2xlZ2FjeV9uYW1lUglv
+    bGRfZmllbGQqjwEKDkhUVFBTdGF0dXNLaW5kEiAKHEhUVFBfU1RBVFVTX0tJTkRfVU5TUEVDSUZJ
+    RUQQABIXChNIVFRQX1NUQVRVU19LSU5EX09LEAESGAoUSFRUUF9TVEFUVVNfS0lORF8yWFgQAhII
+    CgRTRUxGEAMiBAgJEAkqGEhUVFBfU1RBVFVTX0tJTkRfUkVNT1ZFREIFugICTkNiBnByb3RvMw==
+    """
+}
+
 // MARK: - Wire format
 
 extension NCKeywords: SluiceProto.Message {

@@ -66,6 +66,9 @@ public enum Grpc_Health_V1_Health {
     /// The service's fully qualified name.
     public static let name = "grpc.health.v1.Health"
 
+    /// The `.proto` file that defines the service, with its imports, for reflection.
+    public static var fileDescriptor: SluiceProto.ProtoFileDescriptor { ProtoFile_grpc_health_v1_health_proto.descriptor }
+
     /// Descriptors of the service's methods, for routing, interceptors and reflection.
     public enum Method {
         public enum Check {
@@ -176,6 +179,9 @@ extension Grpc_Health_V1_Health.ClientProtocol {
 }
 
 extension Grpc_Health_V1_Health.ServiceProtocol {
+    /// The `.proto` file that defines grpc.health.v1.Health, for reflection.
+    public var fileDescriptor: SluiceProto.ProtoFileDescriptor? { Grpc_Health_V1_Health.fileDescriptor }
+
     public func registerMethods(with router: inout Sluice.RPCRouter) {
         router.register(Grpc_Health_V1_Health.Method.Check.descriptor, handler: Sluice.ServerHandlers.unary { request, context in
             try await self.check(request: request, context: context)
@@ -184,6 +190,32 @@ extension Grpc_Health_V1_Health.ServiceProtocol {
             try await self.watch(request: request, responses: responses, context: context)
         })
     }
+}
+
+// MARK: - Descriptor
+
+/// `grpc/health/v1/health.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_grpc_health_v1_health_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "grpc/health/v1/health.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+        ]
+    }
+
+    private static let base64 = """
+    ChtncnBjL2hlYWx0aC92MS9oZWFsdGgucHJvdG8SDmdycGMuaGVhbHRoLnYxIi4KEkhlYWx0aENo
+    ZWNrUmVxdWVzdBIYCgdzZXJ2aWNlGAEgASgJUgdzZXJ2aWNlIrEBChNIZWFsdGhDaGVja1Jlc3Bv
+    bnNlEkkKBnN0YXR1cxgBIAEoDjIxLmdycGMuaGVhbHRoLnYxLkhlYWx0aENoZWNrUmVzcG9uc2Uu
+    U2VydmluZ1N0YXR1c1IGc3RhdHVzIk8KDVNlcnZpbmdTdGF0dXMSCwoHVU5LTk9XThAAEgsKB1NF
+    UlZJTkcQARIPCgtOT1RfU0VSVklORxACEhMKD1NFUlZJQ0VfVU5LTk9XThADMq4BCgZIZWFsdGgS
+    UAoFQ2hlY2sSIi5ncnBjLmhlYWx0aC52MS5IZWFsdGhDaGVja1JlcXVlc3QaIy5ncnBjLmhlYWx0
+    aC52MS5IZWFsdGhDaGVja1Jlc3BvbnNlElIKBVdhdGNoEiIuZ3JwYy5oZWFsdGgudjEuSGVhbHRo
+    Q2hlY2tSZXF1ZXN0GiMuZ3JwYy5oZWFsdGgudjEuSGVhbHRoQ2hlY2tSZXNwb25zZTABQmEKEWlv
+    LmdycGMuaGVhbHRoLnYxQgtIZWFsdGhQcm90b1ABWixnb29nbGUuZ29sYW5nLm9yZy9ncnBjL2hl
+    YWx0aC9ncnBjX2hlYWx0aF92MaoCDkdycGMuSGVhbHRoLlYxYgZwcm90bzM=
+    """
 }
 
 // MARK: - Wire format
