@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "SluiceHealth", targets: ["SluiceHealth"]),
         .library(name: "SluiceObservability", targets: ["SluiceObservability"]),
         .library(name: "SluiceReflection", targets: ["SluiceReflection"]),
+        .library(name: "SluicePrometheus", targets: ["SluicePrometheus"]),
         .executable(name: "protoc-gen-swift-grpc", targets: ["protoc-gen-swift-grpc"]),
         .executable(name: "interop-server", targets: ["interop-server"]),
         .executable(name: "interop-client", targets: ["interop-client"]),
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
@@ -45,6 +47,12 @@ let package = Package(
             "Sluice", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Tracing", package: "swift-distributed-tracing"),
             .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+        ]),
+        // A66's instruments in Prometheus's names, served as GET /metrics on a port of its own.
+        .target(name: "SluicePrometheus", dependencies: [
+            "Sluice", "SluiceObservability", .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         // gRPC over HTTP/2 on swift-nio-http2, TLS on swift-nio-ssl.
         .target(
@@ -165,6 +173,12 @@ let package = Package(
             dependencies: ["SluiceHTTP2", "Sluice", "SluiceProto", "SeedServices", "SluiceTestSupport", "SluiceHealth",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "SluicePrometheusTests",
+            dependencies: ["SluicePrometheus", "SluiceObservability", "SluiceHTTP2", "Sluice", "SeedServices", "SluiceTestSupport",
+                           .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(
             name: "SluiceReflectionTests",
