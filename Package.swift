@@ -125,7 +125,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "interop-server",
-            dependencies: ["SluiceInterop", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["SluiceInterop", "SluiceHealth", "SluiceReflection", "SluiceObservability", "SluicePrometheus",
+                           .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "interop-client",

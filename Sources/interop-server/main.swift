@@ -1,9 +1,17 @@
-// The gRPC interop test server: interop-server --port N [--use_tls ...]
+// The gRPC interop test server: interop-server --port N [--use_tls ...] [--metrics_port P]
+//
+// Beside grpc.testing.TestService it always serves the health service and both reflection
+// services, so that any tool (grpcurl, grpc_health_probe, grpcio's clients) can inspect it.
 import ArgumentParser
 import Foundation
+import Prometheus
 import Sluice
+import SluiceHealth
 import SluiceHTTP2
 import SluiceInterop
+import SluiceObservability
+import SluicePrometheus
+import SluiceReflection
 
 @main
 struct InteropServer: AsyncParsableCommand {
@@ -34,6 +42,9 @@ struct InteropServer: AsyncParsableCommand {
     @Option(name: .customLong("max_connections"), help: "Connections served at once (default: from the descriptor limit).")
     var maxConnections: Int?
 
+    @Option(name: .customLong("metrics_port"), help: "Serve Prometheus metrics on http://127.0.0.1:P/metrics (0 picks a port and prints it).")
+    var metricsPort: Int?
+
     func run() async throws {
         var configuration = HTTP2ServerTransport.Configuration()
         if let handshakeTimeoutMilliseconds {
@@ -47,9 +58,22 @@ struct InteropServer: AsyncParsableCommand {
             configuration.tls = try InteropTLS.server(certificate: certificate, key: key, clientCA: clientCA)
         }
         let transport = HTTP2ServerTransport(target: .host(host, port: port), configuration: configuration)
+        let services: [any RegistrableService] = [TestServiceProvider(), HealthService()]
+        let reflection = try ReflectionService(describing: services)
         // Inert unless a call carries x-fail-attempts (RetryProbeInterceptor).
-        let server = GRPCServer(transport: transport, services: [TestServiceProvider()], interceptors: [RetryProbeInterceptor()])
+        var interceptors: [any ServerInterceptor] = [RetryProbeInterceptor()]
+        let registry = PrometheusCollectorRegistry()
+        let metrics = metricsPort.map { PrometheusMetricsServer(registry: registry, port: $0) }
+        if metrics != nil {
+            interceptors.insert(ServerMetricsInterceptor(factory: GRPCPrometheusNaming.metricsFactory(registry: registry)), at: 0)
+        }
+        let server = GRPCServer(transport: transport, services: services + [reflection], interceptors: interceptors)
         try await withThrowingTaskGroup(of: Void.self) { group in
+            if let metrics {
+                group.addTask { try await metrics.run() }
+                let port = try await metrics.listeningPort
+                FileHandle.standardOutput.write(Data("interop-server metrics on http://127.0.0.1:\(port)/metrics\n".utf8))
+            }
             group.addTask { try await server.serve() }
             let address = try await transport.listeningAddress
             // Written unbuffered: test harnesses read the port from it.

@@ -1,11 +1,11 @@
 """grpcio-reflection (gRPC C-core) as the independent client of the reflection tests.
 
-  reflection_peer.py PORT EXTENDED_TYPE
+  reflection_peer.py PORT EXTENDED_TYPE SYMBOL
       v1alpha, through grpcio-reflection's ProtoReflectionDescriptorDatabase and a protobuf
       DescriptorPool built on it: every service and each method's shape and message types
-      (which needs every file's dependencies), then EXTENDED_TYPE's extensions.
+      (which needs every file's dependencies), then EXTENDED_TYPE's extensions (none for "-").
       v1, through a raw stream (grpcio-reflection speaks only v1alpha, whose messages are
-      v1's on the wire): list_services, then one file_containing_symbol.
+      v1's on the wire): list_services, then file_containing_symbol SYMBOL and an unknown one.
 Each finding is printed as a line, flushed, for the Swift side to compare.
 """
 import sys
@@ -30,6 +30,8 @@ def v1alpha(channel, extended_type):
         for method in service.methods:
             say(f"method /{name}/{method.name} in={method.input_type.full_name} out={method.output_type.full_name}"
                 f" client_streaming={int(method.client_streaming)} server_streaming={int(method.server_streaming)}")
+    if extended_type == "-":
+        return
     message = pool.FindMessageTypeByName(extended_type)
     numbers = sorted(database.FindAllExtensionNumbers(extended_type))
     say(f"extension_numbers {extended_type} {','.join(map(str, numbers))}")
@@ -37,14 +39,14 @@ def v1alpha(channel, extended_type):
         say(f"extension {number} {pool.FindExtensionByNumber(message, number).full_name}")
 
 
-def v1(channel):
+def v1(channel, symbol):
     info = channel.stream_stream(
         "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
         request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
         response_deserializer=reflection_pb2.ServerReflectionResponse.FromString)
     requests = [
         reflection_pb2.ServerReflectionRequest(list_services=""),
-        reflection_pb2.ServerReflectionRequest(file_containing_symbol="search.SearchService.SearchProducts"),
+        reflection_pb2.ServerReflectionRequest(file_containing_symbol=symbol),
         reflection_pb2.ServerReflectionRequest(file_containing_symbol="no.such.Symbol"),
     ]
     for response in info(iter(requests)):
@@ -61,10 +63,10 @@ def v1(channel):
 
 
 def main():
-    port, extended_type = sys.argv[1], sys.argv[2]
+    port, extended_type, symbol = sys.argv[1:4]
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         v1alpha(channel, extended_type)
-        v1(channel)
+        v1(channel, symbol)
     say("done")
 
 

@@ -85,6 +85,38 @@ struct InteropTests {
         #expect(result.output.contains("PASS rich_error_details"), "\(result.output)")
     }
 
+    @Test("interop-server serves health and both reflection versions beside TestService, and its metrics on --metrics_port")
+    func inspectable() async throws {
+        let server = try ChildProcess(buildDirectory.appending(path: "interop-server").path, ["--port", "0", "--metrics_port", "0"])
+        defer { server.killNow() }
+        let port = String(try await server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
+        let metricsURL = String(try await server.waitForLine(containing: "metrics on").split(separator: " ").last ?? "")
+        let health = try await run("python3", ["-c", """
+            import grpc; from grpc_health.v1 import health_pb2, health_pb2_grpc
+            stub = health_pb2_grpc.HealthStub(grpc.insecure_channel("127.0.0.1:\(port)"))
+            print(health_pb2.HealthCheckResponse.ServingStatus.Name(stub.Check(health_pb2.HealthCheckRequest()).status))
+            """])
+        #expect(health.output.split(separator: "\n").last == "SERVING", "\(health.output)")
+        let reflection = try await run("python3", ["Tests/Interop/reflection_peer.py", port, "-", "grpc.testing.TestService.UnaryCall"])
+        #expect(reflection.status == 0, "\(reflection.output)")
+        for line in ["service grpc.testing.TestService", "service grpc.health.v1.Health",
+                     "service grpc.reflection.v1alpha.ServerReflection", "v1 service grpc.reflection.v1.ServerReflection",
+                     "method /grpc.testing.TestService/FullDuplexCall in=grpc.testing.StreamingOutputCallRequest out=grpc.testing.StreamingOutputCallResponse client_streaming=1 server_streaming=1",
+                     "v1 files grpc/testing/test.proto,grpc/testing/empty.proto,grpc/testing/messages.proto"] {
+            #expect(reflection.output.contains(line + "\n"), "no '\(line)' in \(reflection.output)")
+        }
+        let (client, arguments) = try await clientCommand(.grpcio, port: port, tls: false, testCase: "large_unary")
+        let call = try await run(client, arguments)
+        #expect(call.status == 0, "\(call.output)")
+        var metrics = ""
+        for _ in 0..<100 where !metrics.contains(#"grpc_server_call_duration_seconds_count{grpc_method="grpc.testing.TestService/UnaryCall",grpc_status="OK"} 1"#) {
+            metrics = try await run("curl", ["-s", metricsURL]).output
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(metrics.contains(#"grpc_server_call_started_total{grpc_method="grpc.testing.TestService/UnaryCall"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"grpc_server_call_duration_seconds_count{grpc_method="grpc.testing.TestService/UnaryCall",grpc_status="OK"} 1"#))
+    }
+
     @Test("20,000 calls leak nothing: neither process's resident memory grows after warm-up")
     func noLeaks() async throws {
         let server = try ChildProcess(buildDirectory.appending(path: "interop-server").path, ["--port", "0"])

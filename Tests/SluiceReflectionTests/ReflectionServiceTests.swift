@@ -193,7 +193,8 @@ struct ReflectionServiceTests {
     @Test("grpcio-reflection's descriptor database resolves every service and method of a Sluice server")
     func grpcioReflection() async throws {
         try await withReflectionServer { _, port in
-            let peer = try ChildProcess("python3", ["Tests/Interop/reflection_peer.py", "\(port)", "sluice.test.edge.Extendable"])
+            let peer = try ChildProcess("python3", ["Tests/Interop/reflection_peer.py", "\(port)", "sluice.test.edge.Extendable",
+                                                        "search.SearchService.SearchProducts"])
             let result = await peer.finish()
             #expect(result.status == 0, "\(result.output)")
             let lines = Set(result.output.split(separator: "\n").map(String.init))
