@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "SluiceObservability", targets: ["SluiceObservability"]),
         .library(name: "SluiceReflection", targets: ["SluiceReflection"]),
         .library(name: "SluicePrometheus", targets: ["SluicePrometheus"]),
+        .library(name: "SluiceServiceLifecycle", targets: ["SluiceServiceLifecycle"]),
         .executable(name: "protoc-gen-swift-grpc", targets: ["protoc-gen-swift-grpc"]),
         .executable(name: "interop-server", targets: ["interop-server"]),
         .executable(name: "interop-client", targets: ["interop-client"]),
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
@@ -53,6 +55,11 @@ let package = Package(
             "Sluice", "SluiceObservability", .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        // Servers and clients as swift-service-lifecycle services: SIGTERM drains, then exits.
+        .target(name: "SluiceServiceLifecycle", dependencies: [
+            "Sluice", "SluiceHealth", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // gRPC over HTTP/2 on swift-nio-http2, TLS on swift-nio-ssl.
         .target(
@@ -126,6 +133,8 @@ let package = Package(
         .executableTarget(
             name: "interop-server",
             dependencies: ["SluiceInterop", "SluiceHealth", "SluiceReflection", "SluiceObservability", "SluicePrometheus",
+                           "SluiceServiceLifecycle", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Logging", package: "swift-log"),
                            .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
@@ -202,7 +211,8 @@ let package = Package(
         // Runs the interop executables against Python grpcio, as processes.
         .testTarget(
             name: "InteropTests",
-            dependencies: ["interop-server", "interop-client", "SluiceInterop", "SluiceTestSupport", "InteropMessages", "Sluice", "SluiceHTTP2"]
+            dependencies: ["interop-server", "interop-client", "SluiceInterop", "SluiceTestSupport", "InteropMessages", "Sluice", "SluiceHTTP2",
+                           "SluiceHealth"]
         ),
         .testTarget(
             name: "SluiceCodeGenTests",

@@ -54,14 +54,19 @@ public final class HealthService: Grpc_Health_V1_Health.ServiceProtocol, Sendabl
     }
 
     /// Sets every service NOT_SERVING and ignores later changes: for a server about to stop,
-    /// so that health-checking clients move away first.
+    /// so that health-checking clients move away first. Each `Watch` is sent NOT_SERVING and
+    /// then ends (OK), as a watch would otherwise hold a draining server open until its grace
+    /// period ran out; a `Watch` begun later sends NOT_SERVING and ends too.
     public func shutDown() {
-        let updates = state.withLock { state -> [(AsyncStream<ServingStatus>.Continuation, ServingStatus)] in
+        let watchers = state.withLock { state -> [AsyncStream<ServingStatus>.Continuation] in
             state.shutDown = true
             for service in state.statuses.keys { state.statuses[service] = .notServing }
-            return state.watchers.flatMap { service, watchers in watchers.values.map { ($0, ServingStatus.notServing) } }
+            return state.watchers.values.flatMap(\.values)
         }
-        for (watcher, status) in updates { watcher.yield(status) }
+        for watcher in watchers {
+            watcher.yield(.notServing)
+            watcher.finish()
+        }
     }
 
     // MARK: grpc.health.v1.Health
@@ -85,6 +90,7 @@ public final class HealthService: Grpc_Health_V1_Health.ServiceProtocol, Sendabl
             state.nextID += 1
             state.watchers[service, default: [:]][id] = continuation
             continuation.yield(state.statuses[service] ?? .serviceUnknown)
+            if state.shutDown { continuation.finish() }
             return id
         }
         defer { _ = state.withLock { $0.watchers[service]?.removeValue(forKey: id) } }

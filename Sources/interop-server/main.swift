@@ -4,6 +4,7 @@
 // services, so that any tool (grpcurl, grpc_health_probe, grpcio's clients) can inspect it.
 import ArgumentParser
 import Foundation
+import Logging
 import Prometheus
 import Sluice
 import SluiceHealth
@@ -12,6 +13,8 @@ import SluiceInterop
 import SluiceObservability
 import SluicePrometheus
 import SluiceReflection
+import SluiceServiceLifecycle
+import ServiceLifecycle
 
 @main
 struct InteropServer: AsyncParsableCommand {
@@ -45,6 +48,9 @@ struct InteropServer: AsyncParsableCommand {
     @Option(name: .customLong("metrics_port"), help: "Serve Prometheus metrics on http://127.0.0.1:P/metrics (0 picks a port and prints it).")
     var metricsPort: Int?
 
+    @Option(name: .customLong("grace_period_s"), help: "How long calls in flight may run after SIGTERM before they are cancelled.")
+    var gracePeriodSeconds: Int = 10
+
     func run() async throws {
         var configuration = HTTP2ServerTransport.Configuration()
         if let handshakeTimeoutMilliseconds {
@@ -58,7 +64,8 @@ struct InteropServer: AsyncParsableCommand {
             configuration.tls = try InteropTLS.server(certificate: certificate, key: key, clientCA: clientCA)
         }
         let transport = HTTP2ServerTransport(target: .host(host, port: port), configuration: configuration)
-        let services: [any RegistrableService] = [TestServiceProvider(), HealthService()]
+        let health = HealthService()
+        let services: [any RegistrableService] = [TestServiceProvider(), health]
         let reflection = try ReflectionService(describing: services)
         // Inert unless a call carries x-fail-attempts (RetryProbeInterceptor).
         var interceptors: [any ServerInterceptor] = [RetryProbeInterceptor()]
@@ -67,18 +74,29 @@ struct InteropServer: AsyncParsableCommand {
         if metrics != nil {
             interceptors.insert(ServerMetricsInterceptor(factory: GRPCPrometheusNaming.metricsFactory(registry: registry)), at: 0)
         }
-        let server = GRPCServer(transport: transport, services: services + [reflection], interceptors: interceptors)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        let server = GRPCServer(transport: transport, services: services + [reflection], interceptors: interceptors,
+                                shutdownGracePeriod: .seconds(gracePeriodSeconds))
+        // SIGTERM and SIGINT drain: health NOT_SERVING, no new calls, those in flight finish
+        // (for up to the grace period), exit 0.
+        var lifecycle: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let metrics {
+            lifecycle.append(.init(service: ClosureService { try await cancelWhenGracefulShutdown { try await metrics.run() } }))
+        }
+        lifecycle.append(.init(service: GRPCServerService(server: server, health: health)))
+        var logger = Logger(label: "interop-server")
+        logger.logLevel = .notice
+        let group = ServiceGroup(configuration: .init(services: lifecycle, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
             if let metrics {
-                group.addTask { try await metrics.run() }
                 let port = try await metrics.listeningPort
                 FileHandle.standardOutput.write(Data("interop-server metrics on http://127.0.0.1:\(port)/metrics\n".utf8))
             }
-            group.addTask { try await server.serve() }
             let address = try await transport.listeningAddress
             // Written unbuffered: test harnesses read the port from it.
             FileHandle.standardOutput.write(Data("interop-server listening on port \(address.port ?? port)\n".utf8))
-            try await group.next()
+            try await tasks.next()
         }
+        FileHandle.standardOutput.write(Data("interop-server stopped\n".utf8))
     }
 }

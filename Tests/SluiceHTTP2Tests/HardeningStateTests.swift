@@ -99,13 +99,27 @@ struct ServerConnectionLifecycleTests {
         #expect(machine.ageTimerFired(at: start + .seconds(66)) == .goAway("max_age", closeNow: false))
         #expect(machine.graceDeadline == start + .seconds(71))
         #expect(machine.streamClosed(at: start + .seconds(67)) == .none)
-        #expect(machine.streamClosed(at: start + .seconds(68)) == .close)
+        #expect(machine.streamClosed(at: start + .seconds(68)) == .closeWhenWritten)
         var stuck = ServerConnectionLifecycle(limits: limits(age: .seconds(60), grace: .seconds(5)), acceptedAt: start,
                                               jitter: 1)
         stuck.handshakeCompleted()
         stuck.streamOpened()
         _ = stuck.ageTimerFired(at: start + .seconds(60))
         #expect(stuck.graceTimerFired() == .close)
+    }
+
+    @Test("a graceful server shutdown: GOAWAY, then close once the last stream's frames are out; at once if idle")
+    func serverShutdown() {
+        var busy = ServerConnectionLifecycle(limits: limits(), acceptedAt: start, jitter: 1)
+        busy.handshakeCompleted()
+        busy.streamOpened()
+        #expect(busy.shutdownRequested() == .goAway("server_shutdown", closeNow: false))
+        #expect(busy.shutdownRequested() == .none)
+        #expect(busy.streamClosed(at: start + .seconds(1)) == .closeWhenWritten)
+        var idle = ServerConnectionLifecycle(limits: limits(), acceptedAt: start, jitter: 1)
+        idle.handshakeCompleted()
+        #expect(idle.shutdownRequested() == .goAway("server_shutdown", closeNow: true))
+        #expect(idle.phase == .closed)
     }
 
     @Test("an idle connection at its age goes at once")

@@ -1,6 +1,9 @@
 import NIOCore
 import NIOHTTP2
 
+/// Fired down a server connection's pipeline when the server begins a graceful shutdown.
+struct ServerGracefulShutdownEvent: Sendable {}
+
 /// Connection-level work of a server connection: enforces the keepalive policy on client
 /// pings, and runs the connection's ``ServerConnectionLifecycle`` (handshake deadline, idle
 /// and age limits) with timers on its event loop.
@@ -90,6 +93,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         } else if event is StreamClosedEvent {
             perform(lifecycle.streamClosed(at: .now), context: context)
             scheduleIdleCheck(context: context)
+        } else if event is ServerGracefulShutdownEvent {
+            perform(lifecycle.shutdownRequested(), context: context)
+            return
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -110,6 +116,18 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             return
         case .close:
             context.close(promise: nil)
+        case .closeWhenWritten:
+            // This runs inside swift-nio-http2's write of the stream's last frame, before it is
+            // flushed. On the next tick, a final GOAWAY goes out behind it (writes complete
+            // in order), and the connection closes once that has been written.
+            let channel = context.channel
+            context.eventLoop.execute {
+                let goAway = HTTP2Frame(
+                    streamID: .rootStream,
+                    payload: .goAway(lastStreamID: .maxID, errorCode: .noError,
+                                     opaqueData: channel.allocator.buffer(string: "drained")))
+                channel.writeAndFlush(goAway).whenComplete { _ in channel.close(promise: nil) }
+            }
         case .goAway(let debugText, let closeNow):
             let goAway = HTTP2Frame(
                 streamID: .rootStream,

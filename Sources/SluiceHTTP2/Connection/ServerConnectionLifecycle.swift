@@ -20,6 +20,9 @@ struct ServerConnectionLifecycle {
         case goAway(String, closeNow: Bool)
         /// Close the connection now.
         case close
+        /// Close the connection once everything written to it so far has gone out: the last
+        /// stream's final frames may still be in the pipeline when it closes.
+        case closeWhenWritten
     }
 
     let limits: ServerConnectionLimits
@@ -67,7 +70,7 @@ struct ServerConnectionLifecycle {
         idleSince = now
         if phase == .draining {
             phase = .closed
-            return .close
+            return .closeWhenWritten
         }
         return .none
     }
@@ -97,6 +100,22 @@ struct ServerConnectionLifecycle {
         phase = .draining
         graceDeadline = limits.maxConnectionAgeGrace.map { now + $0 }
         return .goAway("max_age", closeNow: false)
+    }
+
+    /// The server began a graceful shutdown: GOAWAY, and close once the calls open now have
+    /// ended (the server's own grace period, not this connection's, cuts them off).
+    mutating func shutdownRequested() -> Action {
+        switch phase {
+        case .draining, .closed:
+            return .none
+        case .handshaking, .active:
+            if openStreams == 0 {
+                phase = .closed
+                return .goAway("server_shutdown", closeNow: true)
+            }
+            phase = .draining
+            return .goAway("server_shutdown", closeNow: false)
+        }
     }
 
     /// The grace timer fired.

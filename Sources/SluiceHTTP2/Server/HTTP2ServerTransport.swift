@@ -144,8 +144,16 @@ public final class HTTP2ServerTransport: ServerTransport {
             if done { continuation.resume() }
         }
         try? await channel.closeFuture.get()
+        // Each connection closes itself once its last stream has closed, after that stream's
+        // final frames went out; closing it here at once could drop a call's last messages
+        // and trailers still in the channel. One that has not closed within a second (its
+        // peer never ends a stream, say) is closed.
         let connections = state.withLock { Array($0.connections.values) }
-        for connection in connections { connection.close(promise: nil) }
+        for connection in connections {
+            let fallback = connection.eventLoop.scheduleTask(in: .seconds(1)) { connection.close(promise: nil) }
+            try? await connection.closeFuture.get()
+            fallback.cancel()
+        }
     }
 
     public func beginGracefulShutdown() {
@@ -176,9 +184,8 @@ public final class HTTP2ServerTransport: ServerTransport {
                 connection.close(promise: nil)
                 continue
             }
-            // GOAWAY: no new streams; those in flight finish.
-            let goAway = HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil))
-            connection.writeAndFlush(goAway, promise: nil)
+            // GOAWAY: no new streams; those in flight finish, then the connection closes.
+            connection.pipeline.fireUserInboundEventTriggered(ServerGracefulShutdownEvent())
         }
         resume?.resume()
     }

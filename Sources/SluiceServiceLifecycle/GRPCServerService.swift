@@ -1,0 +1,81 @@
+import Logging
+import ServiceLifecycle
+import Sluice
+import SluiceHealth
+import Synchronization
+
+/// A ``Sluice/GRPCServer`` as a swift-service-lifecycle `Service`:
+///
+///     let health = HealthService()
+///     let server = GRPCServer(transport: transport, services: [orders, health])
+///     let group = ServiceGroup(configuration: .init(
+///         services: [.init(service: GRPCClientService(client: downstream)),
+///                    .init(service: GRPCServerService(server: server, health: health))],
+///         gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+///     try await group.run()
+///
+/// On graceful shutdown (SIGTERM or SIGINT through the group, or another service ending) it
+/// sets every service of `health` NOT_SERVING, so that health-checking clients move away
+/// first; stops accepting calls (a GOAWAY on HTTP/2); lets the calls in flight run for up to
+/// `gracePeriod`; then cancels what remains. `run()` returns once every call has ended, so the
+/// process can exit 0. Cancelling `run()` cancels the calls at once.
+///
+/// A group shuts its services down in reverse order: list the clients a server's handlers
+/// call before the server, so that they close after its calls have drained.
+public struct GRPCServerService: Service {
+    /// The server run.
+    public let server: GRPCServer
+    /// The health service set NOT_SERVING when shutdown begins.
+    public let health: HealthService?
+    /// How long calls in flight may run on after shutdown begins.
+    public let gracePeriod: Duration
+
+    /// - Parameter gracePeriod: By default the server's `shutdownGracePeriod`.
+    public init(server: GRPCServer, health: HealthService? = nil, gracePeriod: Duration? = nil) {
+        self.server = server
+        self.health = health
+        self.gracePeriod = gracePeriod ?? server.shutdownGracePeriod
+    }
+
+    public func run() async throws {
+        let server = self.server
+        let health = self.health
+        let grace = self.gracePeriod
+        let deadline = Mutex<Task<Void, Never>?>(nil)
+        defer { deadline.withLock { $0?.cancel() } }
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await server.serve()
+            } onGracefulShutdown: {
+                health?.shutDown()
+                server.beginGracefulShutdown()
+                let timer = Task {
+                    // Cancelled when serve() ends first: nothing is left to cut short.
+                    guard (try? await Task.sleep(for: grace)) != nil else { return }
+                    server.shutdownNow()
+                }
+                deadline.withLock { $0 = timer }
+            }
+        } onCancel: {
+            server.shutdownNow()
+        }
+    }
+}
+
+/// A ``Sluice/GRPCClient`` as a swift-service-lifecycle `Service`: it holds the client open
+/// until graceful shutdown, then closes it (calls in flight finish; new ones fail), and
+/// `run()` returns when the client has closed.
+public struct GRPCClientService: Service {
+    /// The client closed on shutdown.
+    public let client: GRPCClient
+
+    public init(client: GRPCClient) {
+        self.client = client
+    }
+
+    public func run() async throws {
+        // Returns on graceful shutdown, or throws CancellationError if cancelled first.
+        try await gracefulShutdown()
+        await client.close()
+    }
+}
