@@ -46,9 +46,9 @@ final class SometimesSlowCatalog: Catalog_ProductService.ServiceProtocol {
     }
 }
 
-func hedgingConfig(delay: String, nonFatal: String = #""UNAVAILABLE""#, balancing: Bool = false) throws -> ServiceConfig {
+func hedgingConfig(delay: String, nonFatal: String = #""UNAVAILABLE""#) throws -> ServiceConfig {
     try ServiceConfig(json: """
-        {\(balancing ? #""loadBalancingConfig": [{"round_robin": {}}],"# : "")
+        {
          "methodConfig": [{"name": [{"service": "catalog.ProductService"}],
            "hedgingPolicy": {"maxAttempts": 3, "hedgingDelay": "\(delay)", "nonFatalStatusCodes": [\(nonFatal)]}}]}
         """)
@@ -56,27 +56,21 @@ func hedgingConfig(delay: String, nonFatal: String = #""UNAVAILABLE""#, balancin
 
 @Suite("Hedging over HTTP/2 (gRFC A6)", .serialized, .timeLimit(.minutes(2)))
 struct HedgingTests {
-    @Test("with one of two servers slowing 10% of calls by 500 ms and a 20 ms hedging delay, no call is slow, and each losing attempt is cancelled on the server")
+    @Test("with a server slowing every tenth call it gets by 500 ms and a 20 ms hedging delay, no call is slow, and each losing attempt is cancelled on the server")
     func hedgesAroundSlowCalls() async throws {
+        // One server, so that it gets every first attempt whatever the load: with two behind
+        // round_robin, a loaded machine hedges every call, each call takes two picks, and the
+        // first attempts can all land on the same server. A hedge arrives as the server's
+        // next call, which is not a tenth one, so it wins.
         let slow = SometimesSlowCatalog(name: "sometimes-slow", slowEvery: 10)
-        let fast = SometimesSlowCatalog(name: "fast", slowEvery: 0)
-        var tasks: [Task<Void, any Error>] = []
-        var ports: [Int] = []
-        for service in [slow, fast] {
-            let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0))
-            let server = GRPCServer(transport: transport, services: [service])
-            tasks.append(Task { try await server.serve() })
-            ports.append(try await server.listeningAddress.port ?? 0)
-        }
-        let config = try hedgingConfig(delay: "0.02s", balancing: true)
-        let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(ports[0]),127.0.0.1:\(ports[1])", defaultServiceConfig: config)
+        let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0))
+        let server = GRPCServer(transport: transport, services: [slow])
+        let serving = Task { try await server.serve() }
+        let port = try await server.listeningAddress.port ?? 0
+        let config = try hedgingConfig(delay: "0.02s")
+        let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(port)", defaultServiceConfig: config)
         let catalog = Catalog_ProductService.Client(wrapping: GRPCClient(transport: channel, serviceConfig: config))
-        // Both servers READY before any call (round_robin connects both and picks only READY
-        // ones: with one, a slow call would have no other server to lose to), then warm up
-        // and time calls.
-        try await waitWhile(limit: .seconds(30)) {
-            channel.subchannelStates.count != 2 || channel.subchannelStates.contains { $0.state != .ready }
-        }
+        try await waitWhile(limit: .seconds(30)) { channel.subchannelStates.first?.state != .ready }
         for _ in 0..<10 { _ = try await catalog.getProduct(Catalog_GetProductRequest()) }
         var slowest = Duration.zero
         var hedged = 0
@@ -95,7 +89,7 @@ struct HedgingTests {
         try await waitWhile { slow.cancelledWhileSlow.value < slow.slowCalls.value }
         #expect(slow.cancelledWhileSlow.value == slow.slowCalls.value)
         await channel.close()
-        for task in tasks { task.cancel() }
+        serving.cancel()
     }
 
     @Test("a non-fatal failure sends the next hedge at once; a fatal status ends the call at once")
@@ -108,12 +102,12 @@ struct HedgingTests {
             }
         }
         // A long delay: a second attempt within it can only be the non-fatal shortcut.
-        let config = try hedgingConfig(delay: "5s")
+        let config = try hedgingConfig(delay: "30s")
         try await withRetryingClient(faults, config: config) { catalog in
             let started = ContinuousClock.now
             let response = try await catalog.getProduct(productRequest("1"))
             #expect(response.attempts == 2)
-            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(ContinuousClock.now - started < .seconds(15))
             #expect(faults.attempts.map(\.previousAttempts) == [nil, "1"])
             await #expect(throws: RPCError(code: .permissionDenied, message: "fatal")) {
                 _ = try await catalog.getProduct(productRequest("2"))

@@ -149,11 +149,11 @@ public final class HTTP2ServerTransport: ServerTransport {
         // and trailers still in the channel. One that has not closed within a second (its
         // peer never ends a stream, say) is closed.
         let connections = state.withLock { Array($0.connections.values) }
-        for connection in connections {
-            let fallback = connection.eventLoop.scheduleTask(in: .seconds(1)) { connection.close(promise: nil) }
-            try? await connection.closeFuture.get()
-            fallback.cancel()
+        let fallbacks = connections.map { connection in
+            connection.eventLoop.scheduleTask(in: .seconds(1)) { connection.close(promise: nil) }
         }
+        for connection in connections { try? await connection.closeFuture.get() }
+        for fallback in fallbacks { fallback.cancel() }
     }
 
     public func beginGracefulShutdown() {
