@@ -108,3 +108,21 @@ public final class HealthService: Grpc_Health_V1_Health.ServiceProtocol, Sendabl
         }
     }
 }
+
+extension GRPCServer {
+    /// The server's status now, each service's health (and the whole server's) from `health`.
+    public func statusSnapshot(health: HealthService) -> ServerStatusSnapshot {
+        statusSnapshot(health: { name in health.status(of: name).map(Self.protoName) })
+    }
+
+    /// The status's name in health.proto, as other implementations print it.
+    private static func protoName(_ status: HealthService.ServingStatus) -> String {
+        switch status {
+        case .unknown: return "UNKNOWN"
+        case .serving: return "SERVING"
+        case .notServing: return "NOT_SERVING"
+        case .serviceUnknown: return "SERVICE_UNKNOWN"
+        case .UNRECOGNIZED(let value): return "\(value)"
+        }
+    }
+}

@@ -281,4 +281,7 @@ public protocol ServerTransport: Sendable {
     /// Stops accepting and ends every stream in flight now: their handlers are cancelled and
     /// clients see the call fail. ``listen(_:)`` still returns only once the handlers have.
     func shutdownNow()
+    /// What the transport is doing now, for ``GRPCServer/statusSnapshot(health:)``; nil if it
+    /// does not say.
+    var activity: ServerTransportActivity? { get }
 }

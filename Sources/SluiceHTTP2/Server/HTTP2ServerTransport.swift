@@ -79,6 +79,25 @@ public final class HTTP2ServerTransport: ServerTransport {
         }
     }
 
+    /// Connections open, handlers running, and where it listens, now.
+    public var activity: ServerTransportActivity? {
+        let address: String?
+        switch boundAddress.peek() {
+        case .success(let bound):
+            switch bound {
+            case .v4(let v4): address = ListeningAddress.ipv4(host: v4.host, port: bound.port ?? 0).description
+            case .v6(let v6): address = ListeningAddress.ipv6(host: v6.host, port: bound.port ?? 0).description
+            case .unixDomainSocket: address = ListeningAddress.unixDomainSocket(path: bound.pathname ?? "").description
+            }
+        case .failure, nil:
+            address = nil
+        }
+        return state.withLock { state in
+            ServerTransportActivity(listeningAddress: address, openConnections: state.connections.count,
+                                    callsInFlight: state.activeCalls, shuttingDown: state.shuttingDown)
+        }
+    }
+
     public func listen(_ handle: @escaping @Sendable (ServerStream) async -> Void) async throws {
         state.withLock { $0.handler = handle }
         let sslContext: NIOSSLContext?
