@@ -150,12 +150,18 @@ let package = Package(
         ),
         .executableTarget(
             name: "spooled-server",
-            dependencies: ["SpooledQueue", "SluiceHTTP2", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SpooledQueue", "SluiceHTTP2", "SluiceHealth", "SluiceReflection", "SluiceObservability",
+                           "SluicePrometheus", "SluiceServiceLifecycle",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/Spooled/Sources/spooled-server"
         ),
         .executableTarget(
             name: "spooled-worker",
-            dependencies: ["SeedServices", "SluiceHTTP2", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SeedServices", "SluiceHTTP2", "SluiceObservability",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/Spooled/Sources/spooled-worker"
         ),
         .target(

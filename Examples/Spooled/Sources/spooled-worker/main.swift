@@ -6,6 +6,7 @@ import Foundation
 import SeedServices
 import Sluice
 import SluiceHTTP2
+import SluiceObservability
 import SluiceProto
 
 @main
@@ -29,7 +30,9 @@ struct SpooledWorker: AsyncParsableCommand {
                               "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}
             """)
         let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(port)", defaultServiceConfig: config)
-        let client = GRPCClient(transport: channel, serviceConfig: config)
+        // Every call carries an x-trace-id (the task's CorrelationID, or a new one), which the
+        // server logs: one id follows a request through every service it reaches.
+        let client = GRPCClient(transport: channel, interceptors: [ClientCorrelationInterceptor()], serviceConfig: config)
         defer { Task { await client.close() } }
         let metadata: Metadata = ["x-api-key": .string(apiKey)]
         let queue = Spooled_V1_QueueService.Client(wrapping: client)
@@ -100,7 +103,11 @@ struct SpooledWorker: AsyncParsableCommand {
         }
         var statsRequest = Spooled_V1_GetQueueStatsRequest()
         statsRequest.queueName = "emails"
-        let stats = try await queue.getQueueStats(statsRequest, metadata: metadata)
+        let traceID = CorrelationID.make()
+        let stats = try await CorrelationID.$current.withValue(traceID) {
+            try await queue.getQueueStats(statsRequest, metadata: metadata)
+        }
+        say("GetQueueStats sent with x-trace-id \(traceID)")
         say("queue \(stats.queueName): pending \(stats.pending), processing \(stats.processing), completed \(stats.completed), failed \(stats.failed); \(acknowledged) acknowledgements")
         guard stats.completed == Int64(jobs), stats.pending == 0 else {
             throw ValidationError("not every job completed")
