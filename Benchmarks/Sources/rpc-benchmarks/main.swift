@@ -9,14 +9,22 @@
 //   rpc-benchmarks client --impl sluice|sluice-retry|grpc-swift --port P --concurrency C --seconds S --kind unary|stream
 //   rpc-benchmarks allocations --impl sluice|sluice-retry|grpc-swift
 //   rpc-benchmarks hedging [--seconds S]                   tail latency with and without hedging
+//   rpc-benchmarks observability [--seconds S]             Sluice with metrics, logging and
+//                                                          tracing on against the same off
 import AllocationCounter
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
+import InMemoryTracing
+import Logging
+import Prometheus
 import Sluice
 import SluiceBenchMessages
 import SluiceHTTP2
+import SluiceObservability
+import SluicePrometheus
+import Tracing
 import SwiftProtobufBenchMessages
 
 // MARK: - Arguments
@@ -33,6 +41,16 @@ enum Impl: String, CaseIterable {
     /// server is Sluice's): what configuring retries costs.
     case sluiceRetry = "sluice-retry"
     case grpcSwift = "grpc-swift"
+    /// Sluice with an interceptor on both sides that only passes the call on: what having an
+    /// interceptor at all costs.
+    case sluicePassThrough = "sluice-pass-through"
+    /// Sluice with gRFC A66's metrics interceptors on both sides, into swift-prometheus.
+    case sluiceMetrics = "sluice-metrics"
+    /// Sluice with tracing interceptors on both sides, into an in-memory tracer.
+    case sluiceTraced = "sluice-traced"
+    /// Sluice with everything: correlation, logging (at a level that writes nothing per
+    /// call), metrics into swift-prometheus, and tracing through the default no-op tracer.
+    case sluiceObserved = "sluice-observed"
     /// Python grpcio (gRPC C-core) on grpc.aio: `Benchmarks/python/grpcio_peer.py`.
     case grpcio
     /// grpc-go from Debian's golang-google-grpc-dev: `Benchmarks/go/grpcgo-bench`, built by
@@ -41,6 +59,69 @@ enum Impl: String, CaseIterable {
 
     /// Peers that run as their own executables rather than as modes of this one.
     var isExternal: Bool { self == .grpcio || self == .grpcGo }
+}
+
+// MARK: - Observability interceptors
+
+/// A logger whose level drops the per-call events (logged at info): what a service that logs
+/// only warnings pays.
+let quietLogger: Logger = {
+    var logger = Logger(label: "bench") { StreamLogHandler.standardError(label: $0) }
+    logger.logLevel = .warning
+    return logger
+}()
+
+struct PassThroughServer: Sluice.ServerInterceptor {
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: Sluice.StreamingServerRequest<Input>, context: Sluice.ServerContext,
+        next: @Sendable (Sluice.StreamingServerRequest<Input>, Sluice.ServerContext) async throws -> Sluice.StreamingServerResponse<Output>
+    ) async throws -> Sluice.StreamingServerResponse<Output> {
+        try await next(request, context)
+    }
+}
+
+struct PassThroughClient: Sluice.ClientInterceptor {
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: Sluice.StreamingClientRequest<Input>, context: Sluice.ClientContext,
+        next: @Sendable (Sluice.StreamingClientRequest<Input>, Sluice.ClientContext) async throws -> Sluice.StreamingClientResponse<Output>
+    ) async throws -> Sluice.StreamingClientResponse<Output> {
+        try await next(request, context)
+    }
+}
+
+func serverInterceptors(_ impl: Impl) -> [any Sluice.ServerInterceptor] {
+    switch impl {
+    case .sluicePassThrough:
+        return [PassThroughServer()]
+    case .sluiceMetrics:
+        return [ServerMetricsInterceptor(factory: GRPCPrometheusNaming.metricsFactory(registry: PrometheusCollectorRegistry()))]
+    case .sluiceTraced:
+        return [ServerTracingInterceptor(tracer: InMemoryTracer())]
+    case .sluiceObserved:
+        return [ServerCorrelationInterceptor(), ServerLoggingInterceptor(logger: quietLogger),
+                ServerMetricsInterceptor(factory: GRPCPrometheusNaming.metricsFactory(registry: PrometheusCollectorRegistry())),
+                ServerTracingInterceptor()]
+    default:
+        return []
+    }
+}
+
+func clientInterceptors(_ impl: Impl, port: Int) -> [any Sluice.ClientInterceptor] {
+    let target = "ipv4:127.0.0.1:\(port)"
+    switch impl {
+    case .sluicePassThrough:
+        return [PassThroughClient()]
+    case .sluiceMetrics:
+        return [ClientMetricsInterceptor(target: target, factory: GRPCPrometheusNaming.metricsFactory(registry: PrometheusCollectorRegistry()))]
+    case .sluiceTraced:
+        return [ClientTracingInterceptor(tracer: InMemoryTracer())]
+    case .sluiceObserved:
+        return [ClientCorrelationInterceptor(), ClientLoggingInterceptor(logger: quietLogger, target: target),
+                ClientMetricsInterceptor(target: target, factory: GRPCPrometheusNaming.metricsFactory(registry: PrometheusCollectorRegistry())),
+                ClientTracingInterceptor()]
+    default:
+        return []
+    }
 }
 
 /// This package's folder.
@@ -124,9 +205,9 @@ func runServer(_ impl: Impl, port: Int) async throws {
     switch impl {
     case .grpcio, .grpcGo:
         throw BenchmarkError(description: "the \(impl) server is a process of its own")
-    case .sluice, .sluiceRetry:
+    case .sluice, .sluiceRetry, .sluicePassThrough, .sluiceMetrics, .sluiceTraced, .sluiceObserved:
         let transport = SluiceHTTP2.HTTP2ServerTransport(target: .host("127.0.0.1", port: port))
-        let server = Sluice.GRPCServer(transport: transport, services: [SluiceEcho()])
+        let server = Sluice.GRPCServer(transport: transport, services: [SluiceEcho()], interceptors: serverInterceptors(impl))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             announce(try await transport.listeningAddress.port ?? port)
@@ -214,9 +295,10 @@ func withLoadClient<T: Sendable>(_ impl: Impl, port: Int, _ body: @Sendable (any
     switch impl {
     case .grpcio, .grpcGo:
         throw BenchmarkError(description: "the \(impl) client is a process of its own")
-    case .sluice, .sluiceRetry:
+    case .sluice, .sluiceRetry, .sluicePassThrough, .sluiceMetrics, .sluiceTraced, .sluiceObserved:
         let transport = try SluiceHTTP2.HTTP2ClientTransport(target: .host("127.0.0.1", port: port))
-        let client = Sluice.GRPCClient(transport: transport, serviceConfig: impl == .sluiceRetry ? try retryPolicyConfig() : .init())
+        let client = Sluice.GRPCClient(transport: transport, interceptors: clientInterceptors(impl, port: port),
+                                       serviceConfig: impl == .sluiceRetry ? try retryPolicyConfig() : .init())
         let result = try await body(SluiceLoad(api: .init(wrapping: client)))
         await client.close()
         return result
@@ -346,6 +428,79 @@ struct Run {
     var countsAllocations: Bool { server == client && !server.isExternal }
 }
 
+/// A run's four figures: unary at c=1 and c=64, streaming, allocations per unary RPC.
+typealias Measures = (LoadResult, LoadResult, LoadResult, Double?)
+
+/// Measures one run (server and load client in processes of their own) and prints its row.
+func measure(_ run: Run, seconds: Double) async throws -> Measures {
+    let request = echoItem().serializedBytes().map { String(format: "%02x", $0) }.joined()
+    let (server, pipe) = try spawn(run.server, ["server", "--impl", run.server.rawValue, "--port", "0"], core: 0)
+    // SIGKILL: the Python peer's asyncio server outlives SIGTERM.
+    defer { kill(server.processIdentifier, SIGKILL) }
+    var line = ""
+    while !line.contains("listening on port") {
+        let data = pipe.fileHandleForReading.availableData
+        if data.isEmpty { throw BenchmarkError(description: "the \(run.server) server exited: \(line)") }
+        line += String(decoding: data, as: UTF8.self)
+    }
+    let port = String(line.split(separator: " ").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    func client(_ concurrency: Int, _ kind: String) throws -> LoadResult {
+        var arguments = ["client", "--impl", run.client.rawValue, "--port", port, "--concurrency", String(concurrency),
+                         "--seconds", String(seconds), "--kind", kind]
+        if run.client.isExternal { arguments += ["--request", request] }
+        // A client that hangs is killed and its measure reported as zero, so that one
+        // stuck run does not stop the others.
+        let (process, out) = try spawn(run.client, arguments, core: 1, timeout: seconds * 3 + 60)
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let fields = String(decoding: data, as: UTF8.self).split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard fields.count == 3, let rate = Double(fields[0]), let p50 = Double(fields[1]), let p99 = Double(fields[2]) else {
+            print("\(run.label): the \(kind) client at concurrency \(concurrency) failed or hung: \(String(decoding: data, as: UTF8.self))")
+            return LoadResult(perSecond: 0, p50: .zero, p99: .zero)
+        }
+        return LoadResult(perSecond: rate, p50: .nanoseconds(Int64(p50 * 1000)), p99: .nanoseconds(Int64(p99 * 1000)))
+    }
+    let one = try client(1, "unary")
+    let many = try client(64, "unary")
+    let stream = try client(1, "stream")
+    kill(server.processIdentifier, SIGKILL)
+    let allocs = run.countsAllocations ? try await allocations(run.server) : nil
+    print(run.label.padding(toLength: 28, withPad: " ", startingAt: 0)
+          + String(format: "%13.0f %8.0f %8.0f %16.0f %8.0f %8.0f %14.0f ",
+                   one.perSecond, one.p50.micros, one.p99.micros, many.perSecond, many.p50.micros, many.p99.micros,
+                   stream.perSecond)
+          + (allocs.map { String(format: "%12.1f", $0) } ?? "           -"))
+    return (one, many, stream, allocs)
+}
+
+/// What logging, metrics and tracing cost: Sluice with each on (both sides) against Sluice
+/// with nothing, measured before and after the others to show the noise.
+func observabilityBenchmark(seconds: Double) async throws {
+    print("Observability cost: RPCs on loopback, server on core 0, load generator on core 1, \(seconds)s per run")
+    print("run                          unary c=1 rps   p50 us   p99 us   unary c=64 rps   p50 us   p99 us   stream msg/s   allocs/RPC")
+    let runs = [
+        Run(label: "nothing on", server: .sluice, client: .sluice),
+        Run(label: "a pass-through interceptor", server: .sluicePassThrough, client: .sluicePassThrough),
+        Run(label: "metrics (prometheus)", server: .sluiceMetrics, client: .sluiceMetrics),
+        Run(label: "tracing (in-memory)", server: .sluiceTraced, client: .sluiceTraced),
+        Run(label: "all (quiet log, no-op trace)", server: .sluiceObserved, client: .sluiceObserved),
+        Run(label: "nothing on, again", server: .sluice, client: .sluice),
+    ]
+    var results: [String: Measures] = [:]
+    for run in runs { results[run.label] = try await measure(run, seconds: seconds) }
+    guard let first = results["nothing on"], let again = results["nothing on, again"] else { return }
+    // The baseline is the better of the two plain runs, so that noise cannot flatter the rest.
+    let base = (max(first.0.perSecond, again.0.perSecond), max(first.1.perSecond, again.1.perSecond),
+                max(first.2.perSecond, again.2.perSecond))
+    print(String(format: "noise, plain run 2 / run 1: unary c=1 %.2fx, c=64 %.2fx, streaming %.2fx",
+                 again.0.perSecond / first.0.perSecond, again.1.perSecond / first.1.perSecond, again.2.perSecond / first.2.perSecond))
+    for label in ["a pass-through interceptor", "metrics (prometheus)", "tracing (in-memory)", "all (quiet log, no-op trace)"] {
+        guard let r = results[label] else { continue }
+        print(label + String(format: " / nothing on: unary c=1 %.2fx, c=64 %.2fx, streaming %.2fx, allocations %.1f vs %.1f",
+                     r.0.perSecond / base.0, r.1.perSecond / base.1, r.2.perSecond / base.2, r.3 ?? 0, first.3 ?? 0))
+    }
+}
+
 func orchestrate(seconds: Double) async throws {
     print("RPCs on loopback, server on core 0, load generator on core 1, \(seconds)s per run")
     print("run                          unary c=1 rps   p50 us   p99 us   unary c=64 rps   p50 us   p99 us   stream msg/s   allocs/RPC")
@@ -361,46 +516,9 @@ func orchestrate(seconds: Double) async throws {
         Run(label: "grpc-go server, sluice load", server: .grpcGo, client: .sluice),
     ]
     try buildGRPCGoPeer()
-    let request = echoItem().serializedBytes().map { String(format: "%02x", $0) }.joined()
-    var results: [String: (LoadResult, LoadResult, LoadResult, Double?)] = [:]
+    var results: [String: Measures] = [:]
     for run in runs {
-        let (server, pipe) = try spawn(run.server, ["server", "--impl", run.server.rawValue, "--port", "0"], core: 0)
-        // SIGKILL: the Python peer's asyncio server outlives SIGTERM.
-        defer { kill(server.processIdentifier, SIGKILL) }
-        var line = ""
-        while !line.contains("listening on port") {
-            let data = pipe.fileHandleForReading.availableData
-            if data.isEmpty { throw BenchmarkError(description: "the \(run.server) server exited: \(line)") }
-            line += String(decoding: data, as: UTF8.self)
-        }
-        let port = String(line.split(separator: " ").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        func client(_ concurrency: Int, _ kind: String) throws -> LoadResult {
-            var arguments = ["client", "--impl", run.client.rawValue, "--port", port, "--concurrency", String(concurrency),
-                             "--seconds", String(seconds), "--kind", kind]
-            if run.client.isExternal { arguments += ["--request", request] }
-            // A client that hangs is killed and its measure reported as zero, so that one
-            // stuck run does not stop the others.
-            let (process, out) = try spawn(run.client, arguments, core: 1, timeout: seconds * 3 + 60)
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            let fields = String(decoding: data, as: UTF8.self).split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
-            guard fields.count == 3, let rate = Double(fields[0]), let p50 = Double(fields[1]), let p99 = Double(fields[2]) else {
-                print("\(run.label): the \(kind) client at concurrency \(concurrency) failed or hung: \(String(decoding: data, as: UTF8.self))")
-                return LoadResult(perSecond: 0, p50: .zero, p99: .zero)
-            }
-            return LoadResult(perSecond: rate, p50: .nanoseconds(Int64(p50 * 1000)), p99: .nanoseconds(Int64(p99 * 1000)))
-        }
-        let one = try client(1, "unary")
-        let many = try client(64, "unary")
-        let stream = try client(1, "stream")
-        kill(server.processIdentifier, SIGKILL)
-        let allocs = run.countsAllocations ? try await allocations(run.server) : nil
-        results[run.label] = (one, many, stream, allocs)
-        print(run.label.padding(toLength: 28, withPad: " ", startingAt: 0)
-              + String(format: "%13.0f %8.0f %8.0f %16.0f %8.0f %8.0f %14.0f ",
-                       one.perSecond, one.p50.micros, one.p99.micros, many.perSecond, many.p50.micros, many.p99.micros,
-                       stream.perSecond)
-              + (allocs.map { String(format: "%12.1f", $0) } ?? "           -"))
+        results[run.label] = try await measure(run, seconds: seconds)
     }
     if let s = results["sluice"], let r = results["sluice, retry policy set"] {
         print(String(format: "Sluice with a retry policy / without: unary c=1 %.2fx, unary c=64 %.2fx, streaming %.2fx, allocations %.1f vs %.1f",
@@ -446,6 +564,8 @@ case "allocations":
     print(String(format: "%.1f allocations per unary RPC", try await allocations(impl)))
 case "hedging":
     try await hedgingBenchmark(seconds: Double(option("--seconds", "5")) ?? 5)
+case "observability":
+    try await observabilityBenchmark(seconds: Double(option("--seconds", "5")) ?? 5)
 default:
     try await orchestrate(seconds: Double(option("--seconds", "5")) ?? 5)
 }

@@ -11,16 +11,36 @@ import Sluice
 /// was one attempt. Message sizes are serialized sizes before compression (equal to A66's
 /// compressed sizes on calls without compression).
 public struct ClientMetricsInterceptor: ClientInterceptor {
+    /// A method's instruments for one status.
+    struct ByStatus: Sendable {
+        let attemptDuration: Timer
+        let callDuration: Timer
+        let sent: Recorder
+        let received: Recorder
+    }
+
     /// The channel's target, the `grpc.target` attribute.
     public let target: String
-    private let instruments: InstrumentCache
+    private let instruments: MethodInstruments<ByStatus>
 
     /// - Parameters:
     ///   - target: The target the client calls, as given to its channel.
     ///   - factory: The metrics backend; by default the one bootstrapped in `MetricsSystem`.
     public init(target: String, factory: any MetricsFactory = MetricsSystem.factory) {
         self.target = target
-        self.instruments = InstrumentCache(factory: factory)
+        self.instruments = MethodInstruments { method in
+            let base = [(GRPCMetricNames.method, method), (GRPCMetricNames.target, target)]
+            return .init(started: Counter(label: GRPCMetricNames.clientAttemptStarted, dimensions: base, factory: factory)) { status in
+                let dimensions = base + [(GRPCMetricNames.status, status)]
+                return ByStatus(
+                    attemptDuration: Timer(label: GRPCMetricNames.clientAttemptDuration, dimensions: dimensions, factory: factory),
+                    callDuration: Timer(label: GRPCMetricNames.clientCallDuration, dimensions: dimensions, factory: factory),
+                    sent: Recorder(label: GRPCMetricNames.clientAttemptSentSize, dimensions: dimensions, aggregate: true,
+                                   factory: factory),
+                    received: Recorder(label: GRPCMetricNames.clientAttemptReceivedSize, dimensions: dimensions, aggregate: true,
+                                       factory: factory))
+            }
+        }
     }
 
     public func intercept<Input: Sendable, Output: Sendable>(
@@ -28,21 +48,19 @@ public struct ClientMetricsInterceptor: ClientInterceptor {
         next: @Sendable (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
     ) async throws -> StreamingClientResponse<Output> {
         let started = ContinuousClock.now
-        let method = "\(context.method.service)/\(context.method.method)"
-        let base = [(GRPCMetricNames.method, method), (GRPCMetricNames.target, target)]
-        instruments.counter(GRPCMetricNames.clientAttemptStarted, base).increment()
-        let instruments = self.instruments
+        let method = instruments.entry(for: context.method)
+        method.started.increment()
         return try await observeClientCall(request, context, next) { outcome in
             let nanoseconds = started.duration(to: .now).wholeNanoseconds
-            let dimensions = base + [(GRPCMetricNames.status, "\(outcome.error?.code ?? .ok)")]
+            let instruments = method.instruments(for: outcome.error?.code ?? .ok)
             if outcome.attempts > 1 {
-                instruments.counter(GRPCMetricNames.clientAttemptStarted, base).increment(by: outcome.attempts - 1)
+                method.started.increment(by: outcome.attempts - 1)
             } else {
-                instruments.timer(GRPCMetricNames.clientAttemptDuration, dimensions).recordNanoseconds(nanoseconds)
+                instruments.attemptDuration.recordNanoseconds(nanoseconds)
             }
-            instruments.timer(GRPCMetricNames.clientCallDuration, dimensions).recordNanoseconds(nanoseconds)
-            instruments.histogram(GRPCMetricNames.clientAttemptSentSize, dimensions).record(outcome.statistics.bytesSent)
-            instruments.histogram(GRPCMetricNames.clientAttemptReceivedSize, dimensions).record(outcome.statistics.bytesReceived)
+            instruments.callDuration.recordNanoseconds(nanoseconds)
+            instruments.sent.record(outcome.statistics.bytesSent)
+            instruments.received.record(outcome.statistics.bytesReceived)
         }
     }
 }

@@ -9,12 +9,29 @@ import Sluice
 /// UNIMPLEMENTED by the router before them and is not recorded (A66 would record it with
 /// method `other`).
 public struct ServerMetricsInterceptor: ServerInterceptor {
-    private let instruments: InstrumentCache
+    /// A method's instruments for one status.
+    struct ByStatus: Sendable {
+        let duration: Timer
+        let sent: Recorder
+        let received: Recorder
+    }
+
+    private let instruments: MethodInstruments<ByStatus>
 
     /// - Parameter factory: The metrics backend; by default the one bootstrapped in
     ///   `MetricsSystem`.
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
-        self.instruments = InstrumentCache(factory: factory)
+        self.instruments = MethodInstruments { method in
+            let base = [(GRPCMetricNames.method, method)]
+            return .init(started: Counter(label: GRPCMetricNames.serverCallStarted, dimensions: base, factory: factory)) { status in
+                let dimensions = base + [(GRPCMetricNames.status, status)]
+                return ByStatus(
+                    duration: Timer(label: GRPCMetricNames.serverCallDuration, dimensions: dimensions, factory: factory),
+                    sent: Recorder(label: GRPCMetricNames.serverCallSentSize, dimensions: dimensions, aggregate: true, factory: factory),
+                    received: Recorder(label: GRPCMetricNames.serverCallReceivedSize, dimensions: dimensions, aggregate: true,
+                                       factory: factory))
+            }
+        }
     }
 
     public func intercept<Input: Sendable, Output: Sendable>(
@@ -22,16 +39,14 @@ public struct ServerMetricsInterceptor: ServerInterceptor {
         next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
         let started = ContinuousClock.now
-        let method = [(GRPCMetricNames.method, "\(context.method.service)/\(context.method.method)")]
-        instruments.counter(GRPCMetricNames.serverCallStarted, method).increment()
-        let instruments = self.instruments
+        let method = instruments.entry(for: context.method)
+        method.started.increment()
         return try await observeServerCall(request, context, next) { error in
-            let dimensions = method + [(GRPCMetricNames.status, "\(error?.code ?? .ok)")]
+            let instruments = method.instruments(for: error?.code ?? .ok)
             let statistics = context.statistics
-            instruments.timer(GRPCMetricNames.serverCallDuration, dimensions)
-                .recordNanoseconds(started.duration(to: .now).wholeNanoseconds)
-            instruments.histogram(GRPCMetricNames.serverCallSentSize, dimensions).record(statistics.bytesSent)
-            instruments.histogram(GRPCMetricNames.serverCallReceivedSize, dimensions).record(statistics.bytesReceived)
+            instruments.duration.recordNanoseconds(started.duration(to: .now).wholeNanoseconds)
+            instruments.sent.record(statistics.bytesSent)
+            instruments.received.record(statistics.bytesReceived)
         }
     }
 }
