@@ -138,4 +138,24 @@ struct LoggingInterceptorTests {
         }
         #expect(logs.all.isEmpty)
     }
+
+    @Test("a logger at warning drops successful calls but still gets failures, with their trace id")
+    func quietButFailures() async throws {
+        let logs = LogRecorder()
+        try await withLoggedCalls(logs, inner: [Refusing(error: RPCError(code: .permissionDenied, message: "no access"))],
+                                  loggerLevel: .warning) { client in
+            await #expect(throws: RPCError.self) {
+                _ = try await Catalog_ProductService.Client(wrapping: client)
+                    .getProduct(Catalog_GetProductRequest(), metadata: ["x-trace-id": "trace-7"])
+            }
+            try await waitWhile { logs.all.count < 2 }
+        }
+        #expect(logs.all.count == 2)
+        #expect(logs.all.allSatisfy { $0.level == .warning && $0.field(CallLogKeys.traceID) == "trace-7" })
+        let succeeding = LogRecorder()
+        try await withLoggedCalls(succeeding, loggerLevel: .warning) { client in
+            for _ in 0..<5 { _ = try await Catalog_ProductService.Client(wrapping: client).getProduct(Catalog_GetProductRequest()) }
+        }
+        #expect(succeeding.all.isEmpty)
+    }
 }

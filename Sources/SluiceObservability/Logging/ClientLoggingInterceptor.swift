@@ -41,19 +41,20 @@ public struct ClientLoggingInterceptor: ClientInterceptor {
         request: StreamingClientRequest<Input>, context: ClientContext,
         next: @Sendable (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
     ) async throws -> StreamingClientResponse<Output> {
-        let event = CallLogEvent(method: context.method, side: "client", peer: target, started: .now, error: nil,
-                                 attempts: nil, requestMessages: 0, requestBytes: 0, responseMessages: 0, responseBytes: 0,
-                                 traceID: traceIDs.traceID(in: request.metadata),
-                                 metadata: metadataPolicy.fields(for: request.metadata))
         let (logger, level, errorLevel) = (self.logger, self.level, self.errorLevel)
+        // A logger that drops both levels gets nothing built for it, per call or at its end.
+        guard max(level, errorLevel) >= logger.logLevel else { return try await next(request, context) }
+        let (started, metadata, traceIDs, metadataPolicy, target) = (ContinuousClock.now, request.metadata, self.traceIDs,
+                                                                     self.metadataPolicy, self.target)
+        let method = context.method
         return try await observeClientCall(request, context, next) { outcome in
-            var event = event
-            event.error = outcome.error
-            event.attempts = outcome.attempts
-            event.requestMessages = outcome.statistics.messagesSent
-            event.requestBytes = outcome.statistics.bytesSent
-            event.responseMessages = outcome.statistics.messagesReceived
-            event.responseBytes = outcome.statistics.bytesReceived
+            guard (outcome.error == nil ? level : max(errorLevel, level)) >= logger.logLevel else { return }
+            let event = CallLogEvent(method: method, side: "client", peer: target, started: started, error: outcome.error,
+                                     attempts: outcome.attempts, requestMessages: outcome.statistics.messagesSent,
+                                     requestBytes: outcome.statistics.bytesSent,
+                                     responseMessages: outcome.statistics.messagesReceived,
+                                     responseBytes: outcome.statistics.bytesReceived, traceID: traceIDs.traceID(in: metadata),
+                                     metadata: metadataPolicy.fields(for: metadata))
             event.write(to: logger, level: level, errorLevel: errorLevel)
         }
     }

@@ -35,20 +35,19 @@ public struct ServerLoggingInterceptor: ServerInterceptor {
         request: StreamingServerRequest<Input>, context: ServerContext,
         next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
-        let event = CallLogEvent(method: context.method, side: "server", peer: context.peer, started: .now, error: nil,
-                                 attempts: nil, requestMessages: 0, requestBytes: 0, responseMessages: 0, responseBytes: 0,
-                                 traceID: traceIDs.traceID(in: request.metadata),
-                                 metadata: metadataPolicy.fields(for: request.metadata))
         let (logger, level, errorLevel) = (self.logger, self.level, self.errorLevel)
+        // A logger that drops both levels gets nothing built for it, per call or at its end.
+        guard max(level, errorLevel) >= logger.logLevel else { return try await next(request, context) }
+        let (started, metadata, traceIDs, metadataPolicy) = (ContinuousClock.now, request.metadata, self.traceIDs, self.metadataPolicy)
         return try await observeServerCall(request, context, next) { error in
-            var event = event
+            guard (error == nil ? level : max(errorLevel, level)) >= logger.logLevel else { return }
             let statistics = context.statistics
-            event.error = error
             // What the server sent are the call's responses.
-            event.requestMessages = statistics.messagesReceived
-            event.requestBytes = statistics.bytesReceived
-            event.responseMessages = statistics.messagesSent
-            event.responseBytes = statistics.bytesSent
+            let event = CallLogEvent(method: context.method, side: "server", peer: context.peer, started: started, error: error,
+                                     attempts: nil, requestMessages: statistics.messagesReceived,
+                                     requestBytes: statistics.bytesReceived, responseMessages: statistics.messagesSent,
+                                     responseBytes: statistics.bytesSent, traceID: traceIDs.traceID(in: metadata),
+                                     metadata: metadataPolicy.fields(for: metadata))
             event.write(to: logger, level: level, errorLevel: errorLevel)
         }
     }
