@@ -66,6 +66,27 @@ struct MetricsInterceptorTests {
         }
     }
 
+    @Test("calls to methods the server does not serve are recorded as UNIMPLEMENTED under the method other (A66)")
+    func unknownMethods() async throws {
+        let metrics = TestMetrics()
+        try await withMeasuredCalls(metrics) { client, _ in
+            for index in 0..<5 {
+                let probe = MethodDescriptor(service: "probe.Scanner", method: "Path\(index)", kind: .unary)
+                let error = await #expect(throws: RPCError.self) {
+                    let _: UnaryResponse<Catalog_Product> = try await client.unary(
+                        probe, Catalog_GetProductRequest(), metadata: [:], options: .defaults)
+                }
+                #expect(error?.code == .unimplemented)
+            }
+            let other = (GRPCMetricNames.method, "other")
+            try await waitWhile { (try? metrics.expectCounter(GRPCMetricNames.serverCallStarted, [other]).totalValue) != 5 }
+            #expect(try metrics.expectTimer(GRPCMetricNames.serverCallDuration,
+                                            [other, (GRPCMetricNames.status, "UNIMPLEMENTED")]).values.count == 5)
+            #expect((try? metrics.expectCounter(GRPCMetricNames.serverCallStarted,
+                                                [(GRPCMetricNames.method, "probe.Scanner/Path0")])) == nil)
+        }
+    }
+
     @Test("a bidirectional call's sizes add up every message each way")
     func streaming() async throws {
         let metrics = TestMetrics()

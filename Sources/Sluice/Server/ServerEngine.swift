@@ -4,6 +4,9 @@ import SluiceProto
 enum ServerEngine {
     static func handle(_ stream: ServerStream, router: RPCRouter, interceptors: [any ServerInterceptor]) async {
         guard let route = router.route(for: stream.head.method.fullPath) else {
+            for case let observer as any UnimplementedCallObserver in interceptors {
+                observer.observeUnimplementedCall(stream.head.method, peer: stream.peer)
+            }
             stream.responses.yield(.end(
                 RPCError(code: .unimplemented, message: "method \(stream.head.method.fullPath) is not implemented"),
                 trailers: [:]))

@@ -39,10 +39,20 @@ final class MethodInstruments<ByStatus: Sendable>: Sendable {
 
     /// The instruments of `method`, made on its first call.
     func entry(for method: MethodDescriptor) -> Entry {
+        entry(key: method.fullPath) { "\(method.service)/\(method.method)" }
+    }
+
+    /// The instruments recorded under `label` rather than a method's name (A66's `other`).
+    /// Paths start with "/", so a label cannot collide with one.
+    func entry(label: String) -> Entry {
+        entry(key: label) { label }
+    }
+
+    private func entry(key: String, label: () -> String) -> Entry {
         entries.withLock { entries in
-            if let entry = entries[method.fullPath] { return entry }
-            let entry = makeEntry("\(method.service)/\(method.method)")
-            entries[method.fullPath] = entry
+            if let entry = entries[key] { return entry }
+            let entry = makeEntry(label())
+            entries[key] = entry
             return entry
         }
     }

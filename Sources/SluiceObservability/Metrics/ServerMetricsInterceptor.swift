@@ -5,10 +5,9 @@ import Sluice
 /// and the bytes of messages sent and received, by method and status (names in
 /// ``GRPCMetricNames``). Message sizes are serialized sizes before compression.
 ///
-/// Interceptors run for the methods the server serves; a call to any other method is answered
-/// UNIMPLEMENTED by the router before them and is not recorded (A66 would record it with
-/// method `other`).
-public struct ServerMetricsInterceptor: ServerInterceptor {
+/// A call to a method the server does not serve is recorded under the method `other`, as A66
+/// says, so that a client probing random paths cannot grow a label per path.
+public struct ServerMetricsInterceptor: ServerInterceptor, UnimplementedCallObserver {
     /// A method's instruments for one status.
     struct ByStatus: Sendable {
         let duration: Timer
@@ -32,6 +31,16 @@ public struct ServerMetricsInterceptor: ServerInterceptor {
                                        factory: factory))
             }
         }
+    }
+
+    /// Records a call the server answered UNIMPLEMENTED, under the method `other`.
+    public func observeUnimplementedCall(_ method: MethodDescriptor, peer: String?) {
+        let other = instruments.entry(label: "other")
+        other.started.increment()
+        let recorded = other.instruments(for: .unimplemented)
+        recorded.duration.recordNanoseconds(0)
+        recorded.sent.record(0)
+        recorded.received.record(0)
     }
 
     public func intercept<Input: Sendable, Output: Sendable>(
