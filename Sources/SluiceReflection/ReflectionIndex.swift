@@ -66,6 +66,9 @@ struct ReflectionIndex: Sendable {
     func withDependencies(_ file: File, notIn sent: inout Set<String>) -> [File] {
         var answer: [File] = []
         var queue = [file]
+        // Each file is visited once: a file imported along many paths (a diamond of imports)
+        // is not walked again for each.
+        var visited: Set<String> = [file.descriptor.name]
         var next = 0
         while next < queue.count {
             let current = queue[next]
@@ -74,7 +77,9 @@ struct ReflectionIndex: Sendable {
                 sent.insert(current.descriptor.name)
                 answer.append(current)
             }
-            queue += current.imports.compactMap { files[$0] }
+            for name in current.imports where visited.insert(name).inserted {
+                if let imported = files[name] { queue.append(imported) }
+            }
         }
         return answer
     }
