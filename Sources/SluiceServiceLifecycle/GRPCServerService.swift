@@ -2,7 +2,6 @@ import Logging
 import ServiceLifecycle
 import Sluice
 import SluiceHealth
-import Synchronization
 
 /// A ``Sluice/GRPCServer`` as a swift-service-lifecycle `Service`:
 ///
@@ -18,7 +17,7 @@ import Synchronization
 /// sets every service of `health` NOT_SERVING, so that health-checking clients move away
 /// first; stops accepting calls (a GOAWAY on HTTP/2); lets the calls in flight run for up to
 /// `gracePeriod`; then cancels what remains. `run()` returns once every call has ended, so the
-/// process can exit 0. Cancelling `run()` cancels the calls at once.
+/// process can exit 0. Cancelling `run()` does the same without the health change.
 ///
 /// A group shuts its services down in reverse order: list the clients a server's handlers
 /// call before the server, so that they close after its calls have drained.
@@ -38,26 +37,16 @@ public struct GRPCServerService: Service {
     }
 
     public func run() async throws {
-        let server = self.server
+        var configured = self.server
+        configured.shutdownGracePeriod = gracePeriod
+        let server = configured
         let health = self.health
-        let grace = self.gracePeriod
-        let deadline = Mutex<Task<Void, Never>?>(nil)
-        defer { deadline.withLock { $0?.cancel() } }
-        try await withTaskCancellationHandler {
-            try await withGracefulShutdownHandler {
-                try await server.serve()
-            } onGracefulShutdown: {
-                health?.shutDown()
-                server.beginGracefulShutdown()
-                let timer = Task {
-                    // Cancelled when serve() ends first: nothing is left to cut short.
-                    guard (try? await Task.sleep(for: grace)) != nil else { return }
-                    server.shutdownNow()
-                }
-                deadline.withLock { $0 = timer }
-            }
-        } onCancel: {
-            server.shutdownNow()
+        // Graceful shutdown cancels serve(), which is the server's own graceful shutdown:
+        // no new calls, those in flight run for up to its grace period, then are cancelled.
+        try await withGracefulShutdownHandler {
+            try await cancelWhenGracefulShutdown { try await server.serve() }
+        } onGracefulShutdown: {
+            health?.shutDown()
         }
     }
 }

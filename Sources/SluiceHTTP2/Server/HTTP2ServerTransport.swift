@@ -69,31 +69,23 @@ public final class HTTP2ServerTransport: ServerTransport {
 
     /// The address the server is bound to, once it listens (useful with port 0).
     public var listeningAddress: ListeningAddress {
-        get async throws {
-            let address = try await boundAddress.value.get()
-            switch address {
-            case .v4(let v4): return .ipv4(host: v4.host, port: address.port ?? 0)
-            case .v6(let v6): return .ipv6(host: v6.host, port: address.port ?? 0)
-            case .unixDomainSocket: return .unixDomainSocket(path: address.pathname ?? "")
-            }
+        get async throws { Self.listeningAddress(of: try await boundAddress.value.get()) }
+    }
+
+    private static func listeningAddress(of address: SocketAddress) -> ListeningAddress {
+        switch address {
+        case .v4(let v4): return .ipv4(host: v4.host, port: address.port ?? 0)
+        case .v6(let v6): return .ipv6(host: v6.host, port: address.port ?? 0)
+        case .unixDomainSocket: return .unixDomainSocket(path: address.pathname ?? "")
         }
     }
 
     /// Connections open, handlers running, and where it listens, now.
     public var activity: ServerTransportActivity? {
-        let address: String?
-        switch boundAddress.peek() {
-        case .success(let bound):
-            switch bound {
-            case .v4(let v4): address = ListeningAddress.ipv4(host: v4.host, port: bound.port ?? 0).description
-            case .v6(let v6): address = ListeningAddress.ipv6(host: v6.host, port: bound.port ?? 0).description
-            case .unixDomainSocket: address = ListeningAddress.unixDomainSocket(path: bound.pathname ?? "").description
-            }
-        case .failure, nil:
-            address = nil
-        }
+        let address = try? boundAddress.peek()?.get()
         return state.withLock { state in
-            ServerTransportActivity(listeningAddress: address, openConnections: state.connections.count,
+            ServerTransportActivity(listeningAddress: address.map { Self.listeningAddress(of: $0).description },
+                                    openConnections: state.connections.count,
                                     callsInFlight: state.activeCalls, shuttingDown: state.shuttingDown)
         }
     }
