@@ -20,10 +20,15 @@ public enum GRPCPrometheusNaming {
         268_435_456, 1_073_741_824, 4_294_967_296,
     ]
 
+    /// gRFC A96's buckets for the retries (and hedges) of a call.
+    public static let retryCountBuckets: [Double] = [1, 2, 3, 4, 5]
+
     private static let counters: Set<String> = [GRPCMetricNames.clientAttemptStarted, GRPCMetricNames.serverCallStarted]
     private static let durations: Set<String> = [
         GRPCMetricNames.clientAttemptDuration, GRPCMetricNames.clientCallDuration, GRPCMetricNames.serverCallDuration,
+        GRPCMetricNames.clientCallRetryDelay,
     ]
+    private static let retryCounts: Set<String> = [GRPCMetricNames.clientCallRetries, GRPCMetricNames.clientCallHedges]
     private static let sizes: Set<String> = [
         GRPCMetricNames.clientAttemptSentSize, GRPCMetricNames.clientAttemptReceivedSize,
         GRPCMetricNames.serverCallSentSize, GRPCMetricNames.serverCallReceivedSize,
@@ -48,6 +53,7 @@ public enum GRPCPrometheusNaming {
         }
         for label in durations { factory.durationHistogramBuckets[prometheusName(label)] = latencyBuckets }
         for label in sizes { factory.valueHistogramBuckets[prometheusName(label)] = sizeBuckets }
+        for label in retryCounts { factory.valueHistogramBuckets[prometheusName(label)] = retryCountBuckets }
         return factory
     }
 

@@ -4,12 +4,14 @@ import Sluice
 import SluiceHTTP2
 import SluiceObservability
 import SluiceTestSupport
+import Synchronization
 import Testing
 
 @Suite("Metrics interceptors: gRFC A66's instruments", .timeLimit(.minutes(1)))
 struct MetricsInterceptorTests {
     /// A server and a client on loopback, each with its metrics interceptor on `metrics`.
     func withMeasuredCalls(_ metrics: TestMetrics, inner: [any ServerInterceptor] = [],
+                           serviceConfig: ServiceConfig = ServiceConfig(),
                            _ body: (GRPCClient, String) async throws -> Void) async throws {
         let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0))
         let server = GRPCServer(transport: transport, services: [CatalogService(), ChatService()],
@@ -19,7 +21,8 @@ struct MetricsInterceptorTests {
         let port = try #require(try await server.listeningAddress.port)
         let target = "ipv4:127.0.0.1:\(port)"
         let client = GRPCClient(transport: try HTTP2ClientTransport(target: .host("127.0.0.1", port: port)),
-                                interceptors: [ClientMetricsInterceptor(target: target, factory: metrics)])
+                                interceptors: [ClientMetricsInterceptor(target: target, factory: metrics)],
+                                serviceConfig: serviceConfig)
         defer { Task { await client.close() } }
         try await body(client, target)
     }
@@ -107,5 +110,95 @@ struct MetricsInterceptorTests {
                                                [method, (GRPCMetricNames.target, target), ok]).lastValue == 3 * 2 + 6)
             #expect(try metrics.expectRecorder(GRPCMetricNames.serverCallReceivedSize, [method, ok]).lastValue == 12)
         }
+    }
+
+    @Test("a retried call records each attempt under its own status, its retries and its backoff (A66, A96)")
+    func retriedCall() async throws {
+        let metrics = TestMetrics()
+        let policy = RetryPolicy(maxAttempts: 4, initialBackoff: .milliseconds(20), maxBackoff: .milliseconds(20),
+                                 backoffMultiplier: 1, retryableStatusCodes: [.unavailable])
+        let config = ServiceConfig(methodConfig: [
+            MethodConfig(names: [.init(service: "catalog.ProductService")], executionPolicy: .retry(policy)),
+        ])
+        let failing = FailingFirst(calls: 2, error: RPCError(code: .unavailable, message: "warming up"))
+        try await withMeasuredCalls(metrics, inner: [failing], serviceConfig: config) { client, target in
+            var request = Catalog_GetProductRequest()
+            request.productID = "p1"
+            let response = try await Catalog_ProductService.Client(wrapping: client).getProduct(request)
+            #expect(response.attempts == 3)
+            let base = [(GRPCMetricNames.method, "catalog.ProductService/GetProduct"), (GRPCMetricNames.target, target)]
+            let ok = (GRPCMetricNames.status, "OK")
+            let unavailable = (GRPCMetricNames.status, "UNAVAILABLE")
+            try await waitWhile { (try? metrics.expectTimer(GRPCMetricNames.clientCallDuration, base + [ok])) == nil }
+            #expect(try metrics.expectCounter(GRPCMetricNames.clientAttemptStarted, base).totalValue == 3)
+            #expect(try metrics.expectTimer(GRPCMetricNames.clientAttemptDuration, base + [unavailable]).values.count == 2)
+            #expect(try metrics.expectTimer(GRPCMetricNames.clientAttemptDuration, base + [ok]).values.count == 1)
+            // Every attempt sent the request again: 4 bytes each.
+            #expect(try metrics.expectRecorder(GRPCMetricNames.clientAttemptSentSize, base + [unavailable]).values == [4, 4])
+            #expect(try metrics.expectRecorder(GRPCMetricNames.clientAttemptReceivedSize, base + [unavailable]).values == [0, 0])
+            // One call, however many attempts; its status is the last attempt's.
+            #expect(try metrics.expectTimer(GRPCMetricNames.clientCallDuration, base + [ok]).values.count == 1)
+            #expect((try? metrics.expectTimer(GRPCMetricNames.clientCallDuration, base + [unavailable]))?.values.isEmpty != false)
+            #expect(try metrics.expectRecorder(GRPCMetricNames.clientCallRetries, base).values == [2])
+            #expect((try? metrics.expectRecorder(GRPCMetricNames.clientCallHedges, base)) == nil)
+            // Two backoffs of 20 ms (jittered down to any fraction: A6's backoff is random(0, 20 ms)).
+            let delay = try #require(try metrics.expectTimer(GRPCMetricNames.clientCallRetryDelay, base).values.first)
+            let callDuration = try #require(try metrics.expectTimer(GRPCMetricNames.clientCallDuration, base + [ok]).values.first)
+            #expect(delay > 0 && delay < callDuration)
+        }
+    }
+
+    @Test("a call without retries records no retry instruments, not zeros (A96)")
+    func unretriedCall() async throws {
+        let metrics = TestMetrics()
+        try await withMeasuredCalls(metrics) { client, target in
+            _ = try await Catalog_ProductService.Client(wrapping: client).getProduct(Catalog_GetProductRequest())
+            let base = [(GRPCMetricNames.method, "catalog.ProductService/GetProduct"), (GRPCMetricNames.target, target)]
+            try await waitWhile { (try? metrics.expectTimer(GRPCMetricNames.clientCallDuration, base + [(GRPCMetricNames.status, "OK")])) == nil }
+            #expect((try? metrics.expectRecorder(GRPCMetricNames.clientCallRetries, base)) == nil)
+            #expect((try? metrics.expectTimer(GRPCMetricNames.clientCallRetryDelay, base)) == nil)
+        }
+    }
+
+    @Test("a hedged call records each hedge as an attempt and counts the hedges (A96)")
+    func hedgedCall() async throws {
+        let metrics = TestMetrics()
+        let config = ServiceConfig(methodConfig: [
+            MethodConfig(names: [.init(service: "catalog.ProductService")],
+                         executionPolicy: .hedging(HedgingPolicy(maxAttempts: 3, hedgingDelay: .zero,
+                                                                 nonFatalStatusCodes: [.unavailable]))),
+        ])
+        let failing = FailingFirst(calls: 2, error: RPCError(code: .unavailable, message: "busy"))
+        try await withMeasuredCalls(metrics, inner: [failing], serviceConfig: config) { client, target in
+            _ = try await Catalog_ProductService.Client(wrapping: client).getProduct(Catalog_GetProductRequest())
+            let base = [(GRPCMetricNames.method, "catalog.ProductService/GetProduct"), (GRPCMetricNames.target, target)]
+            let ok = (GRPCMetricNames.status, "OK")
+            try await waitWhile { (try? metrics.expectTimer(GRPCMetricNames.clientCallDuration, base + [ok])) == nil }
+            #expect(try metrics.expectCounter(GRPCMetricNames.clientAttemptStarted, base).totalValue == 3)
+            #expect(try metrics.expectRecorder(GRPCMetricNames.clientCallHedges, base).values == [2])
+            #expect(try metrics.expectTimer(GRPCMetricNames.clientAttemptDuration, base + [(GRPCMetricNames.status, "UNAVAILABLE")])
+                .values.count == 2)
+            #expect((try? metrics.expectRecorder(GRPCMetricNames.clientCallRetries, base)) == nil)
+        }
+    }
+}
+
+/// Fails the server's first `calls` calls with `error`, then lets calls through.
+final class FailingFirst: ServerInterceptor {
+    let calls: Int
+    let error: RPCError
+    private let seen = Atomic<Int>(0)
+
+    init(calls: Int, error: RPCError) {
+        self.calls = calls
+        self.error = error
+    }
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>, context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        if seen.add(1, ordering: .relaxed).newValue <= calls { throw error }
+        return try await next(request, context)
     }
 }

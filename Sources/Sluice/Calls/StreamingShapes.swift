@@ -122,6 +122,9 @@ public struct ClientContext: Sendable {
     public var methodConfig: MethodConfig?
     /// The retry token bucket of the service config the method config came from.
     var retryThrottle: RetryThrottle?
+    /// What hears of each attempt of the call, set by interceptors through
+    /// ``addAttemptTracer(_:)``; nil when none asked.
+    public internal(set) var attemptTracer: (any ClientAttemptTracer)?
 
     public init(method: MethodDescriptor, options: CallOptions, methodConfig: MethodConfig? = nil) {
         self.method = method

@@ -150,10 +150,10 @@ public struct GRPCClient: Sendable {
     }
 
     /// Opens one attempt's stream: reserved metadata stripped, the deadline enforced, the size
-    /// limits set; returns it with the writer of its requests.
+    /// limits set, the call's attempt tracer told; returns it with the writer of its requests.
     func openAttempt<Request: SluiceProto.Message>(
         _ requestMetadata: Metadata, _ context: ClientContext, deadline: ContinuousClock.Instant?,
-        extraMetadata: Metadata = [:], _ type: Request.Type
+        extraMetadata: Metadata = [:], attempt number: Int = 1, kind: ClientAttemptKind = .original, _ type: Request.Type
     ) async throws -> (ClientStream, MessageWriter<Request>) {
         var metadata = requestMetadata
         for element in metadata where Metadata.isReserved(element.key) { metadata.removeAll(element.key) }
@@ -161,7 +161,22 @@ public struct GRPCClient: Sendable {
         var head = RequestHead(method: context.method, metadata: metadata, deadline: deadline,
                                compression: context.options.compression)
         head.waitForReady = context.options.waitForReady ?? false
-        let stream = try await transport.openStream(head)
+        let traced = context.attemptTracer.map { tracer in
+            let attempt = ClientAttempt(method: context.method, number: number, kind: kind, started: .now)
+            tracer.attemptStarted(attempt)
+            return (tracer, attempt)
+        }
+        let stream: ClientStream
+        do {
+            stream = try await transport.openStream(head)
+        } catch {
+            if let (tracer, attempt) = traced {
+                let failure = error as? RPCError ?? RPCError(code: .unavailable, message: "\(error)")
+                tracer.attemptEnded(attempt, ClientAttemptEnd(error: failure, statistics: CallStatistics(), ended: .now))
+            }
+            throw error
+        }
+        if let (tracer, attempt) = traced { stream.state.trace(attempt, to: tracer) }
 
         if let deadline {
             let timer = Task {

@@ -3,14 +3,14 @@ import Synchronization
 /// A value set once and awaited by any number of tasks: response headers, a call's end.
 public final class OneShot<Value: Sendable>: Sendable {
     private enum State {
-        /// The first waiter is kept inline: most values have one waiter at most, and then
-        /// waiting allocates no array.
+        /// The first waiter and the first callback are kept inline: most values have one of
+        /// each at most, and then waiting allocates no array.
         case waiting(first: UnsafeContinuation<Value, Never>?, more: [UnsafeContinuation<Value, Never>],
-                     callbacks: [@Sendable (Value) -> Void])
+                     firstCallback: (@Sendable (Value) -> Void)?, callbacks: [@Sendable (Value) -> Void])
         case set(Value)
     }
 
-    private let state = Mutex(State.waiting(first: nil, more: [], callbacks: []))
+    private let state = Mutex(State.waiting(first: nil, more: [], firstCallback: nil, callbacks: []))
 
     public init() {}
 
@@ -22,8 +22,9 @@ public final class OneShot<Value: Sendable>: Sendable {
             defer { state = .set(value) }
             return state
         }
-        guard case .waiting(let first, let more, let callbacks)? = pending else { return false }
+        guard case .waiting(let first, let more, let firstCallback, let callbacks)? = pending else { return false }
         // Callbacks first: what they record is in place when the waiters resume.
+        firstCallback?(value)
         for callback in callbacks { callback(value) }
         // Each continuation was stored once and is resumed once, here.
         first?.resume(returning: value)
@@ -38,9 +39,12 @@ public final class OneShot<Value: Sendable>: Sendable {
             switch state {
             case .set(let value):
                 return value
-            case .waiting(let first, let more, var callbacks):
+            case .waiting(let first, let more, nil, let callbacks):
+                state = .waiting(first: first, more: more, firstCallback: body, callbacks: callbacks)
+                return nil
+            case .waiting(let first, let more, let firstCallback?, var callbacks):
                 callbacks.append(body)
-                state = .waiting(first: first, more: more, callbacks: callbacks)
+                state = .waiting(first: first, more: more, firstCallback: firstCallback, callbacks: callbacks)
                 return nil
             }
         }
@@ -58,12 +62,12 @@ public final class OneShot<Value: Sendable>: Sendable {
                     switch state {
                     case .set(let value):
                         return value
-                    case .waiting(nil, let more, let callbacks):
-                        state = .waiting(first: continuation, more: more, callbacks: callbacks)
+                    case .waiting(nil, let more, let firstCallback, let callbacks):
+                        state = .waiting(first: continuation, more: more, firstCallback: firstCallback, callbacks: callbacks)
                         return nil
-                    case .waiting(let first?, var more, let callbacks):
+                    case .waiting(let first?, var more, let firstCallback, let callbacks):
                         more.append(continuation)
-                        state = .waiting(first: first, more: more, callbacks: callbacks)
+                        state = .waiting(first: first, more: more, firstCallback: firstCallback, callbacks: callbacks)
                         return nil
                     }
                 }

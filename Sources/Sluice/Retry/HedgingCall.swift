@@ -29,7 +29,8 @@ extension GRPCClient {
                     let stream: ClientStream
                     do {
                         stream = try await self.openAttempt(request.metadata, context, deadline: deadline,
-                                                            extraMetadata: extra, Request.self).0
+                                                            extraMetadata: extra, attempt: index + 1,
+                                                            kind: index > 0 ? .hedge : .original, Request.self).0
                     } catch let error as RPCError {
                         return .attempt(index: index, stream: Self.failedStream(error), end: CallEnd(error: error, trailers: [:]))
                     }

@@ -27,8 +27,9 @@ extension GRPCClient {
             let stream: ClientStream
             let outcome: CallEnd
             do {
-                let (opened, writer) = try await openAttempt(request.metadata, context, deadline: deadline,
-                                                             extraMetadata: extra, Request.self)
+                let (opened, writer) = try await openAttempt(request.metadata, context, deadline: deadline, extraMetadata: extra,
+                                                             attempt: attempt, kind: attempt > 1 ? .retry : .original,
+                                                             Request.self)
                 stream = opened
                 if let recorded {
                     await Self.replay(recorded, on: stream)

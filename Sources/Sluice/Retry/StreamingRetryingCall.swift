@@ -81,7 +81,8 @@ extension GRPCClient {
             let stream: ClientStream
             let outcome: CallEnd
             do {
-                stream = try await openAttempt(metadata, context, deadline: deadline, extraMetadata: extra, Request.self).0
+                stream = try await openAttempt(metadata, context, deadline: deadline, extraMetadata: extra, attempt: attempt,
+                                               kind: attempt > 1 ? .retry : .original, Request.self).0
                 guard control.begin(stream) else {
                     // Cancelled while the attempt opened (begin cancelled it): the call ends
                     // with it, which also wakes a reader waiting for the committed attempt.

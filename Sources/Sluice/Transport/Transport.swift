@@ -71,7 +71,7 @@ public struct ClientStreamSink: Sendable {
         case .end(let error, let trailers):
             headers.set([:])
             if end.set(CallEnd(error: error, trailers: trailers)) {
-                state.clear()
+                state.ended(error)
                 if let error { messagesWriter.finish(throwing: error) } else { messagesWriter.finish() }
             }
             return false
@@ -103,7 +103,7 @@ public struct ClientStreamSink: Sendable {
         state.counters.received(message.bytes.count)
         headers.set([:])
         guard end.set(CallEnd(error: error, trailers: trailers)) else { return }
-        state.clear()
+        state.ended(error)
         messages.pipe.yieldLast(message, throwing: error)
     }
 
@@ -173,6 +173,8 @@ final class ClientCallState: MessageDecodingObserver, Sendable {
     private let recording = Mutex<RequestRecording?>(nil)
     /// The transport's writer for serialized requests.
     let requests: RPCWriter<SerializedMessage>
+    /// The attempt tracer that hears of this stream's end, if its call has one.
+    private let attemptTrace = Mutex(AttemptTrace.untraced)
 
     init(requests: RPCWriter<SerializedMessage>) {
         self.requests = requests
@@ -234,8 +236,40 @@ final class ClientCallState: MessageDecodingObserver, Sendable {
         stream.cancel(error)
     }
 
-    /// The call ended: drop the stream, which holds the pipe that holds this box.
-    func clear() { stream.withLock { $0 = nil } }
+    /// The call ended: drop the stream (which holds the pipe that holds this box), and tell
+    /// the attempt's tracer, if it has one.
+    func ended(_ error: RPCError?) {
+        stream.withLock { $0 = nil }
+        let traced = attemptTrace.withLock { trace -> (any ClientAttemptTracer, ClientAttempt)? in
+            defer { trace = .ended(error) }
+            if case .tracing(let tracer, let attempt) = trace { return (tracer, attempt) }
+            return nil
+        }
+        if let (tracer, attempt) = traced {
+            tracer.attemptEnded(attempt, ClientAttemptEnd(error: error, statistics: counters.snapshot, ended: .now))
+        }
+    }
+
+    /// Reports this stream's end to `tracer` as the end of `attempt`: when it comes, or at once
+    /// if it came before the tracer could be attached.
+    func trace(_ attempt: ClientAttempt, to tracer: any ClientAttemptTracer) {
+        let endedAlready: RPCError?? = attemptTrace.withLock { trace in
+            if case .ended(let error) = trace { return .some(error) }
+            trace = .tracing(tracer, attempt)
+            return .none
+        }
+        if case .some(let error) = endedAlready {
+            tracer.attemptEnded(attempt, ClientAttemptEnd(error: error, statistics: counters.snapshot, ended: .now))
+        }
+    }
+}
+
+/// Whether a stream's end is to be reported to an attempt tracer.
+private enum AttemptTrace {
+    case untraced
+    case tracing(any ClientAttemptTracer, ClientAttempt)
+    /// The stream ended (with this error, nil for OK); a tracer attached now hears at once.
+    case ended(RPCError?)
 }
 
 /// Carries RPCs to a server: HTTP/2 in `SluiceHTTP2`, in-process for tests.

@@ -1,16 +1,31 @@
 import CoreMetrics
 import Sluice
+import Synchronization
 
-/// Records gRFC A66's client instruments through swift-metrics: attempts started, attempt and
-/// call durations, and the bytes of messages sent and received, by method, target and status
-/// (names in ``GRPCMetricNames``).
+/// Records gRFC A66's client instruments through swift-metrics, per attempt and per call, by
+/// method, target and status (names in ``GRPCMetricNames``):
 ///
-/// It runs around the call, above retries: a call of several attempts counts them all in
-/// `grpc.client.attempt.started` and reports its committed attempt's bytes; its duration goes
-/// to `grpc.client.call.duration`, and to `grpc.client.attempt.duration` only when the call
-/// was one attempt. Message sizes are serialized sizes before compression (equal to A66's
-/// compressed sizes on calls without compression).
+/// - per attempt (a retried or hedged call has several): `grpc.client.attempt.started`,
+///   `grpc.client.attempt.duration` and the bytes the attempt sent and received;
+/// - per call: `grpc.client.call.duration`, from the call's start to its status, across
+///   attempts and backoff;
+/// - for calls that took more than one attempt, gRFC A96's `grpc.client.call.retries` (retry
+///   policies) or `grpc.client.call.hedges` (hedging policies), and
+///   `grpc.client.call.retry_delay`, the time the call had no attempt in flight.
+///
+/// The interceptor sees the call once; it hears of each attempt through a
+/// ``ClientAttemptTracer`` it adds to the call's context. Message sizes are serialized sizes
+/// before compression (equal to A66's compressed sizes on calls without compression).
 public struct ClientMetricsInterceptor: ClientInterceptor {
+    /// A method's instruments that carry no status. A96's are made when first needed: most
+    /// methods are never retried or hedged, and need not export empty series.
+    struct PerMethod: Sendable {
+        let attemptStarted: Counter
+        let retries: LazyInstrument<Recorder>
+        let hedges: LazyInstrument<Recorder>
+        let retryDelay: LazyInstrument<Timer>
+    }
+
     /// A method's instruments for one status.
     struct ByStatus: Sendable {
         let attemptDuration: Timer
@@ -21,7 +36,7 @@ public struct ClientMetricsInterceptor: ClientInterceptor {
 
     /// The channel's target, the `grpc.target` attribute.
     public let target: String
-    private let instruments: MethodInstruments<ByStatus>
+    private let instruments: MethodInstruments<PerMethod, ByStatus>
 
     /// - Parameters:
     ///   - target: The target the client calls, as given to its channel.
@@ -30,7 +45,18 @@ public struct ClientMetricsInterceptor: ClientInterceptor {
         self.target = target
         self.instruments = MethodInstruments { method in
             let base = [(GRPCMetricNames.method, method), (GRPCMetricNames.target, target)]
-            return .init(started: Counter(label: GRPCMetricNames.clientAttemptStarted, dimensions: base, factory: factory)) { status in
+            let perMethod = PerMethod(
+                attemptStarted: Counter(label: GRPCMetricNames.clientAttemptStarted, dimensions: base, factory: factory),
+                retries: LazyInstrument {
+                    Recorder(label: GRPCMetricNames.clientCallRetries, dimensions: base, aggregate: true, factory: factory)
+                },
+                hedges: LazyInstrument {
+                    Recorder(label: GRPCMetricNames.clientCallHedges, dimensions: base, aggregate: true, factory: factory)
+                },
+                retryDelay: LazyInstrument {
+                    Timer(label: GRPCMetricNames.clientCallRetryDelay, dimensions: base, factory: factory)
+                })
+            return .init(perMethod) { status in
                 let dimensions = base + [(GRPCMetricNames.status, status)]
                 return ByStatus(
                     attemptDuration: Timer(label: GRPCMetricNames.clientAttemptDuration, dimensions: dimensions, factory: factory),
@@ -47,20 +73,81 @@ public struct ClientMetricsInterceptor: ClientInterceptor {
         request: StreamingClientRequest<Input>, context: ClientContext,
         next: @Sendable (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
     ) async throws -> StreamingClientResponse<Output> {
-        let started = ContinuousClock.now
-        let method = instruments.entry(for: context.method)
-        method.started.increment()
-        return try await observeClientCall(request, context, next) { outcome in
-            let nanoseconds = started.duration(to: .now).wholeNanoseconds
-            let instruments = method.instruments(for: outcome.error?.code ?? .ok)
-            if outcome.attempts > 1 {
-                method.started.increment(by: outcome.attempts - 1)
-            } else {
-                instruments.attemptDuration.recordNanoseconds(nanoseconds)
-            }
-            instruments.callDuration.recordNanoseconds(nanoseconds)
-            instruments.sent.record(outcome.statistics.bytesSent)
-            instruments.received.record(outcome.statistics.bytesReceived)
+        let call = ClientCallMetrics(instruments.entry(for: context.method))
+        var context = context
+        context.addAttemptTracer(call)
+        let response: StreamingClientResponse<Output>
+        do {
+            response = try await next(request, context)
+        } catch {
+            // Failed before a stream opened (no connection, deadline, an inner interceptor).
+            call.callEnded(error as? RPCError ?? RPCError(code: .unknown, message: "\(error)"))
+            throw error
         }
+        // The closure captures the call's object alone, which costs no allocation.
+        response.end.whenSet { end in call.callEnded(end.error) }
+        return response
+    }
+}
+
+/// One call's metrics: the tracer of its attempts, and what it records when the call ends.
+private final class ClientCallMetrics: ClientAttemptTracer {
+    /// What the call's attempts have done so far.
+    struct Attempts {
+        var inFlight = 0
+        var retries = 0
+        var hedges = 0
+        /// When the last attempt in flight ended, while none is.
+        var idleSince: ContinuousClock.Instant?
+        /// Time with no attempt in flight, between the first attempt's start and the last's.
+        var delay = Duration.zero
+    }
+
+    typealias Entry = MethodInstruments<ClientMetricsInterceptor.PerMethod, ClientMetricsInterceptor.ByStatus>.Entry
+
+    private let method: Entry
+    private let started = ContinuousClock.now
+    private let attempts = Mutex(Attempts())
+
+    init(_ method: Entry) {
+        self.method = method
+    }
+
+    func attemptStarted(_ attempt: ClientAttempt) {
+        method.perMethod.attemptStarted.increment()
+        attempts.withLock { attempts in
+            if attempts.inFlight == 0, let idleSince = attempts.idleSince {
+                attempts.delay += idleSince.duration(to: attempt.started)
+            }
+            attempts.idleSince = nil
+            attempts.inFlight += 1
+            switch attempt.kind {
+            case .original: break
+            case .retry: attempts.retries += 1
+            case .hedge: attempts.hedges += 1
+            }
+        }
+    }
+
+    func attemptEnded(_ attempt: ClientAttempt, _ end: ClientAttemptEnd) {
+        let instruments = method.instruments(for: end.error?.code ?? .ok)
+        instruments.attemptDuration.recordNanoseconds(attempt.started.duration(to: end.ended).wholeNanoseconds)
+        instruments.sent.record(end.statistics.bytesSent)
+        instruments.received.record(end.statistics.bytesReceived)
+        attempts.withLock { attempts in
+            attempts.inFlight -= 1
+            if attempts.inFlight == 0 { attempts.idleSince = end.ended }
+        }
+    }
+
+    func callEnded(_ error: RPCError?) {
+        method.instruments(for: error?.code ?? .ok).callDuration.recordNanoseconds(started.duration(to: .now).wholeNanoseconds)
+        let attempts = attempts.withLock { $0 }
+        guard attempts.retries > 0 || attempts.hedges > 0 else { return }
+        // A96: calls without retries (or hedges) record nothing, not zero.
+        let instruments = method.perMethod
+        if attempts.retries > 0 { instruments.retries.instrument.record(attempts.retries) }
+        if attempts.hedges > 0 { instruments.hedges.instrument.record(attempts.hedges) }
+        instruments.retryDelay.instrument.recordNanoseconds(attempts.delay.wholeNanoseconds)
     }
 }

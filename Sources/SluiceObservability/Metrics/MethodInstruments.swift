@@ -5,15 +5,16 @@ import Synchronization
 /// The instruments of every method a metrics interceptor has seen, made once each: a call
 /// costs one dictionary lookup by its path when it starts and an array index by its status
 /// code when it ends, with no dimension arrays or strings built per call.
-final class MethodInstruments<ByStatus: Sendable>: Sendable {
-    /// One method's instruments: its started counter, and those recorded by status.
+final class MethodInstruments<PerMethod: Sendable, ByStatus: Sendable>: Sendable {
+    /// One method's instruments: those without a status (its started counter), and those
+    /// recorded by status.
     final class Entry: Sendable {
-        let started: Counter
+        let perMethod: PerMethod
         private let byStatus: Mutex<[ByStatus?]>
         private let make: @Sendable (_ status: String) -> ByStatus
 
-        init(started: Counter, make: @escaping @Sendable (_ status: String) -> ByStatus) {
-            self.started = started
+        init(_ perMethod: PerMethod, byStatus make: @escaping @Sendable (_ status: String) -> ByStatus) {
+            self.perMethod = perMethod
             self.make = make
             self.byStatus = Mutex([ByStatus?](repeating: nil, count: 17))
         }
@@ -54,6 +55,25 @@ final class MethodInstruments<ByStatus: Sendable>: Sendable {
             let entry = makeEntry(label())
             entries[key] = entry
             return entry
+        }
+    }
+}
+
+/// An instrument made on first use, so that one never used exports no empty series.
+final class LazyInstrument<Instrument: Sendable>: Sendable {
+    private let made = Mutex<Instrument?>(nil)
+    private let make: @Sendable () -> Instrument
+
+    init(_ make: @escaping @Sendable () -> Instrument) {
+        self.make = make
+    }
+
+    var instrument: Instrument {
+        made.withLock { made in
+            if let made { return made }
+            let instrument = make()
+            made = instrument
+            return instrument
         }
     }
 }

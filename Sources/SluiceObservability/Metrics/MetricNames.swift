@@ -6,6 +6,12 @@ public enum GRPCMetricNames {
     public static let clientAttemptSentSize = "grpc.client.attempt.sent_total_compressed_message_size"
     public static let clientAttemptReceivedSize = "grpc.client.attempt.rcvd_total_compressed_message_size"
     public static let clientCallDuration = "grpc.client.call.duration"
+    /// gRFC A96: retries a call made under a retry policy, recorded for calls with at least one.
+    public static let clientCallRetries = "grpc.client.call.retries"
+    /// Hedged attempts beyond the first, for calls under a hedging policy that sent any.
+    public static let clientCallHedges = "grpc.client.call.hedges"
+    /// gRFC A96: the time a retried or hedged call had no attempt in flight (its backoff).
+    public static let clientCallRetryDelay = "grpc.client.call.retry_delay"
     public static let serverCallStarted = "grpc.server.call.started"
     public static let serverCallDuration = "grpc.server.call.duration"
     public static let serverCallSentSize = "grpc.server.call.sent_total_compressed_message_size"

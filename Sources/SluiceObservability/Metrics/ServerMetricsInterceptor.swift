@@ -15,14 +15,14 @@ public struct ServerMetricsInterceptor: ServerInterceptor, UnimplementedCallObse
         let received: Recorder
     }
 
-    private let instruments: MethodInstruments<ByStatus>
+    private let instruments: MethodInstruments<Counter, ByStatus>
 
     /// - Parameter factory: The metrics backend; by default the one bootstrapped in
     ///   `MetricsSystem`.
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.instruments = MethodInstruments { method in
             let base = [(GRPCMetricNames.method, method)]
-            return .init(started: Counter(label: GRPCMetricNames.serverCallStarted, dimensions: base, factory: factory)) { status in
+            return .init(Counter(label: GRPCMetricNames.serverCallStarted, dimensions: base, factory: factory)) { status in
                 let dimensions = base + [(GRPCMetricNames.status, status)]
                 return ByStatus(
                     duration: Timer(label: GRPCMetricNames.serverCallDuration, dimensions: dimensions, factory: factory),
@@ -36,7 +36,7 @@ public struct ServerMetricsInterceptor: ServerInterceptor, UnimplementedCallObse
     /// Records a call the server answered UNIMPLEMENTED, under the method `other`.
     public func observeUnimplementedCall(_ method: MethodDescriptor, peer: String?) {
         let other = instruments.entry(label: "other")
-        other.started.increment()
+        other.perMethod.increment()
         let recorded = other.instruments(for: .unimplemented)
         recorded.duration.recordNanoseconds(0)
         recorded.sent.record(0)
@@ -49,7 +49,7 @@ public struct ServerMetricsInterceptor: ServerInterceptor, UnimplementedCallObse
     ) async throws -> StreamingServerResponse<Output> {
         let started = ContinuousClock.now
         let method = instruments.entry(for: context.method)
-        method.started.increment()
+        method.perMethod.increment()
         return try await observeServerCall(request, context, next) { error in
             let instruments = method.instruments(for: error?.code ?? .ok)
             let statistics = context.statistics
