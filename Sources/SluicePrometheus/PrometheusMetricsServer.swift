@@ -21,14 +21,20 @@ public final class PrometheusMetricsServer: Sendable {
     private let host: String
     private let port: Int
     private let group: any EventLoopGroup
+    private let beforeScrape: (@Sendable () -> Void)?
     private let bound = OneShot<Result<Int, any Error>>()
 
     /// - Parameters:
     ///   - host: The address to listen on; loopback by default, as metrics are rarely public.
     ///   - port: The port; 0 for any free one (see ``listeningPort``).
+    ///   - beforeScrape: Called before each exposition is written, on an event loop: where
+    ///     sampled values are brought up to date (``StatusGauges`` records snapshots quickly
+    ///     enough). It must not block.
     public init(registry: PrometheusCollectorRegistry, host: String = "127.0.0.1", port: Int,
-                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                beforeScrape: (@Sendable () -> Void)? = nil) {
         self.registry = registry
+        self.beforeScrape = beforeScrape
         self.host = host
         self.port = port
         self.group = eventLoopGroup
@@ -42,6 +48,7 @@ public final class PrometheusMetricsServer: Sendable {
     /// Listens and serves until the calling task is cancelled; throws if it cannot bind.
     public func run() async throws {
         let registry = self.registry
+        let beforeScrape = self.beforeScrape
         let channel: any Channel
         do {
             channel = try await ServerBootstrap(group: group)
@@ -49,7 +56,7 @@ public final class PrometheusMetricsServer: Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        try channel.pipeline.syncOperations.addHandler(MetricsRequestHandler(registry: registry))
+                        try channel.pipeline.syncOperations.addHandler(MetricsRequestHandler(registry: registry, beforeScrape: beforeScrape))
                     }
                 }
                 .bind(host: host, port: port)
@@ -73,10 +80,12 @@ private final class MetricsRequestHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let registry: PrometheusCollectorRegistry
+    private let beforeScrape: (@Sendable () -> Void)?
     private var head: HTTPRequestHead?
 
-    init(registry: PrometheusCollectorRegistry) {
+    init(registry: PrometheusCollectorRegistry, beforeScrape: (@Sendable () -> Void)?) {
         self.registry = registry
+        self.beforeScrape = beforeScrape
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -106,6 +115,7 @@ private final class MetricsRequestHandler: ChannelInboundHandler {
         } else {
             status = .ok
             headers.add(name: "content-type", value: "text/plain; version=0.0.4; charset=utf-8")
+            beforeScrape?()
             body.writeBytes(registry.emitToBuffer())
         }
         headers.add(name: "content-length", value: "\(body.readableBytes)")

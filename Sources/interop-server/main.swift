@@ -70,12 +70,17 @@ struct InteropServer: AsyncParsableCommand {
         // Inert unless a call carries x-fail-attempts (RetryProbeInterceptor).
         var interceptors: [any ServerInterceptor] = [RetryProbeInterceptor()]
         let registry = PrometheusCollectorRegistry()
-        let metrics = metricsPort.map { PrometheusMetricsServer(registry: registry, port: $0) }
-        if metrics != nil {
-            interceptors.insert(ServerMetricsInterceptor(factory: GRPCPrometheusNaming.metricsFactory(registry: registry)), at: 0)
+        let factory = GRPCPrometheusNaming.metricsFactory(registry: registry)
+        if metricsPort != nil {
+            interceptors.insert(ServerMetricsInterceptor(factory: factory), at: 0)
         }
         let server = GRPCServer(transport: transport, services: services + [reflection], interceptors: interceptors,
                                 shutdownGracePeriod: .seconds(gracePeriodSeconds))
+        // Connections and calls in flight, sampled on each scrape.
+        let gauges = StatusGauges(factory: factory)
+        let metrics = metricsPort.map { port in
+            PrometheusMetricsServer(registry: registry, port: port, beforeScrape: { gauges.record(server.statusSnapshot()) })
+        }
         // SIGTERM and SIGINT drain: health NOT_SERVING, no new calls, those in flight finish
         // (for up to the grace period), exit 0.
         var lifecycle: [ServiceGroupConfiguration.ServiceConfiguration] = []

@@ -115,6 +115,10 @@ struct InteropTests {
         }
         #expect(metrics.contains(#"grpc_server_call_started_total{grpc_method="grpc.testing.TestService/UnaryCall"} 1"#), "\(metrics)")
         #expect(metrics.contains(#"grpc_server_call_duration_seconds_count{grpc_method="grpc.testing.TestService/UnaryCall",grpc_status="OK"} 1"#))
+        // Sampled on the scrape: no call is in flight while curl scrapes.
+        #expect(metrics.contains("# TYPE grpc_server_connections gauge"), "\(metrics)")
+        #expect(metrics.split(separator: "\n").contains { $0.hasPrefix("grpc_server_active_calls{grpc_server_address=") && $0.hasSuffix(" 0.0") },
+                "\(metrics)")
     }
 
     @Test("20,000 calls leak nothing: neither process's resident memory grows after warm-up")

@@ -9,6 +9,12 @@ public struct ChannelStatusSnapshot: Sendable, Hashable, Codable {
         public var state: String
         /// The circuit breaker's state and counts, when the channel has breakers.
         public var circuitBreaker: CircuitBreakerCounts?
+
+        public init(endpoint: String, state: String, circuitBreaker: CircuitBreakerCounts? = nil) {
+            self.endpoint = endpoint
+            self.state = state
+            self.circuitBreaker = circuitBreaker
+        }
     }
 
     /// A circuit breaker's counts, without its clock instant (which means nothing outside the
@@ -24,6 +30,14 @@ public struct ChannelStatusSnapshot: Sendable, Hashable, Codable {
         public var failed: Int
         /// Calls refused while the circuit was open.
         public var rejected: Int
+
+        public init(state: String, total: Int, successful: Int, failed: Int, rejected: Int) {
+            self.state = state
+            self.total = total
+            self.successful = successful
+            self.failed = failed
+            self.rejected = rejected
+        }
     }
 
     /// The target as given, `dns:///orders.internal:50051`.
@@ -34,6 +48,14 @@ public struct ChannelStatusSnapshot: Sendable, Hashable, Codable {
     public var loadBalancingPolicy: String
     /// The endpoints, in the resolver's order.
     public var subchannels: [Subchannel]
+
+    /// A snapshot as a channel reports it (or a test makes one up).
+    public init(target: String, state: String, loadBalancingPolicy: String, subchannels: [Subchannel]) {
+        self.target = target
+        self.state = state
+        self.loadBalancingPolicy = loadBalancingPolicy
+        self.subchannels = subchannels
+    }
 }
 
 extension GRPCChannel {

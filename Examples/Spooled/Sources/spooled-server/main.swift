@@ -33,16 +33,21 @@ struct SpooledServer: AsyncParsableCommand {
         let health = HealthService()
         let services: [any RegistrableService] = [QueueServiceProvider(store: store), WorkerServiceProvider(store: store), health]
         let registry = PrometheusCollectorRegistry()
+        let factory = GRPCPrometheusNaming.metricsFactory(registry: registry)
         let server = GRPCServer(
             transport: transport,
             services: services + [try ReflectionService(describing: services)],
             interceptors: [
                 ServerCorrelationInterceptor(), ServerLoggingInterceptor(logger: logger),
-                ServerMetricsInterceptor(factory: GRPCPrometheusNaming.metricsFactory(registry: registry)),
+                ServerMetricsInterceptor(factory: factory),
                 APIKeyInterceptor(keys: Set(apiKeys)),
             ])
         var lifecycle: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        let metrics = metricsPort.map { PrometheusMetricsServer(registry: registry, port: $0) }
+        // Connections and calls in flight, sampled on each scrape.
+        let gauges = StatusGauges(factory: factory)
+        let metrics = metricsPort.map { port in
+            PrometheusMetricsServer(registry: registry, port: port, beforeScrape: { gauges.record(server.statusSnapshot()) })
+        }
         if let metrics {
             lifecycle.append(.init(service: ClosureService { try await cancelWhenGracefulShutdown { try await metrics.run() } }))
         }
