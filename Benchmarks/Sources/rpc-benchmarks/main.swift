@@ -9,7 +9,7 @@
 //   rpc-benchmarks client --impl sluice|sluice-retry|grpc-swift --port P --concurrency C --seconds S --kind unary|stream
 //   rpc-benchmarks allocations --impl sluice|sluice-retry|grpc-swift
 //   rpc-benchmarks hedging [--seconds S]                   tail latency with and without hedging
-//   rpc-benchmarks observability [--seconds S]             Sluice with metrics, logging and
+//   rpc-benchmarks observability [--seconds S] [--rounds N] Sluice with metrics, logging and
 //                                                          tracing on against the same off
 import AllocationCounter
 import Foundation
@@ -432,7 +432,7 @@ struct Run {
 typealias Measures = (LoadResult, LoadResult, LoadResult, Double?)
 
 /// Measures one run (server and load client in processes of their own) and prints its row.
-func measure(_ run: Run, seconds: Double) async throws -> Measures {
+func measure(_ run: Run, seconds: Double, countAllocations: Bool = true) async throws -> Measures {
     let request = echoItem().serializedBytes().map { String(format: "%02x", $0) }.joined()
     let (server, pipe) = try spawn(run.server, ["server", "--impl", run.server.rawValue, "--port", "0"], core: 0)
     // SIGKILL: the Python peer's asyncio server outlives SIGTERM.
@@ -464,7 +464,7 @@ func measure(_ run: Run, seconds: Double) async throws -> Measures {
     let many = try client(64, "unary")
     let stream = try client(1, "stream")
     kill(server.processIdentifier, SIGKILL)
-    let allocs = run.countsAllocations ? try await allocations(run.server) : nil
+    let allocs = run.countsAllocations && countAllocations ? try await allocations(run.server) : nil
     print(run.label.padding(toLength: 28, withPad: " ", startingAt: 0)
           + String(format: "%13.0f %8.0f %8.0f %16.0f %8.0f %8.0f %14.0f ",
                    one.perSecond, one.p50.micros, one.p99.micros, many.perSecond, many.p50.micros, many.p99.micros,
@@ -474,9 +474,11 @@ func measure(_ run: Run, seconds: Double) async throws -> Measures {
 }
 
 /// What logging, metrics and tracing cost: Sluice with each on (both sides) against Sluice
-/// with nothing, measured before and after the others to show the noise.
-func observabilityBenchmark(seconds: Double) async throws {
-    print("Observability cost: RPCs on loopback, server on core 0, load generator on core 1, \(seconds)s per run")
+/// with nothing. The configurations run in turn, `rounds` times over, and each figure is the
+/// median of its rounds: run-to-run noise on this machine reaches 10-20%, more than the
+/// overheads measured, and interleaving spreads it over every configuration alike.
+func observabilityBenchmark(seconds: Double, rounds: Int) async throws {
+    print("Observability cost: RPCs on loopback, server on core 0, load generator on core 1, \(seconds)s per run, \(rounds) rounds")
     print("run                          unary c=1 rps   p50 us   p99 us   unary c=64 rps   p50 us   p99 us   stream msg/s   allocs/RPC")
     let runs = [
         Run(label: "nothing on", server: .sluice, client: .sluice),
@@ -484,20 +486,29 @@ func observabilityBenchmark(seconds: Double) async throws {
         Run(label: "metrics (prometheus)", server: .sluiceMetrics, client: .sluiceMetrics),
         Run(label: "tracing (in-memory)", server: .sluiceTraced, client: .sluiceTraced),
         Run(label: "all (quiet log, no-op trace)", server: .sluiceObserved, client: .sluiceObserved),
-        Run(label: "nothing on, again", server: .sluice, client: .sluice),
     ]
-    var results: [String: Measures] = [:]
-    for run in runs { results[run.label] = try await measure(run, seconds: seconds) }
-    guard let first = results["nothing on"], let again = results["nothing on, again"] else { return }
-    // The baseline is the better of the two plain runs, so that noise cannot flatter the rest.
-    let base = (max(first.0.perSecond, again.0.perSecond), max(first.1.perSecond, again.1.perSecond),
-                max(first.2.perSecond, again.2.perSecond))
-    print(String(format: "noise, plain run 2 / run 1: unary c=1 %.2fx, c=64 %.2fx, streaming %.2fx",
-                 again.0.perSecond / first.0.perSecond, again.1.perSecond / first.1.perSecond, again.2.perSecond / first.2.perSecond))
-    for label in ["a pass-through interceptor", "metrics (prometheus)", "tracing (in-memory)", "all (quiet log, no-op trace)"] {
-        guard let r = results[label] else { continue }
-        print(label + String(format: " / nothing on: unary c=1 %.2fx, c=64 %.2fx, streaming %.2fx, allocations %.1f vs %.1f",
-                     r.0.perSecond / base.0, r.1.perSecond / base.1, r.2.perSecond / base.2, r.3 ?? 0, first.3 ?? 0))
+    var results: [String: [Measures]] = [:]
+    for round in 1...max(1, rounds) {
+        print("round \(round)")
+        for run in runs { results[run.label, default: []].append(try await measure(run, seconds: seconds, countAllocations: round == 1)) }
+    }
+    func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? 0 : sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+    func medians(_ label: String) -> (Double, Double, Double, Double) {
+        let measures = results[label] ?? []
+        return (median(measures.map(\.0.perSecond)), median(measures.map(\.1.perSecond)), median(measures.map(\.2.perSecond)),
+                measures.first?.3 ?? 0)
+    }
+    let base = medians("nothing on")
+    let spread = (results["nothing on"] ?? []).map(\.1.perSecond)
+    print(String(format: "medians of %d rounds; plain runs at c=64 ranged %.0f-%.0f RPC/s", rounds, spread.min() ?? 0, spread.max() ?? 0))
+    print(String(format: "nothing on: unary c=1 %.0f, c=64 %.0f, streaming %.0f, allocations %.1f", base.0, base.1, base.2, base.3))
+    for run in runs.dropFirst() {
+        let r = medians(run.label)
+        print(run.label + String(format: " / nothing on: unary c=1 %.2fx, c=64 %.2fx, streaming %.2fx, allocations %.1f vs %.1f",
+                                 r.0 / base.0, r.1 / base.1, r.2 / base.2, r.3, base.3))
     }
 }
 
@@ -565,7 +576,7 @@ case "allocations":
 case "hedging":
     try await hedgingBenchmark(seconds: Double(option("--seconds", "5")) ?? 5)
 case "observability":
-    try await observabilityBenchmark(seconds: Double(option("--seconds", "5")) ?? 5)
+    try await observabilityBenchmark(seconds: Double(option("--seconds", "5")) ?? 5, rounds: Int(option("--rounds", "3")) ?? 3)
 default:
     try await orchestrate(seconds: Double(option("--seconds", "5")) ?? 5)
 }

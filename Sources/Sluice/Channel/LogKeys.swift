@@ -1,6 +1,7 @@
 import Logging
 
-/// The metadata keys of the channel's log events: stable, so that log queries keep working.
+/// The metadata keys of the log events of the channel, the client's retries and the
+/// transports: stable, so that log queries keep working.
 public enum LogKeys {
     /// The channel's target, as given.
     public static let target = "sluice.target"
@@ -16,6 +17,31 @@ public enum LogKeys {
     public static let healthService = "sluice.health_service"
     /// An error's description.
     public static let error = "sluice.error"
+    /// The other side of a connection: `ipv4:10.0.0.7:50512`.
+    public static let peer = "sluice.peer"
+    /// A GOAWAY's error code: `NO_ERROR`, `ENHANCE_YOUR_CALM`, ...
+    public static let goAwayCode = "sluice.goaway_code"
+    /// A GOAWAY's debug data, as text: `server_shutdown`, `max_age`, `too_many_pings`, ...
+    public static let goAwayDebug = "sluice.goaway_debug"
+    /// The last stream a GOAWAY's sender will process.
+    public static let lastStreamID = "sluice.last_stream_id"
+    /// Keepalive ping strikes a client has against it (gRFC A8).
+    public static let pingStrikes = "sluice.ping_strikes"
+    /// How long until the next attempt, in milliseconds (a connect backoff, a retry's delay).
+    public static let delayMilliseconds = "sluice.delay_ms"
+    /// A call's method, `package.Service/Method`.
+    public static let method = "sluice.method"
+    /// An attempt's number: 1 for a call's first.
+    public static let attempt = "sluice.attempt"
+    /// A status code's name: `UNAVAILABLE`, ...
+    public static let status = "sluice.status"
+}
+
+extension Duration {
+    /// Whole milliseconds, for ``LogKeys/delayMilliseconds``.
+    package var loggedMilliseconds: String {
+        "\(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)"
+    }
 }
 
 extension Logger {

@@ -1,3 +1,4 @@
+import Logging
 import SluiceProto
 
 /// Makes RPCs over a transport. Generated clients wrap one.
@@ -21,6 +22,8 @@ public struct GRPCClient: Sendable {
     public let retryBufferLimits: RetryBufferLimits
     /// The bytes this client's calls keep for replay, against `retryBufferLimits.perChannel`.
     let retryBudget: RetryBufferBudget
+    /// Where retries and hedges are logged, at `debug`; nil logs nothing.
+    let logger: Logger?
 
     /// A client of `transport`.
     ///
@@ -35,8 +38,13 @@ public struct GRPCClient: Sendable {
     ///     once published (gRFC A2).
     ///   - retryBufferLimits: How much request data a retried call, and all of this client's
     ///     calls together, may keep for replay; a call past either commits to its attempt.
+    ///   - logger: Where each retry (method, the attempt coming, the status that caused it,
+    ///     the delay) and each hedged attempt is logged at `debug`, with the keys of
+    ///     ``LogKeys``. nil, the default, logs nothing.
     public init(transport: any ClientTransport, interceptors: [any ClientInterceptor] = [], defaultOptions: CallOptions = .defaults,
-                serviceConfig: ServiceConfig = ServiceConfig(), retryBufferLimits: RetryBufferLimits = RetryBufferLimits()) {
+                serviceConfig: ServiceConfig = ServiceConfig(), retryBufferLimits: RetryBufferLimits = RetryBufferLimits(),
+                logger: Logger? = nil) {
+        self.logger = logger
         self.transport = transport
         self.interceptors = interceptors
         self.defaultOptions = defaultOptions

@@ -1,3 +1,4 @@
+import Logging
 import SluiceProto
 import Synchronization
 
@@ -23,6 +24,11 @@ extension GRPCClient {
                 let index = launched
                 launched += 1
                 inFlight += 1
+                if index > 0 {
+                    logger?.debug("hedging", metadata: [
+                        LogKeys.method: "\(context.method.service)/\(context.method.method)", LogKeys.attempt: "\(index + 1)",
+                    ])
+                }
                 group.addTask {
                     var extra: Metadata = [:]
                     if index > 0 { extra.add("grpc-previous-rpc-attempts", "\(index)") }

@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 import SluiceProto
 
@@ -56,6 +57,7 @@ extension GRPCClient {
             case .stop:
                 return Self.response(to: stream, Response.self, attempts: attempt)
             case .retry(let delay):
+                logRetry(context.method, attempt: attempt + 1, after: outcome, delay: delay)
                 try await Self.backOff(delay, deadline: deadline)
                 attempt += 1
             }
@@ -71,6 +73,15 @@ extension GRPCClient {
         let throttleAllows = policy.retryableStatusCodes.contains(code) ? (throttle?.recordFailure() ?? true) : true
         return machine.attemptEnded(code: code, committed: false, pushback: pushback(in: outcome.trailers),
                                     throttleAllows: throttleAllows, jitter: Double.random(in: 0..<1))
+    }
+
+    /// Logs that attempt `attempt` of a call to `method` follows `outcome` after `delay`.
+    func logRetry(_ method: MethodDescriptor, attempt: Int, after outcome: CallEnd, delay: Duration) {
+        logger?.debug("retrying", metadata: [
+            LogKeys.method: "\(method.service)/\(method.method)", LogKeys.attempt: "\(attempt)",
+            LogKeys.status: "\(outcome.error?.code ?? .ok)", LogKeys.error: "\(outcome.error?.message ?? "")",
+            LogKeys.delayMilliseconds: "\(delay.loggedMilliseconds)",
+        ])
     }
 
     /// Runs the producer once, keeping what it writes, for attempts that all start from the

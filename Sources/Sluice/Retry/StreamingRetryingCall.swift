@@ -1,3 +1,4 @@
+import Logging
 import SluiceProto
 import Synchronization
 
@@ -118,6 +119,7 @@ extension GRPCClient {
                 Self.commit(stream, attempt: attempt, log: log, control: control, sink: sink)
                 return
             case .retry(let delay):
+                logRetry(context.method, attempt: attempt + 1, after: outcome, delay: delay)
                 do {
                     try await Self.backOff(delay, deadline: deadline, cancelled: control)
                 } catch {

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOHTTP2
 import NIOPosix
@@ -29,6 +30,11 @@ public final class HTTP2ClientTransport: ClientTransport {
         /// advertised as SETTINGS_MAX_HEADER_LIST_SIZE; a response over it fails its call with
         /// RESOURCE_EXHAUSTED. 16 KiB, as C-core's hard limit.
         public var maxResponseHeaderListSize = HPACKDecoderDefaults.maxHeaderListSize
+        /// Where the transport logs its connections' events, with the keys of `LogKeys`: at
+        /// `debug` connects, connect failures (with the backoff), GOAWAYs received, keepalive
+        /// timeouts, connection errors and closes; at `trace` each keepalive ping. nil, the
+        /// default, logs nothing.
+        public var logger: Logger?
 
         public init() {}
     }
@@ -49,12 +55,19 @@ public final class HTTP2ClientTransport: ClientTransport {
     private let pool = Mutex(PoolState())
     private let sslContext: NIOSSLContext?
     private let stateObserver = Mutex<(@Sendable (ConnectivityState) -> Void)?>(nil)
+    /// The configuration's logger, with the target in its metadata.
+    private let logger: Logger?
 
     public init(target: SocketTarget, configuration: Configuration = Configuration(),
                 eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         self.target = target
         self.configuration = configuration
         self.group = eventLoopGroup
+        self.logger = configuration.logger.map { logger in
+            var logger = logger
+            logger[metadataKey: LogKeys.target] = "\(target)"
+            return logger
+        }
         switch target {
         case .host(let host, let port):
             let name = configuration.serverHostname ?? host
@@ -204,6 +217,7 @@ public final class HTTP2ClientTransport: ClientTransport {
                     throw RPCError(code: .unavailable, message: "connecting to \(target) failed: \(error)")
                 }
             case .connect(let connecting):
+                logger?.debug("connecting")
                 do {
                     let connection = try await connect()
                     pool.withLock { state in
@@ -212,16 +226,24 @@ public final class HTTP2ClientTransport: ClientTransport {
                         state.failures = 0
                         state.retryAfter = nil
                     }
-                    connection.channel.closeFuture.whenComplete { [weak self] _ in self?.connectionClosed() }
+                    let logger = self.logger
+                    logger?.debug("connected", metadata: [LogKeys.peer: "\(connection.channel.remoteAddress.map { "\($0)" } ?? "")"])
+                    connection.channel.closeFuture.whenComplete { [weak self] _ in
+                        logger?.debug("connection closed")
+                        self?.connectionClosed()
+                    }
                     report(.ready)
                     connecting.set(.success(connection))
                 } catch {
-                    pool.withLock { state in
+                    let backoff = pool.withLock { state in
                         state.connecting = nil
                         state.failures += 1
                         state.lastError = error
-                        state.retryAfter = .now + configuration.backoff.delay(afterFailures: state.failures)
+                        let backoff = configuration.backoff.delay(afterFailures: state.failures)
+                        state.retryAfter = .now + backoff
+                        return backoff
                     }
+                    logger?.debug("connect failed", metadata: [LogKeys.error: "\(error)", LogKeys.delayMilliseconds: "\(backoff.loggedMilliseconds)"])
                     report(.transientFailure)
                     connecting.set(.failure(error))
                     throw RPCError(code: .unavailable, message: "connecting to \(target) failed: \(error)")
@@ -238,6 +260,7 @@ public final class HTTP2ClientTransport: ClientTransport {
         case .unixDomainSocket: hostname = configuration.serverHostname
         }
         let keepalive = configuration.keepalive
+        let logger = self.logger
         let maxHeaderListSize = configuration.maxResponseHeaderListSize
         let connectionBox = OneShot<ClientConnection>()
         var bootstrap = ClientBootstrap(group: group)
@@ -272,7 +295,7 @@ public final class HTTP2ClientTransport: ClientTransport {
                 try sync.addHandler(NIOHTTP2Handler(mode: .client, frameDelegate: streams,
                                                     connectionConfiguration: connectionConfiguration))
                 try sync.addHandler(streams)
-                try sync.addHandler(ClientConnectionHandler(connection: connectionBox, keepalive: keepalive))
+                try sync.addHandler(ClientConnectionHandler(connection: connectionBox, keepalive: keepalive, logger: logger))
                 connectionBox.set(ClientConnection(channel: channel, streams: NIOLoopBound(streams, eventLoop: channel.eventLoop),
                                                    maxResponseHeaderListSize: maxHeaderListSize))
             }

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOHTTP2
 import Sluice
@@ -86,13 +87,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private let connection: OneShot<ClientConnection>
     private let keepalive: ClientKeepalive
+    private let logger: Logger?
     private var pingTask: Scheduled<Void>?
     private var pingTimeout: Scheduled<Void>?
     private static let pingData = HTTP2PingData(withInteger: 0x534C_5549_4345)  // "SLUICE"
 
-    init(connection: OneShot<ClientConnection>, keepalive: ClientKeepalive) {
+    init(connection: OneShot<ClientConnection>, keepalive: ClientKeepalive, logger: Logger?) {
         self.connection = connection
         self.keepalive = keepalive
+        self.logger = logger
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -112,7 +115,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 connection.peek()?.state.withLock { $0.maxConcurrentStreams = setting.value }
             }
             connection.peek()?.serverPreface.set(true)
-        case .goAway:
+        case .goAway(let lastStreamID, let errorCode, let opaqueData):
+            logger?.debug("GOAWAY received", metadata: [
+                LogKeys.goAwayCode: "\(errorCode.specName)", LogKeys.goAwayDebug: "\(opaqueData.map { String(buffer: $0) } ?? "")",
+                LogKeys.lastStreamID: "\(lastStreamID)",
+            ])
             connection.peek()?.state.withLock { $0.goingAway = true }
             if connection.peek()?.load == 0 { context.close(promise: nil) }
         case .ping(let data, ack: true) where data == Self.pingData:
@@ -128,6 +135,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// connection is done. Closing it ends its calls with UNAVAILABLE; left open, they would
     /// wait forever.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger?.debug("connection error", metadata: [LogKeys.error: "\(error)"])
         connection.peek()?.state.withLock { $0.goingAway = true }
         context.close(promise: nil)
     }
@@ -155,14 +163,40 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         if calls > 0 || keepalive.permitWithoutCalls {
             context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .ping(Self.pingData, ack: false))),
                                   promise: nil)
+            logger?.trace("keepalive ping sent")
             if pingTimeout == nil {
                 let channel = context.channel
+                let logger = self.logger
                 pingTimeout = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(keepalive.timeout.seconds * 1e9))) {
                     // No ACK in time: the peer is gone.
+                    logger?.debug("keepalive ping not acknowledged in time: closing the connection")
                     channel.close(promise: nil)
                 }
             }
         }
         schedulePing(context: context)
+    }
+}
+
+extension HTTP2ErrorCode {
+    /// The code's name as RFC 9113 spells it (`NO_ERROR`, `ENHANCE_YOUR_CALM`), for logs.
+    var specName: String {
+        switch self {
+        case .noError: "NO_ERROR"
+        case .protocolError: "PROTOCOL_ERROR"
+        case .internalError: "INTERNAL_ERROR"
+        case .flowControlError: "FLOW_CONTROL_ERROR"
+        case .settingsTimeout: "SETTINGS_TIMEOUT"
+        case .streamClosed: "STREAM_CLOSED"
+        case .frameSizeError: "FRAME_SIZE_ERROR"
+        case .refusedStream: "REFUSED_STREAM"
+        case .cancel: "CANCEL"
+        case .compressionError: "COMPRESSION_ERROR"
+        case .connectError: "CONNECT_ERROR"
+        case .enhanceYourCalm: "ENHANCE_YOUR_CALM"
+        case .inadequateSecurity: "INADEQUATE_SECURITY"
+        case .http11Required: "HTTP_1_1_REQUIRED"
+        default: "0x\(String(networkCode, radix: 16))"
+        }
     }
 }

@@ -1,5 +1,7 @@
+import Logging
 import NIOCore
 import NIOHTTP2
+import Sluice
 
 /// Fired down a server connection's pipeline when the server begins a graceful shutdown.
 struct ServerGracefulShutdownEvent: Sendable {}
@@ -20,8 +22,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var idleTimer: Scheduled<Void>?
     private var ageTimer: Scheduled<Void>?
     private var graceTimer: Scheduled<Void>?
+    private let logger: Logger?
 
-    init(keepalive: ServerKeepalive, limits: ServerConnectionLimits, streams: StreamTable<ServerStreamHandler>) {
+    init(keepalive: ServerKeepalive, limits: ServerConnectionLimits, streams: StreamTable<ServerStreamHandler>, logger: Logger?) {
+        self.logger = logger
         self.enforcer = KeepaliveEnforcer(policy: keepalive)
         self.streams = streams
         self.acceptedAt = .now
@@ -33,7 +37,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         // Added as the connection is accepted: the handshake deadline runs from here.
         if let deadline = lifecycle.handshakeDeadline(acceptedAt: acceptedAt) {
             handshakeTimer = schedule(at: deadline, context: context) { handler, context in
-                handler.perform(handler.lifecycle.handshakeTimerFired(), context: context)
+                let action = handler.lifecycle.handshakeTimerFired()
+                if action == .close { handler.logger?.debug("closing the connection: no HTTP/2 preface before the handshake deadline") }
+                handler.perform(action, context: context)
             }
         }
         if let deadline = lifecycle.ageDeadline {
@@ -41,7 +47,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 handler.perform(handler.lifecycle.ageTimerFired(at: .now), context: context)
                 if let grace = handler.lifecycle.graceDeadline {
                     handler.graceTimer = handler.schedule(at: grace, context: context) { handler, context in
-                        handler.perform(handler.lifecycle.graceTimerFired(), context: context)
+                        let action = handler.lifecycle.graceTimerFired()
+                        if action == .close { handler.logger?.debug("closing the connection: calls outlived the age grace period") }
+                        handler.perform(action, context: context)
                     }
                 }
             }
@@ -56,6 +64,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// connection is done, and closing it cancels its calls' handlers. Stream errors do not
     /// get here: the stream table keeps them on their stream.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger?.debug("connection error", metadata: [LogKeys.error: "\(error)"])
         context.close(promise: nil)
     }
 
@@ -72,7 +81,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             }
         case .ping(_, ack: false):
             if streams.takeDataSent() { enforcer.didSendData() }
-            if enforcer.receivedPing(at: .now, activeCalls: streams.openStreams) == .goAway {
+            let strikesBefore = enforcer.strikes
+            let verdict = enforcer.receivedPing(at: .now, activeCalls: streams.openStreams)
+            if enforcer.strikes > strikesBefore {
+                logger?.trace("keepalive ping strike", metadata: [LogKeys.pingStrikes: "\(enforcer.strikes)"])
+            }
+            if verdict == .goAway {
+                logGoAway("ENHANCE_YOUR_CALM", "too_many_pings")
                 let goAway = HTTP2Frame(
                     streamID: .rootStream,
                     payload: .goAway(lastStreamID: .maxID, errorCode: .enhanceYourCalm,
@@ -121,6 +136,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             // flushed. On the next tick, a final GOAWAY goes out behind it (writes complete
             // in order), and the connection closes once that has been written.
             let channel = context.channel
+            logGoAway("NO_ERROR", "drained")
             context.eventLoop.execute {
                 let goAway = HTTP2Frame(
                     streamID: .rootStream,
@@ -129,6 +145,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 channel.writeAndFlush(goAway).whenComplete { _ in channel.close(promise: nil) }
             }
         case .goAway(let debugText, let closeNow):
+            logGoAway("NO_ERROR", debugText)
             let goAway = HTTP2Frame(
                 streamID: .rootStream,
                 payload: .goAway(lastStreamID: .maxID, errorCode: .noError,
@@ -139,6 +156,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 written.whenComplete { _ in channel.close(promise: nil) }
             }
         }
+    }
+
+    private func logGoAway(_ code: String, _ debugText: String) {
+        logger?.debug("GOAWAY sent", metadata: [LogKeys.goAwayCode: "\(code)", LogKeys.goAwayDebug: "\(debugText)"])
     }
 
     /// Runs `body` on the loop at `deadline`, unless the handler is gone by then.

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOHTTP2
 import NIOPosix
@@ -36,6 +37,12 @@ public final class HTTP2ServerTransport: ServerTransport {
         public var connectionLimits = ServerConnectionLimits()
         /// Memory a connection may hold for what clients send and what calls answer.
         public var buffers = ServerBufferLimits()
+        /// Where the transport logs its connections' events, each with the peer, with the keys
+        /// of `LogKeys`: at `debug` connections accepted, refused (at the connection limit)
+        /// and closed, GOAWAYs sent and why (shutdown, idleness, age, too many pings),
+        /// connection errors; at `trace` each keepalive ping strike. nil, the default, logs
+        /// nothing.
+        public var logger: Logger?
 
         public init() {}
     }
@@ -120,7 +127,11 @@ public final class HTTP2ServerTransport: ServerTransport {
             channel.eventLoop.makeCompletedFuture {
                 // Past the limit the connection is closed at once, before it costs more than
                 // its descriptor for a moment (NIO closes a channel whose initializer fails).
-                guard self.admitConnection(channel, limit: maxConnections) else { throw ConnectionLimitReached() }
+                guard self.admitConnection(channel, limit: maxConnections) else {
+                    configuration.logger?.debug("connection refused: the server is at its connection limit",
+                                                metadata: [LogKeys.peer: "\(Self.describe(channel.remoteAddress))"])
+                    throw ConnectionLimitReached()
+                }
                 try self.configureConnection(channel, sslContext: sslContext, configuration: configuration)
             }
         }
@@ -224,6 +235,15 @@ public final class HTTP2ServerTransport: ServerTransport {
             try sync.addHandler(NIOSSLServerHandler(context: sslContext))
         }
         let peer = Self.describe(channel.remoteAddress)
+        let logger = configuration.logger.map { logger in
+            var logger = logger
+            logger[metadataKey: LogKeys.peer] = "\(peer)"
+            return logger
+        }
+        if let logger {
+            logger.debug("connection accepted")
+            channel.closeFuture.whenComplete { _ in logger.debug("connection closed") }
+        }
         let streamLimit = AdvertisedStreamLimit(advertised: configuration.maxConcurrentStreams)
         try sync.addHandler(streamLimit)
         var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
@@ -256,7 +276,7 @@ public final class HTTP2ServerTransport: ServerTransport {
                                             connectionConfiguration: connectionConfiguration))
         try sync.addHandler(streams)
         try sync.addHandler(ServerConnectionHandler(keepalive: configuration.keepalive,
-                                                    limits: configuration.connectionLimits, streams: streams))
+                                                    limits: configuration.connectionLimits, streams: streams, logger: logger))
     }
 
     private func startCall(_ stream: ServerStream) -> Task<Void, Never>? {
