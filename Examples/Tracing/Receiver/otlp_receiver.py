@@ -9,7 +9,10 @@ empty ExportTraceServiceResponse, as an OTLP collector does; anything else gets 
 """
 import gzip
 import json
+import os
+import signal
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from google.protobuf.message import DecodeError
@@ -81,6 +84,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *arguments):
         pass
 
+
+# Stop on SIGTERM even if the parent started us with it ignored, and when the parent goes away
+# (our stdin, a pipe from it, reaches its end), so no receiver outlives its test.
+signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
 
 server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0), Handler)
 print(f"otlp-receiver listening on {server.server_address[1]}", flush=True)

@@ -25,9 +25,17 @@ final class OTLPReceiver: Sendable {
         }
     }
 
+    /// What the process wrote, and whether it has exited: a box of its own, because the
+    /// process's handlers must capture it before `self` exists.
+    private final class Output: Sendable {
+        let data = Mutex(Data())
+        let exited = Mutex(false)
+    }
+
     private let process: Process
-    private let output = Mutex(Data())
-    private let exited = Mutex(false)
+    private let output = Output()
+    /// The receiver's stdin: it exits when this closes, so it dies with the test process.
+    private let lifeline = Pipe()
 
     init() throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -37,22 +45,22 @@ final class OTLPReceiver: Sendable {
         process.arguments = ["python3", script.path]
         let pipe = Pipe()
         process.standardOutput = pipe
+        process.standardInput = lifeline
         let output = self.output
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let chunk = handle.availableData
-            output.withLock { $0.append(chunk) }
+            output.data.withLock { $0.append(chunk) }
         }
-        let exited = self.exited
-        process.terminationHandler = { _ in exited.withLock { $0 = true } }
+        process.terminationHandler = { _ in output.exited.withLock { $0 = true } }
         try process.run()
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        stop()
     }
 
     private var lines: [Substring] {
-        output.withLock { String(decoding: $0, as: UTF8.self) }.split(separator: "\n")
+        output.data.withLock { String(decoding: $0, as: UTF8.self) }.split(separator: "\n")
     }
 
     /// The port it listens on, once it says.
@@ -62,7 +70,7 @@ final class OTLPReceiver: Sendable {
                let port = Int(line.split(separator: " ").last ?? "") {
                 return port
             }
-            if exited.withLock({ $0 }) { break }
+            if output.exited.withLock({ $0 }) { break }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw ReceiverError.didNotStart(lines.joined(separator: "\n"))
@@ -77,8 +85,10 @@ final class OTLPReceiver: Sendable {
     /// Requests it refused (malformed, wrong path or type), as it reported them.
     var rejections: [Substring] { lines.filter { $0.hasPrefix("{\"message\"") } }
 
+    /// Ends the receiver: SIGKILL, which it cannot ignore, then its stdin closed.
     func stop() {
-        process.terminate()
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? lifeline.fileHandleForWriting.close()
     }
 
     enum ReceiverError: Error {
