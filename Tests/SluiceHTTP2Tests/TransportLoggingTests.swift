@@ -65,13 +65,17 @@ struct TransportLoggingTests {
             configuration.keepalive = ClientKeepalive(time: .milliseconds(20))
             configuration.keepalive.permitWithoutCalls = true
             let client = GRPCClient(transport: try HTTP2ClientTransport(target: .host("127.0.0.1", port: port), configuration: configuration))
-            _ = try await Catalog_ProductService.Client(wrapping: client).getProduct(Catalog_GetProductRequest())
+            // The call only opens the connection: on a busy machine the pings may end the
+            // connection before the call does, which is what this test is about anyway.
+            _ = try? await Catalog_ProductService.Client(wrapping: client).getProduct(Catalog_GetProductRequest())
             try await waitWhile { !clientLogs.all.contains { $0.message == "GOAWAY received" } }
             await client.close()
         }
         let strikes = serverLogs.all.filter { $0.message == "keepalive ping strike" }
         #expect(strikes.allSatisfy { $0.level == .trace })
-        #expect(strikes.compactMap { $0.metadata[LogKeys.pingStrikes].map { "\($0)" } }.prefix(3) == ["1", "2", "3"])
+        // Strikes reset when the server sends data (the first call's response may come after
+        // a ping); the GOAWAY follows the third in a row (the default allows two).
+        #expect(strikes.last?.metadata[LogKeys.pingStrikes] == "3")
         let sent = try #require(serverLogs.all.first { $0.message == "GOAWAY sent" })
         #expect(sent.metadata[LogKeys.goAwayCode] == "ENHANCE_YOUR_CALM")
         #expect(sent.metadata[LogKeys.goAwayDebug] == "too_many_pings")
