@@ -148,6 +148,24 @@ struct MetricsInterceptorTests {
         }
     }
 
+    @Test("a call that finds no server records one failed attempt and one failed call")
+    func noServer() async throws {
+        let metrics = TestMetrics()
+        // Port 1: nothing listens there.
+        let client = GRPCClient(transport: try HTTP2ClientTransport(target: .host("127.0.0.1", port: 1)),
+                                interceptors: [ClientMetricsInterceptor(target: "ipv4:127.0.0.1:1", factory: metrics)])
+        await #expect(throws: RPCError.self) {
+            _ = try await Catalog_ProductService.Client(wrapping: client).getProduct(Catalog_GetProductRequest())
+        }
+        await client.close()
+        let base = [(GRPCMetricNames.method, "catalog.ProductService/GetProduct"), (GRPCMetricNames.target, "ipv4:127.0.0.1:1")]
+        let unavailable = (GRPCMetricNames.status, "UNAVAILABLE")
+        #expect(try metrics.expectCounter(GRPCMetricNames.clientAttemptStarted, base).totalValue == 1)
+        #expect(try metrics.expectTimer(GRPCMetricNames.clientAttemptDuration, base + [unavailable]).values.count == 1)
+        #expect(try metrics.expectRecorder(GRPCMetricNames.clientAttemptSentSize, base + [unavailable]).values == [0])
+        #expect(try metrics.expectTimer(GRPCMetricNames.clientCallDuration, base + [unavailable]).values.count == 1)
+    }
+
     @Test("a call without retries records no retry instruments, not zeros (A96)")
     func unretriedCall() async throws {
         let metrics = TestMetrics()

@@ -11,6 +11,7 @@
 //   rpc-benchmarks hedging [--seconds S]                   tail latency with and without hedging
 //   rpc-benchmarks observability [--seconds S] [--rounds N] Sluice with metrics, logging and
 //                                                          tracing on against the same off
+//   rpc-benchmarks metrics-cost [--calls N]                the metrics' bookkeeping per call alone
 import AllocationCounter
 import Foundation
 import GRPCCore
@@ -575,6 +576,8 @@ case "allocations":
     print(String(format: "%.1f allocations per unary RPC", try await allocations(impl)))
 case "hedging":
     try await hedgingBenchmark(seconds: Double(option("--seconds", "5")) ?? 5)
+case "metrics-cost":
+    metricsCostBenchmark(calls: Int(option("--calls", "200000")) ?? 200_000)
 case "observability":
     try await observabilityBenchmark(seconds: Double(option("--seconds", "5")) ?? 5, rounds: Int(option("--rounds", "3")) ?? 3)
 default:

@@ -9,6 +9,11 @@ import SluiceProto
 public struct GRPCClient: Sendable {
     public let transport: any ClientTransport
     public let interceptors: [any ClientInterceptor]
+    /// The interceptors run around each call: `interceptors` without the call tracer
+    /// factories, which the client calls itself.
+    private let chain: [any ClientInterceptor]
+    /// The interceptors that make a tracer for each call (see ``ClientCallTracerFactory``).
+    private let callTracerFactories: [any ClientCallTracerFactory]
     /// Options for calls that leave them unset.
     public var defaultOptions: CallOptions
     /// Per-method timeouts, size limits and retry policies (gRFC A2).
@@ -31,7 +36,9 @@ public struct GRPCClient: Sendable {
     ///   - transport: Carries the calls: an HTTP/2 transport, a ``GRPCChannel``, or the
     ///     in-process transport.
     ///   - interceptors: Run in order around every call, the first outermost; they see each
-    ///     call once, whatever its number of attempts.
+    ///     call once, whatever its number of attempts. Those that are
+    ///     ``ClientCallTracerFactory``s (the metrics interceptor) are not run: the client
+    ///     makes their tracer for each call and tells it of every attempt and of the end.
     ///   - defaultOptions: Options for calls that leave them unset.
     ///   - serviceConfig: Per-method timeouts, size limits and retry policies. Over a
     ///     ``GRPCChannel`` whose resolver publishes a service config, that one applies instead
@@ -47,6 +54,8 @@ public struct GRPCClient: Sendable {
         self.logger = logger
         self.transport = transport
         self.interceptors = interceptors
+        self.chain = interceptors.filter { !($0 is any ClientCallTracerFactory) }
+        self.callTracerFactories = interceptors.compactMap { $0 as? any ClientCallTracerFactory }
         self.defaultOptions = defaultOptions
         self.serviceConfig = serviceConfig
         self.retryThrottle = serviceConfig.retryThrottling.map(RetryThrottle.init)
@@ -79,11 +88,39 @@ public struct GRPCClient: Sendable {
         let methodConfig = config.methodConfig.isEmpty ? nil : config.methodConfig(for: method)
         var context = ClientContext(method: method, options: merged(options, methodConfig), methodConfig: methodConfig)
         context.retryThrottle = resolved.map(\.throttle) ?? retryThrottle
+        guard let tracer = makeCallTracer(for: method) else { return try await intercepted(request, context) }
+        context.addAttemptTracer(tracer)
+        let response: StreamingClientResponse<Response>
+        do {
+            response = try await intercepted(request, context)
+        } catch {
+            // Failed before a stream opened (no connection, deadline, an interceptor).
+            tracer.callEnded(ClientCallEnd(error: error as? RPCError ?? RPCError(code: .unknown, message: "\(error)")))
+            throw error
+        }
+        response.end.whenSet { end in tracer.callEnded(ClientCallEnd(error: end.error)) }
+        return response
+    }
+
+    /// The call through the interceptors, then the transport.
+    private func intercepted<Request: SluiceProto.Message, Response: SluiceProto.Message>(
+        _ request: StreamingClientRequest<Request>, _ context: ClientContext
+    ) async throws -> StreamingClientResponse<Response> {
         // Without interceptors, no chain: the closure would capture this client, an allocation.
-        if interceptors.isEmpty { return try await execute(request, context) }
-        return try await Self.run(request, context, interceptors[...]) { request, context in
+        if chain.isEmpty { return try await execute(request, context) }
+        return try await Self.run(request, context, chain[...]) { request, context in
             try await execute(request, context)
         }
+    }
+
+    /// One tracer for the call from every factory; nil without factories.
+    private func makeCallTracer(for method: MethodDescriptor) -> (any ClientCallTracer)? {
+        guard let first = callTracerFactories.first else { return nil }
+        var tracer = first.makeCallTracer(for: method)
+        for factory in callTracerFactories.dropFirst() {
+            tracer = ClientCallTracerPair(first: tracer, second: factory.makeCallTracer(for: method))
+        }
+        return tracer
     }
 
     private static func run<Request: Sendable, Response: Sendable>(
@@ -170,7 +207,7 @@ public struct GRPCClient: Sendable {
                                compression: context.options.compression)
         head.waitForReady = context.options.waitForReady ?? false
         let traced = context.attemptTracer.map { tracer in
-            let attempt = ClientAttempt(method: context.method, number: number, kind: kind, started: .now)
+            let attempt = ClientAttempt(number: number, kind: kind, started: .now)
             tracer.attemptStarted(attempt)
             return (tracer, attempt)
         }

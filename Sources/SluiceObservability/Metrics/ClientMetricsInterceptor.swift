@@ -13,10 +13,11 @@ import Synchronization
 ///   policies) or `grpc.client.call.hedges` (hedging policies), and
 ///   `grpc.client.call.retry_delay`, the time the call had no attempt in flight.
 ///
-/// The interceptor sees the call once; it hears of each attempt through a
-/// ``ClientAttemptTracer`` it adds to the call's context. Message sizes are serialized sizes
-/// before compression (equal to A66's compressed sizes on calls without compression).
-public struct ClientMetricsInterceptor: ClientInterceptor {
+/// ``GRPCClient`` does not run it as an interceptor: it is a ``ClientCallTracerFactory``, whose
+/// tracer the client tells of each attempt and of the call's end, with no interceptor frame
+/// per call. Message sizes are serialized sizes before compression (equal to A66's
+/// compressed sizes on calls without compression).
+public struct ClientMetricsInterceptor: ClientInterceptor, ClientCallTracerFactory {
     /// A method's instruments that carry no status. A96's are made when first needed: most
     /// methods are never retried or hedged, and need not export empty series.
     struct PerMethod: Sendable {
@@ -69,6 +70,13 @@ public struct ClientMetricsInterceptor: ClientInterceptor {
         }
     }
 
+    /// The call's metrics: what ``GRPCClient`` asks for instead of running this as an
+    /// interceptor.
+    public func makeCallTracer(for method: MethodDescriptor) -> any ClientCallTracer {
+        ClientCallMetrics(instruments.entry(for: method))
+    }
+
+    /// For code that runs interceptors itself; ``GRPCClient`` uses ``makeCallTracer(for:)``.
     public func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingClientRequest<Input>, context: ClientContext,
         next: @Sendable (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
@@ -91,7 +99,7 @@ public struct ClientMetricsInterceptor: ClientInterceptor {
 }
 
 /// One call's metrics: the tracer of its attempts, and what it records when the call ends.
-private final class ClientCallMetrics: ClientAttemptTracer {
+private final class ClientCallMetrics: ClientCallTracer {
     /// What the call's attempts have done so far.
     struct Attempts {
         var inFlight = 0
@@ -138,6 +146,10 @@ private final class ClientCallMetrics: ClientAttemptTracer {
             attempts.inFlight -= 1
             if attempts.inFlight == 0 { attempts.idleSince = end.ended }
         }
+    }
+
+    func callEnded(_ end: ClientCallEnd) {
+        callEnded(end.error)
     }
 
     func callEnded(_ error: RPCError?) {

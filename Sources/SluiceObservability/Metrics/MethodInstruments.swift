@@ -13,15 +13,21 @@ final class MethodInstruments<PerMethod: Sendable, ByStatus: Sendable>: Sendable
         private let byStatus: Mutex<[ByStatus?]>
         private let make: @Sendable (_ status: String) -> ByStatus
 
+        /// OK's instruments, made with the entry: most calls end OK, and then find theirs
+        /// without taking a lock.
+        private let ok: ByStatus
+
         init(_ perMethod: PerMethod, byStatus make: @escaping @Sendable (_ status: String) -> ByStatus) {
             self.perMethod = perMethod
             self.make = make
+            self.ok = make("\(StatusCode.ok)")
             self.byStatus = Mutex([ByStatus?](repeating: nil, count: 17))
         }
 
         /// The instruments for calls that ended with `code`.
         func instruments(for code: StatusCode) -> ByStatus {
-            byStatus.withLock { slots in
+            if code == .ok { return ok }
+            return byStatus.withLock { slots in
                 if let instruments = slots[code.rawValue] { return instruments }
                 let instruments = make("\(code)")
                 slots[code.rawValue] = instruments
