@@ -101,9 +101,9 @@ public protocol ClientCallTracer: ClientAttemptTracer {
 
 /// Makes a ``ClientCallTracer`` for every call a client makes.
 ///
-/// An interceptor that is also a factory (``ClientMetricsInterceptor`` is) is not run as an
-/// interceptor by ``GRPCClient``: the client asks it for a tracer when each call starts and
-/// tells the tracer of the call's attempts and end itself. That costs no interceptor frame, no
+/// An interceptor that is also a factory (SluiceObservability's `ClientMetricsInterceptor`
+/// is) is not run as an interceptor by ``GRPCClient``: the client asks it for a tracer when
+/// each call starts and tells the tracer of the call's attempts and end itself. That costs no interceptor frame, no
 /// closure and no copy of the call's request or response, which matters for instruments that
 /// run on every call. Its `intercept` is still there for code that runs interceptors itself.
 public protocol ClientCallTracerFactory: Sendable {
