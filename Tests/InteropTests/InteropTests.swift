@@ -207,15 +207,15 @@ struct GRPCGoSoakTests {
         }
     }
 
-    @Test("a grpc-go client: 60,000 unary calls and 600,000 streamed messages, no errors")
+    @Test("a grpc-go client: 30,000 unary calls and 300,000 streamed messages, no errors")
     func grpcGoClient() async throws {
         let server = try ChildProcess(buildDirectory.appending(path: "interop-server").path, ["--port", "0"])
         defer { server.killNow() }
         let port = String(try await server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
-        let result = try await ChildProcess(try await Self.peer().path, ["client", "--port", port, "--unary", "60000", "--stream", "600000"]).finish()
+        let result = try await ChildProcess(try await Self.peer().path, ["client", "--port", port, "--unary", "30000", "--stream", "300000"]).finish()
         #expect(result.status == 0, "\(result.output)")
-        #expect(result.output.contains("unary: 60000 calls, 0 failed"))
-        #expect(result.output.contains("stream: 600000 messages, 600000 received, 0 bad"))
+        #expect(result.output.contains("unary: 30000 calls, 0 failed"))
+        #expect(result.output.contains("stream: 300000 messages, 300000 received, 0 bad"))
         // One call at a time, past the 20,000 bandwidth-estimation pings that once tripped
         // a control-frame limit.
         let sequential = try await ChildProcess(try await Self.peer().path, ["client", "--port", port, "--unary", "25000", "--stream", "0",
@@ -224,14 +224,14 @@ struct GRPCGoSoakTests {
         #expect(sequential.output.contains("unary: 25000 calls, 0 failed"))
     }
 
-    @Test("against a grpc-go server: 60,000 unary calls and 600,000 streamed messages, no errors")
+    @Test("against a grpc-go server: 30,000 unary calls and 300,000 streamed messages, no errors")
     func grpcGoServer() async throws {
         let server = try ChildProcess(try await Self.peer().path, ["server", "--port", "0"])
         defer { server.killNow() }
         let port = String(try await server.waitForLine(containing: "listening on port").split(separator: " ").last ?? "")
         let client = buildDirectory.appending(path: "interop-client").path
         let unary = try await ChildProcess(client, [
-            "--server_port", port, "--test_case", "unary_soak", "--soak_iterations", "60000",
+            "--server_port", port, "--test_case", "unary_soak", "--soak_iterations", "30000",
         ]).finish()
         #expect(unary.status == 0, "\(unary.output)")
         #expect(unary.output.contains("PASS unary_soak"))
@@ -245,7 +245,7 @@ struct GRPCGoSoakTests {
         #expect(sequential.output.contains("PASS unary_soak"))
         // The request stream is what the client's outbox and HTTP/2 flow control carry.
         let streaming = try await ChildProcess(client, [
-            "--server_port", port, "--test_case", "streaming_soak", "--soak_messages", "600000",
+            "--server_port", port, "--test_case", "streaming_soak", "--soak_messages", "300000",
         ]).finish()
         #expect(streaming.status == 0, "\(streaming.output)")
         #expect(streaming.output.contains("PASS streaming_soak"))
