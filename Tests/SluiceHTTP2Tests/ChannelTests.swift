@@ -306,7 +306,13 @@ struct ChannelCircuitBreakerTests {
         let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(healthy.port),127.0.0.1:\(brokenPort)",
                                       defaultServiceConfig: roundRobin, circuitBreaker: breaker)
         let client = GRPCClient(transport: channel)
-        try await waitWhile { channel.subchannelStates.contains { $0.state != .ready } && channel.connectivityState != .ready }
+        // Both subchannels READY before the first call, or round_robin sends every call to the one
+        // that connected first (on a busy machine the other can take seconds).
+        try await waitWhile(limit: .seconds(30)) {
+            let states = channel.subchannelStates
+            return states.count < 2 || states.contains { $0.state != .ready }
+        }
+        try #require(channel.subchannelStates.map(\.state) == [.ready, .ready])
         var answers: [String] = []
         for _ in 0..<40 {
             do { answers.append(try await whoAnswers(client)) } catch { answers.append("error") }
