@@ -18,8 +18,6 @@ let package = Package(
         .executable(name: "protoc-gen-swift-grpc", targets: ["protoc-gen-swift-grpc"]),
         .executable(name: "interop-server", targets: ["interop-server"]),
         .executable(name: "interop-client", targets: ["interop-client"]),
-        .executable(name: "spooled-server", targets: ["spooled-server"]),
-        .executable(name: "spooled-worker", targets: ["spooled-worker"]),
         .plugin(name: "SluiceProtoGenerator", targets: ["SluiceProtoGenerator"]),
     ],
     dependencies: [
@@ -142,28 +140,6 @@ let package = Package(
             name: "interop-client",
             dependencies: ["SluiceInterop", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        // The Spooled job queue example (seed 004): store, services, server and worker.
-        .target(
-            name: "SpooledQueue",
-            dependencies: ["SeedServices", "Sluice", "SluiceProto"],
-            path: "Examples/Spooled/Sources/SpooledQueue"
-        ),
-        .executableTarget(
-            name: "spooled-server",
-            dependencies: ["SpooledQueue", "SluiceHTTP2", "SluiceHealth", "SluiceReflection", "SluiceObservability",
-                           "SluicePrometheus", "SluiceServiceLifecycle",
-                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                           .product(name: "Prometheus", package: "swift-prometheus"),
-                           .product(name: "Logging", package: "swift-log"),
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Examples/Spooled/Sources/spooled-server"
-        ),
-        .executableTarget(
-            name: "spooled-worker",
-            dependencies: ["SeedServices", "SluiceHTTP2", "SluiceObservability",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Examples/Spooled/Sources/spooled-worker"
-        ),
         .target(
             name: "SeedServices",
             dependencies: ["SluiceProto", "Sluice"],
@@ -209,10 +185,6 @@ let package = Package(
                            .product(name: "MetricsTestKit", package: "swift-metrics"),
                            .product(name: "Tracing", package: "swift-distributed-tracing"),
                            .product(name: "InMemoryTracing", package: "swift-distributed-tracing")]
-        ),
-        .testTarget(
-            name: "SpooledTests",
-            dependencies: ["SpooledQueue", "SeedServices", "Sluice", "SluiceProto"]
         ),
         // Runs the interop executables against Python grpcio, as processes.
         .testTarget(

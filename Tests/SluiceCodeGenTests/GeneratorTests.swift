@@ -13,7 +13,8 @@ func request(for files: [String], parameter: String = "Visibility=Public") async
     let out = FileManager.default.temporaryDirectory.appending(path: "sluice-set-\(UUID().uuidString).pb")
     defer { try? FileManager.default.removeItem(at: out) }
     let result = try await run("protoc", ["--descriptor_set_out=\(out.path)", "--include_imports", "--include_source_info",
-                                    "-I", "Protos", "-I", protobufInclude] + files)
+                                    "-I", "Protos", "-I", "Examples/Spooled/Sources/SpooledAPI",
+                                    "-I", protobufInclude] + files)
     try #require(result.status == 0, "protoc failed: \(result.output)")
     let set = try Google_Protobuf_FileDescriptorSet(serializedBytes: Data(contentsOf: out))
     var request = Google_Protobuf_Compiler_CodeGeneratorRequest()

@@ -1,20 +1,19 @@
-// A Spooled worker: enqueues a batch of jobs, then processes them over the bidirectional
-// ProcessJobs protocol, failing one on purpose to show retries, and prints what happened.
-//   spooled-worker --port 50051 --api-key sk_test_demo --jobs 8
+// The demo: enqueues a batch of jobs, then drives the bidirectional ProcessJobs protocol by
+// hand, failing one on purpose to show retries, and prints what happened.
+//   spooled-worker demo --port 50051 --api-key sk_test_demo --jobs 8
 import ArgumentParser
 import Foundation
-import SeedServices
 import Sluice
 import SluiceHTTP2
 import SluiceObservability
 import SluiceProto
+import SpooledAPI
 
-@main
-struct SpooledWorker: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "spooled-worker", abstract: "Runs a Spooled worker against a server.")
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Enqueue a batch of jobs and process them by hand over ProcessJobs, printing each step.")
 
-    @Option(help: "Server port.") var port = 50051
-    @Option(name: .customLong("api-key"), help: "API key sent as x-api-key.") var apiKey = "sk_test_demo"
+    @OptionGroup var server: ServerOptions
     @Option(help: "How many jobs to enqueue and process.") var jobs = 8
     @Option(name: .customLong("keep-calling-for"),
             help: "After the jobs, call GetQueueStats this many seconds more, so the server can be restarted meanwhile.")
@@ -29,12 +28,12 @@ struct SpooledWorker: AsyncParsableCommand {
               "retryPolicy": {"maxAttempts": 5, "initialBackoff": "0.1s", "maxBackoff": "2s",
                               "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}
             """)
-        let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(port)", defaultServiceConfig: config)
+        let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(server.port)", defaultServiceConfig: config)
         // Every call carries an x-trace-id (the task's CorrelationID, or a new one), which the
         // server logs: one id follows a request through every service it reaches.
         let client = GRPCClient(transport: channel, interceptors: [ClientCorrelationInterceptor()], serviceConfig: config)
         defer { Task { await client.close() } }
-        let metadata: Metadata = ["x-api-key": .string(apiKey)]
+        let metadata: Metadata = ["x-api-key": .string(server.apiKey)]
         let queue = Spooled_V1_QueueService.Client(wrapping: client)
         let worker = Spooled_V1_WorkerService.Client(wrapping: client)
 
@@ -97,7 +96,7 @@ struct SpooledWorker: AsyncParsableCommand {
                 if done == jobs { call.requests.finish() }
             case .heartbeatAck(let ack)?:
                 say("heartbeat acknowledged at \(ack.serverTime.date)")
-            case nil:
+            case .drained?, nil:
                 break
             }
         }
@@ -108,7 +107,7 @@ struct SpooledWorker: AsyncParsableCommand {
             try await queue.getQueueStats(statsRequest, metadata: metadata)
         }
         say("GetQueueStats sent with x-trace-id \(traceID)")
-        say("queue \(stats.queueName): pending \(stats.pending), processing \(stats.processing), completed \(stats.completed), failed \(stats.failed); \(acknowledged) acknowledgements")
+        say("queue \(stats.queueName): pending \(stats.pending), processing \(stats.processing), completed \(stats.completed), failed \(stats.failed), dead-lettered \(stats.deadLetter); \(acknowledged) acknowledgements")
         guard stats.completed == Int64(jobs), stats.pending == 0 else {
             throw ValidationError("not every job completed")
         }
@@ -140,10 +139,4 @@ struct SpooledWorker: AsyncParsableCommand {
         }
         say("\(calls) calls, none failed; \(retried) retried; the channel is \(channel.connectivityState)")
     }
-}
-
-/// Writes a line to standard output at once (print buffers when the output is a file or a
-/// pipe), so that a script can follow the worker.
-func say(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

@@ -1,0 +1,59 @@
+import Foundation
+
+/// Leases jobs to a streaming worker as they become ready, without polling the store in a
+/// loop: it claims, and when nothing is ready it sleeps until the queue's ``JobSignal`` fires
+/// (an enqueue, a retry, a reaped lease, here or, on PostgreSQL, in another server), until the
+/// next scheduled job is due, or at the latest after ``fallbackPoll``, a safety net for a
+/// notification lost with a dropped connection.
+public struct JobDelivery: Sendable {
+    public let store: any JobStore
+    public var fallbackPoll: Duration
+
+    public init(store: any JobStore, fallbackPoll: Duration = .seconds(5)) {
+        self.store = store
+        self.fallbackPoll = fallbackPoll
+    }
+
+    /// Up to `limit` jobs of `queue` leased to `worker`, waiting until there is at least one.
+    /// - Throws: `CancellationError` when the task is cancelled; the store's errors.
+    public func next(_ queue: QueueID, worker: String, limit: Int, lease: Duration) async throws -> [StoredJob] {
+        while true {
+            try Task.checkCancellation()
+            // Read before the claim, so a notification between the claim and the wait counts.
+            let seen = store.signal.generation(of: queue)
+            let jobs = try await store.claim(queue, worker: worker, limit: limit, lease: lease)
+            if !jobs.isEmpty { return jobs }
+            var wait = fallbackPoll
+            if let due = try await store.nextReadyTime(queue) {
+                wait = min(wait, .milliseconds(max(Int64(due.timeIntervalSinceNow * 1000), 1)))
+            }
+            await store.signal.wait(queue, after: seen, timeout: wait)
+        }
+    }
+}
+
+/// Puts jobs whose lease lapsed back in line, every `interval`: the reason a worker that dies
+/// (or a stream that drops) loses nothing. Every server process runs one; on PostgreSQL they
+/// share the work safely (each expired row is updated once).
+public struct LeaseReaper: Sendable {
+    public let store: any JobStore
+    public var interval: Duration
+
+    public init(store: any JobStore, interval: Duration = .seconds(1)) {
+        self.store = store
+        self.interval = interval
+    }
+
+    /// Reaps until the task is cancelled; `onError` hears about a failed round (the next round
+    /// tries again).
+    public func run(onError: @Sendable (any Error) -> Void = { _ in }) async {
+        while !Task.isCancelled {
+            do {
+                _ = try await store.reapExpiredLeases()
+            } catch {
+                if !Task.isCancelled { onError(error) }
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}
