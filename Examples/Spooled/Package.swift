@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(
             name: "SpooledQueueTests",
             dependencies: [
-                "SpooledQueue", "SpooledWorker",
+                "SpooledQueue", "SpooledWorker", "spooled-server", "spooled-worker",
                 .product(name: "SluiceHTTP2", package: "sluice"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]

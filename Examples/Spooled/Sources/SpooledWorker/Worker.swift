@@ -171,7 +171,7 @@ public final class SpooledWorker: Sendable {
 }
 
 /// A one-way flag that tasks can wait for; a waiting task that is cancelled stops waiting.
-final class Event: Sendable {
+public final class Event: Sendable {
     private struct State {
         var isSet = false
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
@@ -180,9 +180,12 @@ final class Event: Sendable {
 
     private let state = Mutex(State())
 
-    var isSet: Bool { state.withLock { $0.isSet } }
+    public init() {}
 
-    func set() {
+    public var isSet: Bool { state.withLock { $0.isSet } }
+
+    /// Sets the flag and wakes every waiter.
+    public func set() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.isSet = true
             defer { state.waiters = [:] }
@@ -192,7 +195,7 @@ final class Event: Sendable {
     }
 
     /// Returns once the flag is set, or the task is cancelled.
-    func wait() async {
+    public func wait() async {
         let id = state.withLock { state -> Int in
             defer { state.next += 1 }
             return state.next
