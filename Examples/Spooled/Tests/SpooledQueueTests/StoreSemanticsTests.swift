@@ -38,6 +38,11 @@ let emails = QueueID(tenant: "acme", name: "emails")
 
 /// Runs `sql` on the store with the database's own command-line client (sqlite3, psql).
 func runSQL(_ sql: String, at location: StoreLocation) async throws {
+    _ = try await querySQL(sql, at: location)
+}
+
+/// What `sql` prints through the database's own client: rows by line, columns split by `|`.
+func querySQL(_ sql: String, at location: StoreLocation) async throws -> String {
     let result: (status: Int32, output: String)
     switch location {
     case .sqlite(let path):
@@ -47,6 +52,7 @@ func runSQL(_ sql: String, at location: StoreLocation) async throws {
                                  ["-h", host, "-p", "\(port)", "-U", user, "-d", database, "-qAt", "-c", sql]).exit()
     }
     guard result.status == 0 else { throw ChildError("\(sql): \(result.output)") }
+    return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
 func newJob(_ queue: QueueID = emails, priority: Int32 = 0, maxRetries: Int32 = 2, key: String = "",
