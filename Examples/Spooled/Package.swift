@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "spooled-server", targets: ["spooled-server"]),
         .executable(name: "spooled-worker", targets: ["spooled-worker"]),
+        .executable(name: "spooled-load", targets: ["spooled-load"]),
     ],
     dependencies: [
         .package(name: "sluice", path: "../.."),
@@ -75,6 +76,14 @@ let package = Package(
             dependencies: [
                 "SpooledWorker",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "spooled-load",
+            dependencies: [
+                "SpooledQueue", "SpooledWorker",
+                .product(name: "SluiceHTTP2", package: "sluice"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
