@@ -75,6 +75,8 @@ private final class WorkerSession: Sendable {
         var lease: Duration = .seconds(30)
         /// Leased to this stream and not yet completed or failed: job id to lease token.
         var held: [Int64: String] = [:]
+        /// Slots of max_concurrent not holding a job.
+        var free = 0
         var dispatcher: Task<Void, Never>?
         var stopped = false
         var timedOut = false
@@ -84,14 +86,14 @@ private final class WorkerSession: Sendable {
     let provider: WorkerServiceProvider
     let outbox = SerialWriter<Spooled_V1_ServerMessage>()
     private let state = Mutex(State())
-    /// One element per free slot.
-    private let slots: AsyncStream<Void>
-    private let freeSlot: AsyncStream<Void>.Continuation
+    /// Wakes the dispatcher when slots free up (it reads how many from the state).
+    private let wakes: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
 
     init(tenant: Tenant, provider: WorkerServiceProvider) {
         self.tenant = tenant
         self.provider = provider
-        (slots, freeSlot) = AsyncStream.makeStream(of: Void.self)
+        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     var isSubscribed: Bool { state.withLock { $0.subscription != nil } }
@@ -113,7 +115,7 @@ private final class WorkerSession: Sendable {
             return state.dispatcher
         }
         dispatcher?.cancel()
-        freeSlot.finish()
+        wake.finish()
         outbox.finish()
     }
 
@@ -154,23 +156,30 @@ private final class WorkerSession: Sendable {
             guard state.subscription == nil else { throw RPCError(code: .failedPrecondition, message: "already subscribed") }
             state.subscription = subscribe
             state.lease = lease
+            state.free = concurrent
             state.dispatcher = Task { [self] in await dispatch(queue, worker: worker, lease: lease) }
         }
-        for _ in 0..<concurrent { freeSlot.yield() }
+        wake.yield()
     }
 
-    /// Leases a job for each free slot, as jobs become ready.
+    /// Fills the free slots as jobs become ready, with one claim for as many as are free.
     private func dispatch(_ queue: QueueID, worker: String, lease: Duration) async {
-        for await _ in slots {
+        for await _ in wakes {
             while !Task.isCancelled {
+                let free = state.withLock { $0.free }
+                guard free > 0 else { break }
                 do {
-                    guard let job = try await provider.delivery.next(queue, worker: worker, limit: 1, lease: lease).first,
-                          let token = job.lease?.token else { continue }
-                    state.withLock { $0.held[job.ref.id] = token }
-                    var message = Spooled_V1_ServerMessage()
-                    message.job = Spooled_V1_Job(job)
-                    try await outbox.send(message)
-                    break
+                    let jobs = try await provider.delivery.next(queue, worker: worker, limit: free, lease: lease)
+                    state.withLock { state in
+                        for job in jobs { state.held[job.ref.id] = job.lease?.token }
+                        state.free -= jobs.count
+                    }
+                    // Sent even if the stream is draining meanwhile: the jobs are leased.
+                    for job in jobs {
+                        var message = Spooled_V1_ServerMessage()
+                        message.job = Spooled_V1_Job(job)
+                        try await outbox.send(message)
+                    }
                 } catch {
                     // The store failed (or the stream is ending): try again in a second.
                     if Task.isCancelled { return }
@@ -194,8 +203,13 @@ private final class WorkerSession: Sendable {
 
     /// Frees the slot of a job this stream held.
     private func release(_ id: String) {
-        guard let number = Int64(id), state.withLock({ $0.held.removeValue(forKey: number) }) != nil else { return }
-        freeSlot.yield()
+        guard let number = Int64(id) else { return }
+        let freed = state.withLock { state -> Bool in
+            guard state.held.removeValue(forKey: number) != nil else { return false }
+            state.free += 1
+            return true
+        }
+        if freed { wake.yield() }
     }
 
     private func complete(_ request: Spooled_V1_CompleteRequest) async -> Spooled_V1_ServerMessage {

@@ -76,6 +76,13 @@ enum JobSQL {
         RETURNING \(jobColumns)
         """
 
+    /// PostgreSQL: ``insert`` and its `NOTIFY` (payload `tenant/queue`) in one statement, so one
+    /// round trip and one implicit transaction. The same arguments.
+    static let insertAndNotify = """
+        WITH inserted AS (\(insert))
+        SELECT inserted.*, pg_notify('spooled_jobs', inserted.tenant || '/' || inserted.queue) FROM inserted
+        """
+
     /// tenant, queue, idempotency_key.
     static let byIdempotencyKey = """
         SELECT \(jobColumns) FROM spooled_jobs WHERE tenant = ? AND queue = ? AND idempotency_key = ?
@@ -98,6 +105,19 @@ enum JobSQL {
         UPDATE spooled_jobs SET status = 3, result = ?, finished_at = ?
         WHERE id = ? AND tenant = ? AND status = 2 AND lease_token = ? AND lease_expires_at > ?
         RETURNING lease_worker, lease_expires_at
+        """
+
+    /// PostgreSQL: ``complete`` and ``recordCompletion`` in one statement (one round trip, one
+    /// implicit transaction): result, finished_at, id, tenant, lease_token, now. Returns the job
+    /// id when accepted.
+    static let completeAndRecord = """
+        WITH done AS (
+            UPDATE spooled_jobs SET status = 3, result = ?, finished_at = ?
+            WHERE id = ? AND tenant = ? AND status = 2 AND lease_token = ? AND lease_expires_at > ?
+            RETURNING id, lease_token, lease_worker, finished_at, lease_expires_at)
+        INSERT INTO spooled_completions (job_id, lease_token, worker, completed_at, lease_expires_at)
+        SELECT id, lease_token, lease_worker, finished_at, lease_expires_at FROM done
+        RETURNING job_id
         """
 
     /// job_id, lease_token, worker, completed_at, lease_expires_at.

@@ -98,22 +98,17 @@ public final class PostgresJobStore: JobStore {
         let now = options.clock().microseconds
         let tags = try encodeTags(job.tags)
         let key = job.idempotencyKey.isEmpty ? nil : job.idempotencyKey
-        let logger = self.logger
-        return try await Self.transaction(client, logger: logger) { connection in
-            let inserted = try await connection.query(Self.query(JobSQL.insert, [
-                .text(job.queue.tenant), .text(job.queue.name), .text(job.payload), .int(job.priority),
-                .int(job.maxRetries), .text(key), .text(tags), .int(now), .int(job.scheduledAt?.microseconds ?? now),
-            ]), logger: logger).collect()
-            if let row = inserted.first {
-                try await Self.notify(connection, job.queue, logger: logger)
-                return EnqueueOutcome(job: try Self.job(row), created: true)
-            }
-            let existing = try await connection.query(Self.query(JobSQL.byIdempotencyKey, [
-                .text(job.queue.tenant), .text(job.queue.name), .text(key),
-            ]), logger: logger).collect()
-            guard let row = existing.first else { throw JobStoreError.unavailable("the idempotency key's job vanished") }
-            return EnqueueOutcome(job: try Self.job(row), created: false)
-        }
+        let inserted = try await client.query(Self.query(JobSQL.insertAndNotify, [
+            .text(job.queue.tenant), .text(job.queue.name), .text(job.payload), .int(job.priority),
+            .int(job.maxRetries), .text(key), .text(tags), .int(now), .int(job.scheduledAt?.microseconds ?? now),
+        ]), logger: logger).collect()
+        if let row = inserted.first { return EnqueueOutcome(job: try Self.job(row), created: true) }
+        // The key was used: the job it made (committed, since the insert waited for it).
+        let existing = try await client.query(Self.query(JobSQL.byIdempotencyKey, [
+            .text(job.queue.tenant), .text(job.queue.name), .text(key),
+        ]), logger: logger).collect()
+        guard let row = existing.first else { throw JobStoreError.unavailable("the idempotency key's job vanished") }
+        return EnqueueOutcome(job: try Self.job(row), created: false)
     }
 
     public func claim(_ queue: QueueID, worker: String, limit: Int, lease: Duration) async throws -> [StoredJob] {
@@ -128,17 +123,11 @@ public final class PostgresJobStore: JobStore {
     public func complete(_ job: JobRef, lease: String, result: String) async throws {
         let now = options.clock().microseconds
         let logger = self.logger
-        try await Self.transaction(client, logger: logger) { connection in
-            let rows = try await connection.query(Self.query(JobSQL.complete, [
+        try await client.withConnection { connection in
+            let recorded = try await connection.query(Self.query(JobSQL.completeAndRecord, [
                 .text(result), .int(now), .int(job.id), .text(job.tenant), .text(lease), .int(now),
             ]), logger: logger).collect()
-            guard let row = rows.first?.makeRandomAccess() else {
-                throw try await Self.refusal(connection, job, lease: lease, now: now, logger: logger)
-            }
-            try await connection.query(Self.query(JobSQL.recordCompletion, [
-                .int(job.id), .text(lease), .text(try row[0].decode(String.self)), .int(now),
-                .int(try row[1].decode(Int64.self)),
-            ]), logger: logger)
+            if recorded.isEmpty { throw try await Self.refusal(connection, job, lease: lease, now: now, logger: logger) }
         }
     }
 

@@ -6,10 +6,9 @@ import Foundation
 /// is reported as a share of this.
 public enum StoreLimit {
     /// A pgbench script (run with `-M extended`, so variables are bound as parameters) doing
-    /// one job's enqueue, claim and completion with the statements the PostgreSQL store runs.
-    /// Differences, both needed by pgbench: the claim's rows are read through a `WITH` so
-    /// that an empty claim sets variables too, and the completion record ignores a conflict
-    /// for such an empty claim.
+    /// one job's enqueue, claim and completion with the statements the PostgreSQL store runs
+    /// for them. One difference, which pgbench needs: the claim's rows are read through a
+    /// `WITH`, so that a claim that found nothing sets the variables too.
     public static func pgbenchScript() -> String {
         func bind(_ sql: String, _ values: [String]) -> String {
             var values = values[...]
@@ -20,19 +19,16 @@ public enum StoreLimit {
             precondition(values.isEmpty, "a value too many for \(sql)")
             return out.replacingOccurrences(of: "\n", with: " ")
         }
-        let insert = bind(JobSQL.insert, ["'bench'", "'q'", "'{\"n\":1}'", "0", "3", "NULL", "'{}'", ":now", ":now"])
-            .replacingOccurrences(of: "RETURNING \(JobSQL.jobColumns.replacingOccurrences(of: "\n", with: " "))", with: "RETURNING id AS new_id")
-        let claim = bind(JobSQL.claim(.postgres), ["'bench-worker'", ":now + 30000000", "'bench'", "'q'", ":now", "1"])
-        let complete = bind(JobSQL.complete, ["'{}'", ":now", ":cid", "'bench'", ":ctoken", ":now"])
-        let record = bind(JobSQL.recordCompletion, [":cid", ":ctoken", ":cworker", ":now", ":cexpiry"])
+        // pgbench binds variables untyped: casts keep PostgreSQL from reading them as integer.
+        let now = "(:now)::bigint"
+        let insert = bind(JobSQL.insertAndNotify, ["'bench'", "'q'", "'{\"n\":1}'", "0", "3", "NULL", "'{}'", now, now])
+        let claim = bind(JobSQL.claim(.postgres), ["'bench-worker'", "\(now) + 30000000", "'bench'", "'q'", now, "1"])
+        let complete = bind(JobSQL.completeAndRecord, ["'{}'", now, "(:cid)::bigint", "'bench'", "(:ctoken)::text", now])
         return """
             SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint AS now \\gset
-            \(insert) \\gset
-            WITH claimed AS (\(claim)) SELECT coalesce(max(id), 0) AS cid, coalesce(max(lease_token), '') AS ctoken, coalesce(max(lease_worker), '') AS cworker, coalesce(max(lease_expires_at), 0) AS cexpiry FROM claimed \\gset
-            BEGIN;
+            \(insert);
+            WITH claimed AS (\(claim)) SELECT coalesce(max(id), 0) AS cid, coalesce(max(lease_token), '') AS ctoken FROM claimed \\gset
             \(complete);
-            \(record) ON CONFLICT DO NOTHING;
-            END;
 
             """
     }
