@@ -37,7 +37,7 @@ public final class JobSignal: Sendable {
     /// PostgreSQL listener reconnected).
     public func notifyAll() {
         let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            for queue in state.generations.keys { state.generations[queue]! &+= 1 }
+            for (queue, generation) in state.generations { state.generations[queue] = generation &+ 1 }
             for queue in state.waiters.keys where state.generations[queue] == nil { state.generations[queue] = 1 }
             defer { state.waiters = [:] }
             return state.waiters.values.flatMap(\.values)
