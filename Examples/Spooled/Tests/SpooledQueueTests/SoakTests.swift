@@ -122,7 +122,8 @@ private struct Soak {
         }
         let final = try await queue.getQueueStats(stats, metadata: metadata).message
         await client.close()
-        for worker in workers { _ = await worker.stop() }
+        // SIGTERM: each worker drains, finishes what it holds and exits 0, leaving no lease.
+        for worker in workers { #expect(await worker.stop() == 0, "\(worker.name) did not stop cleanly") }
         for server in servers { #expect(await server.stop() == 0, "\(server.name) did not drain and exit cleanly") }
         #expect(crashes.withLock { $0 } >= 3, "the soak must actually kill processes")
         #expect(final.completed + final.deadLetter == Int64(jobs), "\(final)")
@@ -131,7 +132,7 @@ private struct Soak {
         let rows = try await querySQL("SELECT count(*), count(DISTINCT id) FROM spooled_jobs", at: location)
         #expect(rows == "\(jobs)|\(jobs)", "every job enqueued exactly once")
         let unfinished = try await querySQL("SELECT count(*) FROM spooled_jobs WHERE status NOT IN (3, 5)", at: location)
-        #expect(unfinished == "0")
+        #expect(unfinished == "0", "nothing pending or leased after the workers stopped")
         let completions = try await querySQL(
             "SELECT count(*) FROM spooled_jobs j JOIN spooled_completions c ON c.job_id = j.id WHERE j.status = 3", at: location)
         #expect(completions == "\(final.completed)", "one completion record per completed job")
