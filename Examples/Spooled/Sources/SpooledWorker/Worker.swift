@@ -21,16 +21,22 @@ import Synchronization
 public final class SpooledWorker: Sendable {
     /// How the worker works.
     public struct Options: Sendable {
+        /// The queue worked.
         public var queue: String
+        /// The worker's id, recorded with each lease.
         public var workerID: String
+        /// Jobs run at once (the stream's `max_concurrent`).
         public var concurrency: Int = 4
+        /// The lease asked for each job.
         public var leaseSeconds: Int32 = 30
         /// How often leases are renewed; a third of the lease by default.
         public var heartbeat: Duration?
+        /// How long a stop waits for running jobs before failing them.
         public var shutdownGrace: Duration = .seconds(10)
         /// The first and the longest pause before reconnecting.
         public var reconnectBackoff: (initial: Duration, maximum: Duration) = (.milliseconds(100), .seconds(2))
 
+        /// Work `queue` as `workerID`, with the defaults above.
         public init(queue: String, workerID: String) {
             self.queue = queue
             self.workerID = workerID
@@ -55,10 +61,13 @@ public final class SpooledWorker: Sendable {
     private let onOutcome: @Sendable (Outcome) -> Void
     private let logger: Logger
 
+    /// A worker calling through `client` with `apiKey`; `handler` runs each job.
     /// - Parameters:
+    ///   - logger: Where reconnects are logged (nowhere unless given).
     ///   - onOutcome: Told each acknowledgement, as it comes (the soak test's record of what
     ///     the server accepted).
-    public init(client: GRPCClient, apiKey: String, options: Options, logger: Logger = Logger(label: "spooled.worker"),
+    public init(client: GRPCClient, apiKey: String, options: Options,
+                logger: Logger = Logger(label: "spooled.worker", factory: { _ in SwiftLogNoOpLogHandler() }),
                 onOutcome: @escaping @Sendable (Outcome) -> Void = { _ in }, handler: @escaping Handler) {
         self.client = Spooled_V1_WorkerService.Client(wrapping: client)
         self.metadata = ["x-api-key": .string(apiKey)]
@@ -180,8 +189,10 @@ public final class Event: Sendable {
 
     private let state = Mutex(State())
 
+    /// A flag not yet set.
     public init() {}
 
+    /// Whether ``set()`` was called.
     public var isSet: Bool { state.withLock { $0.isSet } }
 
     /// Sets the flag and wakes every waiter.

@@ -8,16 +8,22 @@ import SpooledAPI
 public struct RequestLimits: Sendable {
     /// The largest payload, in bytes (the transport's message limit applies first).
     public var maxPayloadBytes = 256 * 1024
+    /// The most tags a job may have.
     public var maxTags = 64
+    /// The longest tag key or value, in bytes.
     public var maxTagBytes = 256
+    /// The longest idempotency key, in bytes.
     public var maxIdempotencyKeyBytes = 256
+    /// The highest `max_retries`.
     public var maxRetries: Int32 = 100
     /// The lease a request gets when it asks for 0 seconds.
     public var defaultLeaseSeconds: Int32 = 30
+    /// The longest lease, in seconds.
     public var maxLeaseSeconds: Int32 = 3600
     /// The most jobs one Dequeue leases, and one ProcessJobs stream holds.
     public var maxBatch: Int32 = 100
 
+    /// The defaults above.
     public init() {}
 
     /// 1 to 128 ASCII letters, digits, `.`, `_` or `-`: queue, tenant and worker names.

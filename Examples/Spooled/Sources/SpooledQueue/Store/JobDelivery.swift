@@ -6,9 +6,12 @@ import Foundation
 /// next scheduled job is due, or at the latest after ``fallbackPoll``, a safety net for a
 /// notification lost with a dropped connection.
 public struct JobDelivery: Sendable {
+    /// Where jobs are claimed.
     public let store: any JobStore
+    /// The longest sleep without a wake-up.
     public var fallbackPoll: Duration
 
+    /// Deliveries from `store`.
     public init(store: any JobStore, fallbackPoll: Duration = .seconds(5)) {
         self.store = store
         self.fallbackPoll = fallbackPoll
@@ -28,32 +31,6 @@ public struct JobDelivery: Sendable {
                 wait = min(wait, .milliseconds(max(Int64(due.timeIntervalSinceNow * 1000), 1)))
             }
             await store.signal.wait(queue, after: seen, timeout: wait)
-        }
-    }
-}
-
-/// Puts jobs whose lease lapsed back in line, every `interval`: the reason a worker that dies
-/// (or a stream that drops) loses nothing. Every server process runs one; on PostgreSQL they
-/// share the work safely (each expired row is updated once).
-public struct LeaseReaper: Sendable {
-    public let store: any JobStore
-    public var interval: Duration
-
-    public init(store: any JobStore, interval: Duration = .seconds(1)) {
-        self.store = store
-        self.interval = interval
-    }
-
-    /// Reaps until the task is cancelled; `onError` hears about a failed round (the next round
-    /// tries again).
-    public func run(onError: @Sendable (any Error) -> Void = { _ in }) async {
-        while !Task.isCancelled {
-            do {
-                _ = try await store.reapExpiredLeases()
-            } catch {
-                if !Task.isCancelled { onError(error) }
-            }
-            try? await Task.sleep(for: interval)
         }
     }
 }

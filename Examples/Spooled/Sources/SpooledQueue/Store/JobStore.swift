@@ -44,23 +44,30 @@ public protocol JobStore: Sendable {
 
 /// A tenant's queue: queues are per tenant, so two tenants' "emails" never meet.
 public struct QueueID: Hashable, Sendable, CustomStringConvertible {
+    /// The tenant, named by the API key's configuration.
     public var tenant: String
+    /// The queue's name, as requests give it.
     public var name: String
 
+    /// The queue `name` of `tenant`.
     public init(tenant: String, name: String) {
         self.tenant = tenant
         self.name = name
     }
 
+    /// `tenant/name`, as the PostgreSQL store's notifications carry it.
     public var description: String { "\(tenant)/\(name)" }
 }
 
 /// A job as the API names it: a tenant and the id the store gave it. A job of another tenant is
 /// not found.
 public struct JobRef: Hashable, Sendable, CustomStringConvertible {
+    /// The tenant the job belongs to.
     public var tenant: String
+    /// The store's id for it.
     public var id: Int64
 
+    /// Job `id` of `tenant`.
     public init(tenant: String, id: Int64) {
         self.tenant = tenant
         self.id = id
@@ -72,16 +79,22 @@ public struct JobRef: Hashable, Sendable, CustomStringConvertible {
 
 /// What an enqueue asks for.
 public struct NewJob: Sendable {
+    /// Where it goes.
     public var queue: QueueID
+    /// What the worker gets: JSON, as seed 004's clients send it.
     public var payload: String
+    /// Higher first.
     public var priority: Int32
+    /// Failures (and lapsed leases) allowed before the job is dead-lettered.
     public var maxRetries: Int32
     /// Empty: no deduplication.
     public var idempotencyKey: String
     /// Not before this time; nil: at once.
     public var scheduledAt: Date?
+    /// Labels stored and returned with the job.
     public var tags: [String: String]
 
+    /// A job for `queue`; by default ready at once, without deduplication.
     public init(queue: QueueID, payload: String, priority: Int32 = 0, maxRetries: Int32 = 3,
                 idempotencyKey: String = "", scheduledAt: Date? = nil, tags: [String: String] = [:]) {
         self.queue = queue
@@ -96,33 +109,44 @@ public struct NewJob: Sendable {
 
 /// A job's states, numbered as `spooled.v1.JobStatus`.
 public enum StoredJobStatus: Int, Sendable, CaseIterable {
+    /// Waiting for a worker, or for its scheduled time.
     case pending = 1
+    /// Leased to a worker.
     case processing = 2
+    /// Done, with its completion record.
     case completed = 3
     /// Failed, waiting for its retry's backoff.
     case failed = 4
+    /// Out of retries, kept with its last error.
     case deadLetter = 5
 }
 
 /// A job as the store holds it.
 public struct StoredJob: Sendable, Equatable {
+    /// Its tenant and id.
     public var ref: JobRef
     public var queue: QueueID
     public var payload: String
     public var priority: Int32
     public var maxRetries: Int32
+    /// Failures and lapsed leases so far.
     public var retryCount: Int32
     public var status: StoredJobStatus
+    /// When it was enqueued.
     public var createdAt: Date
+    /// When it is (or was) ready: its scheduled time, or the end of a retry's backoff.
     public var readyAt: Date
     public var tags: [String: String]
     /// The lease in force, while ``status`` is ``StoredJobStatus/processing``.
     public var lease: Lease?
+    /// The last failure's error, or why its lease lapsed.
     public var lastError: String?
 
     /// Who holds a job, until when, and the token that proves it.
     public struct Lease: Sendable, Equatable {
+        /// The worker id the job was leased to.
         public var worker: String
+        /// The secret that Complete, Fail and RenewLease must show.
         public var token: String
         public var expiresAt: Date
     }
@@ -130,6 +154,7 @@ public struct StoredJob: Sendable, Equatable {
 
 /// What ``JobStore/enqueue(_:)`` did.
 public struct EnqueueOutcome: Sendable {
+    /// The job made, or the one the idempotency key had made.
     public var job: StoredJob
     /// False when the idempotency key had made this job before.
     public var created: Bool
@@ -139,6 +164,7 @@ public struct EnqueueOutcome: Sendable {
 public struct FailOutcome: Sendable {
     /// True: the job waits for a retry until ``readyAt``; false: it is dead-lettered.
     public var willRetry: Bool
+    /// When the retry may run; nil when dead-lettered.
     public var readyAt: Date?
 }
 
@@ -147,9 +173,11 @@ public struct QueueCounts: Sendable, Equatable {
     public var pending: Int64 = 0
     public var processing: Int64 = 0
     public var completed: Int64 = 0
+    /// Failed and waiting for a retry.
     public var failed: Int64 = 0
     public var deadLetter: Int64 = 0
 
+    /// All zero.
     public init() {}
 
     mutating func add(_ status: StoredJobStatus, _ count: Int64) {
@@ -198,6 +226,7 @@ public struct JobStoreOptions: Sendable {
     /// capped at `maximum`.
     public var retryBackoff: RetryBackoff
 
+    /// The system clock and a backoff of 1 s doubling to 5 min, unless told otherwise.
     public init(clock: @escaping @Sendable () -> Date = Date.init, retryBackoff: RetryBackoff = RetryBackoff()) {
         self.clock = clock
         self.retryBackoff = retryBackoff
@@ -206,10 +235,14 @@ public struct JobStoreOptions: Sendable {
 
 /// Exponential backoff between a job's attempts.
 public struct RetryBackoff: Sendable, Equatable {
+    /// The delay after the first failure.
     public var initial: Duration
+    /// What each further failure multiplies it by.
     public var multiplier: Double
+    /// The longest delay.
     public var maximum: Duration
 
+    /// 1 s, doubling, at most 5 min, unless told otherwise.
     public init(initial: Duration = .seconds(1), multiplier: Double = 2, maximum: Duration = .seconds(300)) {
         self.initial = initial
         self.multiplier = multiplier

@@ -31,6 +31,7 @@ public enum StoreLocation: Equatable, Sendable, CustomStringConvertible {
         self = .postgres(host: host, port: url.port ?? 5432, user: user, password: url.password, database: database)
     }
 
+    /// The location as `--store` takes it, without a password.
     public var description: String {
         switch self {
         case .sqlite(let path): return "sqlite:\(path)"
@@ -56,7 +57,9 @@ public enum StoreLocation: Equatable, Sendable, CustomStringConvertible {
 
 /// A `--store` value that is not a store location.
 public struct StoreLocationError: Error, CustomStringConvertible, Equatable {
+    /// What `--store` was given.
     public var text: String
+    /// What is wrong with it.
     public var problem: String
 
     init(_ text: String, _ problem: String) {
@@ -64,5 +67,6 @@ public struct StoreLocationError: Error, CustomStringConvertible, Equatable {
         self.problem = problem
     }
 
+    /// `bad --store 'TEXT': PROBLEM`.
     public var description: String { "bad --store '\(text)': \(problem)" }
 }

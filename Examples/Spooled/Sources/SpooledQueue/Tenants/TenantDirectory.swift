@@ -16,6 +16,7 @@ public final class TenantDirectory: Sendable {
     private let keys: [APIKey]
     private let limiter: RateLimiter
 
+    /// A directory of `keys`; `clock` times the rate limits.
     public init(keys: [APIKey], clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         self.keys = keys
         self.limiter = RateLimiter(clock: clock)
@@ -76,10 +77,12 @@ func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
 
 /// Who a call is for, once its key is known.
 public struct Tenant: Sendable, Equatable {
+    /// The tenant's name, which scopes its queues and jobs.
     public var name: String
     /// The queues the key grants; nil: all of them.
     public var queues: Set<String>?
 
+    /// Tenant `name`, granted `queues` (nil: all).
     public init(name: String, queues: Set<String>? = nil) {
         self.name = name
         self.queues = queues
@@ -97,11 +100,16 @@ public struct Tenant: Sendable, Equatable {
 
 /// One configured key.
 public struct APIKey: Sendable, Equatable {
+    /// The secret callers send as `x-api-key`.
     public var key: String
+    /// The tenant it names.
     public var tenant: String
+    /// The queues it grants; nil: all.
     public var queues: Set<String>?
+    /// Its allowance; nil: none.
     public var rateLimit: RateLimit?
 
+    /// A key of `tenant`, for every queue and without a limit unless told otherwise.
     public init(key: String, tenant: String, queues: Set<String>? = nil, rateLimit: RateLimit? = nil) {
         self.key = key
         self.tenant = tenant
@@ -160,9 +168,12 @@ public struct APIKey: Sendable, Equatable {
 
 /// A key's allowance: `perSecond` calls on average, `burst` at once.
 public struct RateLimit: Sendable, Equatable {
+    /// Calls per second, on average.
     public var perSecond: Double
+    /// Calls allowed at once after a quiet spell.
     public var burst: Int
 
+    /// `perSecond` calls a second with bursts of `burst`.
     public init(perSecond: Double, burst: Int) {
         self.perSecond = perSecond
         self.burst = burst
@@ -171,8 +182,11 @@ public struct RateLimit: Sendable, Equatable {
 
 /// A keys file that cannot be used.
 public struct TenantConfigurationError: Error, CustomStringConvertible, Equatable {
+    /// The keys file.
     public var path: String
+    /// What is wrong, starting with the entry and field.
     public var problem: String
 
+    /// `PATH PROBLEM`.
     public var description: String { "\(path) \(problem)" }
 }
