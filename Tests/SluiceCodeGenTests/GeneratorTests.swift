@@ -84,7 +84,7 @@ struct GeneratorTests {
         #expect(job.fields.first { $0.name == "tags" }?.type == "[String: String]")
         let worker = try #require(model.messages.first { $0.name == "Spooled_V1_WorkerMessage" })
         #expect(worker.oneofs.map(\.enumName) == ["OneOf_Message"])
-        #expect(worker.oneofs.first?.cases.map(\.name) == ["subscribe", "complete", "fail", "heartbeat"])
+        #expect(worker.oneofs.first?.cases.map(\.name) == ["subscribe", "complete", "fail", "heartbeat", "drain"])
     }
 
     @Test("unsupported input comes back as the response's error")
