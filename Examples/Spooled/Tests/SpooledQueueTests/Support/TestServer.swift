@@ -14,7 +14,9 @@ struct TestServer {
     static let keys = [
         APIKey(key: "sk_acme_all_queues", tenant: "acme"),
         APIKey(key: "sk_acme_sms_only", tenant: "acme", queues: ["sms"]),
-        APIKey(key: "sk_globex_limited", tenant: "globex", rateLimit: RateLimit(perSecond: 1, burst: 3)),
+        // One call per 10 s after a burst of 3: slow enough that a busy machine cannot refill
+        // the bucket between the test's calls.
+        APIKey(key: "sk_globex_limited", tenant: "globex", rateLimit: RateLimit(perSecond: 0.1, burst: 3)),
     ]
 
     init(store: any JobStore, subscribeTimeout: Duration = .seconds(10), maxMessageBytes: Int = 1 << 20) async throws {
