@@ -43,6 +43,8 @@ struct SpooledServer: AsyncParsableCommand {
             jobs = try await location.open(logger: storeLogger)
         } catch let error as JobStoreError {
             throw ValidationError("\(location): \(error)")
+        } catch {
+            throw ValidationError("cannot open the store \(location): \(String(reflecting: error))")
         }
         say("spooled-server store \(location)")
 

@@ -25,9 +25,12 @@ public final class PostgresJobStore: JobStore {
 
     /// Connects, migrates the database to this binary's schema (one server at a time, under an
     /// advisory lock) and starts listening for other servers' wake-ups.
-    /// - Throws: ``JobStoreError/schemaTooNew(found:supported:)`` for a database written by a
-    ///   newer Spooled; postgres-nio's errors when the database cannot be reached.
+    /// - Parameter connectTimeout: How long to wait for the database at start.
+    /// - Throws: ``JobStoreError/unavailable(_:)`` when the database cannot be reached in time;
+    ///   ``JobStoreError/schemaTooNew(found:supported:)`` for a database written by a newer
+    ///   Spooled; postgres-nio's errors for a database that refuses the connection or the SQL.
     public init(configuration: PostgresClient.Configuration, options: JobStoreOptions = JobStoreOptions(),
+                connectTimeout: Duration = .seconds(20),
                 logger: Logger = Logger(label: "spooled.postgres", factory: { _ in SwiftLogNoOpLogHandler() })) async throws {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
@@ -35,7 +38,17 @@ public final class PostgresJobStore: JobStore {
         self.logger = logger
         running = Task { await client.run() }
         do {
-            try await Self.migrate(client, logger: logger)
+            // postgres-nio waits for a connection as long as it takes; a server that cannot
+            // reach its database at start should say so instead.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await Self.migrate(client, logger: logger) }
+                group.addTask {
+                    try await Task.sleep(for: connectTimeout)
+                    throw JobStoreError.unavailable("no connection to PostgreSQL within \(connectTimeout)")
+                }
+                defer { group.cancelAll() }
+                try await group.next()
+            }
         } catch {
             running.cancel()
             throw error
