@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import Sluice
 import Synchronization
 @testable import SpooledQueue
@@ -26,6 +27,18 @@ struct ConfigurationTests {
                 (error as? StoreLocationError)?.description.contains(problem) == true
             }
         }
+    }
+
+    @Test("a PostgreSQL store that cannot be reached is an error after the connect timeout, not a hang")
+    func unreachablePostgres() async throws {
+        let port = try freePort()  // nothing listens there
+        let configuration = PostgresClient.Configuration(host: "127.0.0.1", port: port, username: "spooled", password: nil,
+                                                         database: "spooled", tls: .disable)
+        let started = ContinuousClock.now
+        await #expect(throws: JobStoreError.unavailable("no connection to PostgreSQL within 1.0 seconds")) {
+            _ = try await PostgresJobStore(configuration: configuration, connectTimeout: .seconds(1))
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
     }
 
     @Test("a keys file with a bad entry is refused, naming the entry and the field")
