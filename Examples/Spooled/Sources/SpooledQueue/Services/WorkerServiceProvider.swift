@@ -78,7 +78,6 @@ private final class WorkerSession: Sendable {
         /// Slots of max_concurrent not holding a job.
         var free = 0
         var dispatcher: Task<Void, Never>?
-        var stopped = false
         var timedOut = false
     }
 
@@ -110,7 +109,6 @@ private final class WorkerSession: Sendable {
     /// Stops dispatching and ends the outbox once what was sent is written.
     func stop() {
         let dispatcher = state.withLock { state -> Task<Void, Never>? in
-            state.stopped = true
             defer { state.dispatcher = nil }
             return state.dispatcher
         }
