@@ -179,7 +179,8 @@ public final class SpooledWorker: Sendable {
     }
 }
 
-/// A one-way flag that tasks can wait for; a waiting task that is cancelled stops waiting.
+/// A one-way flag that tasks can wait for; a waiting task that is cancelled stops waiting
+/// (which Sluice's `OneShot` does not: the worker's drain waits end with their stream).
 public final class Event: Sendable {
     private struct State {
         var isSet = false

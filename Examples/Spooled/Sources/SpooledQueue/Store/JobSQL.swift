@@ -80,8 +80,11 @@ enum JobSQL {
     /// round trip and one implicit transaction. The same arguments.
     static let insertAndNotify = """
         WITH inserted AS (\(insert))
-        SELECT inserted.*, pg_notify('spooled_jobs', inserted.tenant || '/' || inserted.queue) FROM inserted
+        SELECT inserted.*, pg_notify('\(notificationChannel)', inserted.tenant || '/' || inserted.queue) FROM inserted
         """
+
+    /// PostgreSQL: the channel of `NOTIFY` and `LISTEN`, whose payload is `tenant/queue`.
+    static let notificationChannel = "spooled_jobs"
 
     /// tenant, queue, idempotency_key.
     static let byIdempotencyKey = """

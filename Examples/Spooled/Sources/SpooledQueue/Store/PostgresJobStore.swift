@@ -20,8 +20,6 @@ public final class PostgresJobStore: JobStore {
     private let claimSQL = SQLDialect.postgres.placeholders(JobSQL.claim(.postgres))
     private let leasedForUpdateSQL = SQLDialect.postgres.placeholders(JobSQL.leasedForUpdate(.postgres))
 
-    /// The channel of `NOTIFY`, whose payload is `tenant/queue`.
-    static let notificationChannel = "spooled_jobs"
 
     /// Connects, migrates the database to this binary's schema (one server at a time, under an
     /// advisory lock) and starts listening for other servers' wake-ups.
@@ -90,7 +88,7 @@ public final class PostgresJobStore: JobStore {
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in
-                    try await connection.listen(on: notificationChannel) { notifications in
+                    try await connection.listen(on: JobSQL.notificationChannel) { notifications in
                         signal.notifyAll()
                         for try await notification in notifications {
                             let parts = notification.payload.split(separator: "/", maxSplits: 1)
@@ -274,7 +272,7 @@ public final class PostgresJobStore: JobStore {
     }
 
     private static func notify(_ connection: PostgresConnection, _ queue: QueueID, logger: Logger) async throws {
-        try await connection.query("SELECT pg_notify(\(notificationChannel), \(queue.tenant + "/" + queue.name))", logger: logger)
+        try await connection.query("SELECT pg_notify(\(JobSQL.notificationChannel), \(queue.tenant + "/" + queue.name))", logger: logger)
     }
 
     /// Why an operation under `lease` matched no row.

@@ -22,7 +22,8 @@ public final class SQLiteJobStore: JobStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.label = "spooled"
-        pool = try DatabasePool(path: path, configuration: configuration)
+        let configured = configuration
+        pool = try await Self.offCooperativePool { try DatabasePool(path: path, configuration: configured) }
         self.options = options
         try await pool.write { db in
             try db.execute(sql: JobSQL.createVersionTable)
@@ -174,7 +175,18 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func close() async {
-        try? pool.close()
+        let pool = self.pool
+        _ = try? await Self.offCooperativePool { try pool.close() }
+    }
+
+    /// Runs GRDB's synchronous open or close on a Dispatch thread: both can wait on SQLite's
+    /// locks (up to the busy timeout, when another process holds the file), and that wait must
+    /// not hold a thread of Swift's cooperative pool. (Reads and writes use GRDB's async
+    /// accessors, which do this themselves.)
+    private static func offCooperativePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        }
     }
 
     // MARK: Rows

@@ -13,12 +13,13 @@ import SluiceProto
 /// A key is compared with every configured key, each in time that depends only on the lengths,
 /// so the time an answer takes tells nothing about how much of a guess was right.
 public final class TenantDirectory: Sendable {
-    private let keys: [APIKey]
+    /// Each key with its bytes, made once: every call compares against all of them.
+    private let keys: [(bytes: [UInt8], key: APIKey)]
     private let limiter: RateLimiter
 
     /// A directory of `keys`; `clock` times the rate limits.
     public init(keys: [APIKey], clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
-        self.keys = keys
+        self.keys = keys.map { (Array($0.key.utf8), $0) }
         self.limiter = RateLimiter(clock: clock)
     }
 
@@ -42,8 +43,9 @@ public final class TenantDirectory: Sendable {
         guard let presented = metadata.first("x-api-key") else {
             throw RPCError(code: .unauthenticated, message: "missing x-api-key")
         }
+        let presentedBytes = Array(presented.utf8)
         var match: APIKey?
-        for key in keys where constantTimeEquals(Array(presented.utf8), Array(key.key.utf8)) {
+        for (bytes, key) in keys where constantTimeEquals(presentedBytes, bytes) {
             match = key
         }
         guard let match else { throw RPCError(code: .unauthenticated, message: "invalid API key") }
