@@ -702,3 +702,309 @@ extension Grpc_Reflection_V1_ErrorResponse: SluiceProto.Message {
         writer.writeUnknown(self.unknownFields)
     }
 }
+
+// MARK: - JSON
+
+extension Grpc_Reflection_V1_ServerReflectionRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "host", protoName: "host"),
+        .init(number: 3, jsonName: "fileByFilename", protoName: "file_by_filename", oneofIndex: 0, oneofName: "message_request"),
+        .init(number: 4, jsonName: "fileContainingSymbol", protoName: "file_containing_symbol", oneofIndex: 0, oneofName: "message_request"),
+        .init(number: 5, jsonName: "fileContainingExtension", protoName: "file_containing_extension", oneofIndex: 0, oneofName: "message_request"),
+        .init(number: 6, jsonName: "allExtensionNumbersOfType", protoName: "all_extension_numbers_of_type", oneofIndex: 0, oneofName: "message_request"),
+        .init(number: 7, jsonName: "listServices", protoName: "list_services", oneofIndex: 0, oneofName: "message_request"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.host.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("host", "host", SluiceProto.ProtoString.self, self.host)
+        }
+        if case .fileByFilename(let value)? = self.messageRequest {
+            try encoder.writeField("fileByFilename", "file_by_filename", SluiceProto.ProtoString.self, value)
+        }
+        if case .fileContainingSymbol(let value)? = self.messageRequest {
+            try encoder.writeField("fileContainingSymbol", "file_containing_symbol", SluiceProto.ProtoString.self, value)
+        }
+        if case .fileContainingExtension(let value)? = self.messageRequest {
+            try encoder.writeField("fileContainingExtension", "file_containing_extension", SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1_ExtensionRequest>.self, value)
+        }
+        if case .allExtensionNumbersOfType(let value)? = self.messageRequest {
+            try encoder.writeField("allExtensionNumbersOfType", "all_extension_numbers_of_type", SluiceProto.ProtoString.self, value)
+        }
+        if case .listServices(let value)? = self.messageRequest {
+            try encoder.writeField("listServices", "list_services", SluiceProto.ProtoString.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1.ServerReflectionRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.host)
+            case 3:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                    message.messageRequest = .fileByFilename(member)
+                }
+            case 4:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                    message.messageRequest = .fileContainingSymbol(member)
+                }
+            case 5:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1_ExtensionRequest>.self, value) {
+                    message.messageRequest = .fileContainingExtension(member)
+                }
+            case 6:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                    message.messageRequest = .allExtensionNumbersOfType(member)
+                }
+            case 7:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                    message.messageRequest = .listServices(member)
+                }
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Reflection_V1_ExtensionRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "containingType", protoName: "containing_type"),
+        .init(number: 2, jsonName: "extensionNumber", protoName: "extension_number"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.containingType.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("containingType", "containing_type", SluiceProto.ProtoString.self, self.containingType)
+        }
+        if self.extensionNumber != 0 || encoder.writesDefaults {
+            try encoder.writeField("extensionNumber", "extension_number", SluiceProto.ProtoInt32.self, self.extensionNumber)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1.ExtensionRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.containingType)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.extensionNumber)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Reflection_V1_ServerReflectionResponse: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "validHost", protoName: "valid_host"),
+        .init(number: 2, jsonName: "originalRequest", protoName: "original_request"),
+        .init(number: 4, jsonName: "fileDescriptorResponse", protoName: "file_descriptor_response", oneofIndex: 0, oneofName: "message_response"),
+        .init(number: 5, jsonName: "allExtensionNumbersResponse", protoName: "all_extension_numbers_response", oneofIndex: 0, oneofName: "message_response"),
+        .init(number: 6, jsonName: "listServicesResponse", protoName: "list_services_response", oneofIndex: 0, oneofName: "message_response"),
+        .init(number: 7, jsonName: "errorResponse", protoName: "error_response", oneofIndex: 0, oneofName: "message_response"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.validHost.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("validHost", "valid_host", SluiceProto.ProtoString.self, self.validHost)
+        }
+        if let value = self._originalRequest {
+            try encoder.writeField("originalRequest", "original_request", SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1_ServerReflectionRequest>.self, value)
+        }
+        if case .fileDescriptorResponse(let value)? = self.messageResponse {
+            try encoder.writeField("fileDescriptorResponse", "file_descriptor_response", SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1_FileDescriptorResponse>.self, value)
+        }
+        if case .allExtensionNumbersResponse(let value)? = self.messageResponse {
+            try encoder.writeField("allExtensionNumbersResponse", "all_extension_numbers_response", SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1_ExtensionNumberResponse>.self, value)
+        }
+        if case .listServicesResponse(let value)? = self.messageResponse {
+            try encoder.writeField("listServicesResponse", "list_services_response", SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1_ListServiceResponse>.self, value)
+        }
+        if case .errorResponse(let value)? = self.messageResponse {
+            try encoder.writeField("errorResponse", "error_response", SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1_ErrorResponse>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1.ServerReflectionResponse") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.validHost)
+            case 2:
+                try decoder.readMessage(value, into: &message._originalRequest)
+            case 4:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1_FileDescriptorResponse>.self, value) {
+                    message.messageResponse = .fileDescriptorResponse(member)
+                }
+            case 5:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1_ExtensionNumberResponse>.self, value) {
+                    message.messageResponse = .allExtensionNumbersResponse(member)
+                }
+            case 6:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1_ListServiceResponse>.self, value) {
+                    message.messageResponse = .listServicesResponse(member)
+                }
+            case 7:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1_ErrorResponse>.self, value) {
+                    message.messageResponse = .errorResponse(member)
+                }
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Reflection_V1_FileDescriptorResponse: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "fileDescriptorProto", protoName: "file_descriptor_proto"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.fileDescriptorProto.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("fileDescriptorProto", "file_descriptor_proto", SluiceProto.ProtoBytes.self, self.fileDescriptorProto)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1.FileDescriptorResponse") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoBytes.self, value, into: &message.fileDescriptorProto)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Reflection_V1_ExtensionNumberResponse: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "baseTypeName", protoName: "base_type_name"),
+        .init(number: 2, jsonName: "extensionNumber", protoName: "extension_number"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.baseTypeName.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("baseTypeName", "base_type_name", SluiceProto.ProtoString.self, self.baseTypeName)
+        }
+        if !self.extensionNumber.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("extensionNumber", "extension_number", SluiceProto.ProtoInt32.self, self.extensionNumber)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1.ExtensionNumberResponse") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.baseTypeName)
+            case 2:
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.extensionNumber)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Reflection_V1_ListServiceResponse: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "service", protoName: "service"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.service.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("service", "service", SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1_ServiceResponse>.self, self.service)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1.ListServiceResponse") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1_ServiceResponse>.self, value, into: &message.service)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Reflection_V1_ServiceResponse: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "name", protoName: "name"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.name.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, self.name)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1.ServiceResponse") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Reflection_V1_ErrorResponse: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "errorCode", protoName: "error_code"),
+        .init(number: 2, jsonName: "errorMessage", protoName: "error_message"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.errorCode != 0 || encoder.writesDefaults {
+            try encoder.writeField("errorCode", "error_code", SluiceProto.ProtoInt32.self, self.errorCode)
+        }
+        if !self.errorMessage.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("errorMessage", "error_message", SluiceProto.ProtoString.self, self.errorMessage)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1.ErrorResponse") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.errorCode)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.errorMessage)
+            default:
+                break
+            }
+        }
+    }
+}

@@ -200,3 +200,75 @@ extension Analytics_StatisticsResponse: SluiceProto.Message {
         writer.writeUnknown(self.unknownFields)
     }
 }
+
+// MARK: - JSON
+
+extension Analytics_StatisticsRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "startDate", protoName: "start_date"),
+        .init(number: 2, jsonName: "endDate", protoName: "end_date"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.startDate.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("startDate", "start_date", SluiceProto.ProtoString.self, self.startDate)
+        }
+        if !self.endDate.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("endDate", "end_date", SluiceProto.ProtoString.self, self.endDate)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "analytics.StatisticsRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.startDate)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.endDate)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Analytics_StatisticsResponse: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "totalUsers", protoName: "total_users"),
+        .init(number: 2, jsonName: "activeUsers", protoName: "active_users"),
+        .init(number: 3, jsonName: "signupsByDay", protoName: "signups_by_day"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.totalUsers != 0 || encoder.writesDefaults {
+            try encoder.writeField("totalUsers", "total_users", SluiceProto.ProtoInt64.self, self.totalUsers)
+        }
+        if self.activeUsers != 0 || encoder.writesDefaults {
+            try encoder.writeField("activeUsers", "active_users", SluiceProto.ProtoInt64.self, self.activeUsers)
+        }
+        if !self.signupsByDay.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("signupsByDay", "signups_by_day", SluiceProto.ProtoString.self, SluiceProto.ProtoInt64.self, self.signupsByDay)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "analytics.StatisticsResponse") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.totalUsers)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.activeUsers)
+            case 3:
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoInt64.self, value, into: &message.signupsByDay)
+            default:
+                break
+            }
+        }
+    }
+}

@@ -383,3 +383,165 @@ extension Catalog_GetRecommendationsRequest: SluiceProto.Message {
         writer.writeUnknown(self.unknownFields)
     }
 }
+
+// MARK: - JSON
+
+extension Catalog_Product: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "id", protoName: "id"),
+        .init(number: 2, jsonName: "name", protoName: "name"),
+        .init(number: 3, jsonName: "price", protoName: "price"),
+        .init(number: 4, jsonName: "category", protoName: "category"),
+        .init(number: 5, jsonName: "stock", protoName: "stock"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.id.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("id", "id", SluiceProto.ProtoString.self, self.id)
+        }
+        if !self.name.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, self.name)
+        }
+        if self.price.bitPattern != 0 || encoder.writesDefaults {
+            try encoder.writeField("price", "price", SluiceProto.ProtoDouble.self, self.price)
+        }
+        if !self.category.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("category", "category", SluiceProto.ProtoString.self, self.category)
+        }
+        if self.stock != 0 || encoder.writesDefaults {
+            try encoder.writeField("stock", "stock", SluiceProto.ProtoInt32.self, self.stock)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "catalog.Product") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.id)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.price)
+            case 4:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.category)
+            case 5:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.stock)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Catalog_GetProductRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "productId", protoName: "product_id"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.productID.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("productId", "product_id", SluiceProto.ProtoString.self, self.productID)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "catalog.GetProductRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.productID)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Catalog_ListProductsRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "category", protoName: "category"),
+        .init(number: 2, jsonName: "limit", protoName: "limit"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.category.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("category", "category", SluiceProto.ProtoString.self, self.category)
+        }
+        if self.limit != 0 || encoder.writesDefaults {
+            try encoder.writeField("limit", "limit", SluiceProto.ProtoInt32.self, self.limit)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "catalog.ListProductsRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.category)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.limit)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Catalog_ListProductsResponse: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "products", protoName: "products"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.products.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("products", "products", SluiceProto.ProtoMessageCodec<Catalog_Product>.self, self.products)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "catalog.ListProductsResponse") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Catalog_Product>.self, value, into: &message.products)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Catalog_GetRecommendationsRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "userId", protoName: "user_id"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.userID.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("userId", "user_id", SluiceProto.ProtoString.self, self.userID)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "catalog.GetRecommendationsRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.userID)
+            default:
+                break
+            }
+        }
+    }
+}

@@ -175,3 +175,49 @@ extension Chat_ChatMessage: SluiceProto.Message {
         writer.writeUnknown(self.unknownFields)
     }
 }
+
+// MARK: - JSON
+
+extension Chat_ChatMessage: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "room", protoName: "room"),
+        .init(number: 2, jsonName: "sender", protoName: "sender"),
+        .init(number: 3, jsonName: "text", protoName: "text"),
+        .init(number: 4, jsonName: "sentAt", protoName: "sent_at"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.room.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("room", "room", SluiceProto.ProtoString.self, self.room)
+        }
+        if !self.sender.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("sender", "sender", SluiceProto.ProtoString.self, self.sender)
+        }
+        if !self.text.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("text", "text", SluiceProto.ProtoString.self, self.text)
+        }
+        if let value = self._sentAt {
+            try encoder.writeField("sentAt", "sent_at", SluiceProto.ProtoMessageCodec<Google_Protobuf_Timestamp>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "chat.ChatMessage") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.room)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.sender)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.text)
+            case 4:
+                try decoder.readMessage(value, into: &message._sentAt)
+            default:
+                break
+            }
+        }
+    }
+}

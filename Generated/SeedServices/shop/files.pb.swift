@@ -212,3 +212,81 @@ extension Files_UploadStatus: SluiceProto.Message {
         writer.writeUnknown(self.unknownFields)
     }
 }
+
+// MARK: - JSON
+
+extension Files_FileChunk: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "fileName", protoName: "file_name"),
+        .init(number: 2, jsonName: "content", protoName: "content"),
+        .init(number: 3, jsonName: "offset", protoName: "offset"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.fileName.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("fileName", "file_name", SluiceProto.ProtoString.self, self.fileName)
+        }
+        if !self.content.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("content", "content", SluiceProto.ProtoBytes.self, self.content)
+        }
+        if self.offset != 0 || encoder.writesDefaults {
+            try encoder.writeField("offset", "offset", SluiceProto.ProtoInt64.self, self.offset)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "files.FileChunk") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.fileName)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.content)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.offset)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Files_UploadStatus: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "success", protoName: "success"),
+        .init(number: 2, jsonName: "size", protoName: "size"),
+        .init(number: 3, jsonName: "sha256", protoName: "sha256"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.success || encoder.writesDefaults {
+            try encoder.writeField("success", "success", SluiceProto.ProtoBool.self, self.success)
+        }
+        if self.size != 0 || encoder.writesDefaults {
+            try encoder.writeField("size", "size", SluiceProto.ProtoInt64.self, self.size)
+        }
+        if !self.sha256.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("sha256", "sha256", SluiceProto.ProtoString.self, self.sha256)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "files.UploadStatus") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.success)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.size)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.sha256)
+            default:
+                break
+            }
+        }
+    }
+}

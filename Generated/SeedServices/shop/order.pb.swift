@@ -4,7 +4,7 @@
 import Sluice
 import SluiceProto
 
-public enum Order_OrderStatus: SluiceProto.ProtoEnum, CaseIterable {
+public enum Order_OrderStatus: SluiceProto.JSONEnum, CaseIterable {
     case unspecified // = 0
     case pending // = 1
     case paid // = 2
@@ -46,6 +46,28 @@ public enum Order_OrderStatus: SluiceProto.ProtoEnum, CaseIterable {
         .shipped,
         .cancelled,
     ]
+
+    public init?(protoName name: String) {
+        switch name {
+        case "ORDER_STATUS_UNSPECIFIED": self = .unspecified
+        case "ORDER_STATUS_PENDING": self = .pending
+        case "ORDER_STATUS_PAID": self = .paid
+        case "ORDER_STATUS_SHIPPED": self = .shipped
+        case "ORDER_STATUS_CANCELLED": self = .cancelled
+        default: return nil
+        }
+    }
+
+    public var protoName: String? {
+        switch self {
+        case .unspecified: return "ORDER_STATUS_UNSPECIFIED"
+        case .pending: return "ORDER_STATUS_PENDING"
+        case .paid: return "ORDER_STATUS_PAID"
+        case .shipped: return "ORDER_STATUS_SHIPPED"
+        case .cancelled: return "ORDER_STATUS_CANCELLED"
+        case .UNRECOGNIZED: return nil
+        }
+    }
 }
 
 public struct Order_OrderItem: Sendable, Hashable {
@@ -445,5 +467,191 @@ extension Order_GetUserOrdersResponse: SluiceProto.Message {
     public func encode(to writer: inout SluiceProto.WireWriter) {
         writer.writeRepeatedMessage(field: 1, self.orders)
         writer.writeUnknown(self.unknownFields)
+    }
+}
+
+// MARK: - JSON
+
+extension Order_OrderItem: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "productId", protoName: "product_id"),
+        .init(number: 2, jsonName: "quantity", protoName: "quantity"),
+        .init(number: 3, jsonName: "price", protoName: "price"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.productID.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("productId", "product_id", SluiceProto.ProtoString.self, self.productID)
+        }
+        if self.quantity != 0 || encoder.writesDefaults {
+            try encoder.writeField("quantity", "quantity", SluiceProto.ProtoInt32.self, self.quantity)
+        }
+        if self.price.bitPattern != 0 || encoder.writesDefaults {
+            try encoder.writeField("price", "price", SluiceProto.ProtoDouble.self, self.price)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "order.OrderItem") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.productID)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.quantity)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.price)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Order_CreateOrderRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "userId", protoName: "user_id"),
+        .init(number: 2, jsonName: "items", protoName: "items"),
+        .init(number: 3, jsonName: "total", protoName: "total"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.userID.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("userId", "user_id", SluiceProto.ProtoString.self, self.userID)
+        }
+        if !self.items.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("items", "items", SluiceProto.ProtoMessageCodec<Order_OrderItem>.self, self.items)
+        }
+        if self.total.bitPattern != 0 || encoder.writesDefaults {
+            try encoder.writeField("total", "total", SluiceProto.ProtoDouble.self, self.total)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "order.CreateOrderRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.userID)
+            case 2:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Order_OrderItem>.self, value, into: &message.items)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.total)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Order_Order: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "orderId", protoName: "order_id"),
+        .init(number: 2, jsonName: "userId", protoName: "user_id"),
+        .init(number: 3, jsonName: "items", protoName: "items"),
+        .init(number: 4, jsonName: "total", protoName: "total"),
+        .init(number: 5, jsonName: "status", protoName: "status"),
+        .init(number: 6, jsonName: "createdAt", protoName: "created_at"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.orderID.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("orderId", "order_id", SluiceProto.ProtoString.self, self.orderID)
+        }
+        if !self.userID.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("userId", "user_id", SluiceProto.ProtoString.self, self.userID)
+        }
+        if !self.items.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("items", "items", SluiceProto.ProtoMessageCodec<Order_OrderItem>.self, self.items)
+        }
+        if self.total.bitPattern != 0 || encoder.writesDefaults {
+            try encoder.writeField("total", "total", SluiceProto.ProtoDouble.self, self.total)
+        }
+        if self.status.rawValue != 0 || encoder.writesDefaults {
+            try encoder.writeField("status", "status", SluiceProto.ProtoEnumCodec<Order_OrderStatus>.self, self.status)
+        }
+        if let value = self._createdAt {
+            try encoder.writeField("createdAt", "created_at", SluiceProto.ProtoMessageCodec<Google_Protobuf_Timestamp>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "order.Order") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.orderID)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.userID)
+            case 3:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Order_OrderItem>.self, value, into: &message.items)
+            case 4:
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.total)
+            case 5:
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Order_OrderStatus>.self, value, into: &message.status)
+            case 6:
+                try decoder.readMessage(value, into: &message._createdAt)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Order_GetUserOrdersRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "userId", protoName: "user_id"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.userID.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("userId", "user_id", SluiceProto.ProtoString.self, self.userID)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "order.GetUserOrdersRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.userID)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Order_GetUserOrdersResponse: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "orders", protoName: "orders"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.orders.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("orders", "orders", SluiceProto.ProtoMessageCodec<Order_Order>.self, self.orders)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "order.GetUserOrdersResponse") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Order_Order>.self, value, into: &message.orders)
+            default:
+                break
+            }
+        }
     }
 }

@@ -187,3 +187,69 @@ extension Search_SearchResponse: SluiceProto.Message {
         writer.writeUnknown(self.unknownFields)
     }
 }
+
+// MARK: - JSON
+
+extension Search_SearchRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "query", protoName: "query"),
+        .init(number: 2, jsonName: "limit", protoName: "limit"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.query.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("query", "query", SluiceProto.ProtoString.self, self.query)
+        }
+        if self.limit != 0 || encoder.writesDefaults {
+            try encoder.writeField("limit", "limit", SluiceProto.ProtoInt32.self, self.limit)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "search.SearchRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.query)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.limit)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Search_SearchResponse: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "products", protoName: "products"),
+        .init(number: 2, jsonName: "total", protoName: "total"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.products.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("products", "products", SluiceProto.ProtoMessageCodec<Catalog_Product>.self, self.products)
+        }
+        if self.total != 0 || encoder.writesDefaults {
+            try encoder.writeField("total", "total", SluiceProto.ProtoInt32.self, self.total)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "search.SearchResponse") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Catalog_Product>.self, value, into: &message.products)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.total)
+            default:
+                break
+            }
+        }
+    }
+}

@@ -321,3 +321,127 @@ extension Venta_Location_WatchVendorRequest: SluiceProto.Message {
         writer.writeUnknown(self.unknownFields)
     }
 }
+
+// MARK: - JSON
+
+extension Venta_Location_LatLng: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "latitude", protoName: "latitude"),
+        .init(number: 2, jsonName: "longitude", protoName: "longitude"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.latitude.bitPattern != 0 || encoder.writesDefaults {
+            try encoder.writeField("latitude", "latitude", SluiceProto.ProtoDouble.self, self.latitude)
+        }
+        if self.longitude.bitPattern != 0 || encoder.writesDefaults {
+            try encoder.writeField("longitude", "longitude", SluiceProto.ProtoDouble.self, self.longitude)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.location.LatLng") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.latitude)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.longitude)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Venta_Location_LocationUpdate: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "vendorId", protoName: "vendor_id"),
+        .init(number: 2, jsonName: "position", protoName: "position"),
+        .init(number: 3, jsonName: "at", protoName: "at"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.vendorID.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("vendorId", "vendor_id", SluiceProto.ProtoString.self, self.vendorID)
+        }
+        if let value = self._position {
+            try encoder.writeField("position", "position", SluiceProto.ProtoMessageCodec<Venta_Location_LatLng>.self, value)
+        }
+        if let value = self._at {
+            try encoder.writeField("at", "at", SluiceProto.ProtoMessageCodec<Google_Protobuf_Timestamp>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.location.LocationUpdate") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.vendorID)
+            case 2:
+                try decoder.readMessage(value, into: &message._position)
+            case 3:
+                try decoder.readMessage(value, into: &message._at)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Venta_Location_LocationAck: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "accepted", protoName: "accepted"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.accepted || encoder.writesDefaults {
+            try encoder.writeField("accepted", "accepted", SluiceProto.ProtoBool.self, self.accepted)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.location.LocationAck") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.accepted)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Venta_Location_WatchVendorRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "vendorId", protoName: "vendor_id"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.vendorID.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("vendorId", "vendor_id", SluiceProto.ProtoString.self, self.vendorID)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.location.WatchVendorRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.vendorID)
+            default:
+                break
+            }
+        }
+    }
+}

@@ -306,3 +306,119 @@ extension Venta_User_CreateUserRequest: SluiceProto.Message {
         writer.writeUnknown(self.unknownFields)
     }
 }
+
+// MARK: - JSON
+
+extension Venta_User_User: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "id", protoName: "id"),
+        .init(number: 2, jsonName: "name", protoName: "name"),
+        .init(number: 3, jsonName: "email", protoName: "email"),
+        .init(number: 4, jsonName: "age", protoName: "age"),
+        .init(number: 5, jsonName: "createdAt", protoName: "created_at"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.id.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("id", "id", SluiceProto.ProtoString.self, self.id)
+        }
+        if !self.name.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, self.name)
+        }
+        if !self.email.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("email", "email", SluiceProto.ProtoString.self, self.email)
+        }
+        if self.age != 0 || encoder.writesDefaults {
+            try encoder.writeField("age", "age", SluiceProto.ProtoInt32.self, self.age)
+        }
+        if let value = self._createdAt {
+            try encoder.writeField("createdAt", "created_at", SluiceProto.ProtoMessageCodec<Google_Protobuf_Timestamp>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.user.User") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.id)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.email)
+            case 4:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.age)
+            case 5:
+                try decoder.readMessage(value, into: &message._createdAt)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Venta_User_GetUserRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "id", protoName: "id"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.id.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("id", "id", SluiceProto.ProtoString.self, self.id)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.user.GetUserRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.id)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Venta_User_CreateUserRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "name", protoName: "name"),
+        .init(number: 2, jsonName: "email", protoName: "email"),
+        .init(number: 3, jsonName: "age", protoName: "age"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.name.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, self.name)
+        }
+        if !self.email.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("email", "email", SluiceProto.ProtoString.self, self.email)
+        }
+        if self.age != 0 || encoder.writesDefaults {
+            try encoder.writeField("age", "age", SluiceProto.ProtoInt32.self, self.age)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.user.CreateUserRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.email)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.age)
+            default:
+                break
+            }
+        }
+    }
+}

@@ -319,3 +319,139 @@ extension Venta_Vendor_ListVendorsResponse: SluiceProto.Message {
         writer.writeUnknown(self.unknownFields)
     }
 }
+
+// MARK: - JSON
+
+extension Venta_Vendor_Vendor: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "id", protoName: "id"),
+        .init(number: 2, jsonName: "name", protoName: "name"),
+        .init(number: 3, jsonName: "ownerId", protoName: "owner_id"),
+        .init(number: 4, jsonName: "open", protoName: "open"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.id.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("id", "id", SluiceProto.ProtoString.self, self.id)
+        }
+        if !self.name.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, self.name)
+        }
+        if !self.ownerID.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("ownerId", "owner_id", SluiceProto.ProtoString.self, self.ownerID)
+        }
+        if self.`open` || encoder.writesDefaults {
+            try encoder.writeField("open", "open", SluiceProto.ProtoBool.self, self.`open`)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.vendor.Vendor") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.id)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.ownerID)
+            case 4:
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.`open`)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Venta_Vendor_GetVendorRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "id", protoName: "id"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.id.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("id", "id", SluiceProto.ProtoString.self, self.id)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.vendor.GetVendorRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.id)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Venta_Vendor_ListVendorsRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "pageSize", protoName: "page_size"),
+        .init(number: 2, jsonName: "pageToken", protoName: "page_token"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.pageSize != 0 || encoder.writesDefaults {
+            try encoder.writeField("pageSize", "page_size", SluiceProto.ProtoInt32.self, self.pageSize)
+        }
+        if !self.pageToken.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("pageToken", "page_token", SluiceProto.ProtoString.self, self.pageToken)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.vendor.ListVendorsRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.pageSize)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.pageToken)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Venta_Vendor_ListVendorsResponse: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "vendors", protoName: "vendors"),
+        .init(number: 2, jsonName: "nextPageToken", protoName: "next_page_token"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.vendors.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("vendors", "vendors", SluiceProto.ProtoMessageCodec<Venta_Vendor_Vendor>.self, self.vendors)
+        }
+        if !self.nextPageToken.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("nextPageToken", "next_page_token", SluiceProto.ProtoString.self, self.nextPageToken)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.vendor.ListVendorsResponse") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Venta_Vendor_Vendor>.self, value, into: &message.vendors)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.nextPageToken)
+            default:
+                break
+            }
+        }
+    }
+}

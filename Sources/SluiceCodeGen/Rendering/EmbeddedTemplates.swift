@@ -55,7 +55,7 @@ extension {{swiftName}}: SluiceProto.Message {
 {{#docLines}}
 {{.}}
 {{/docLines}}
-{{visibility}} enum {{name}}: SluiceProto.ProtoEnum, CaseIterable {
+{{visibility}} enum {{name}}: SluiceProto.JSONEnum, CaseIterable {
 {{#cases}}
 {{#docLines}}
     {{.}}
@@ -105,6 +105,26 @@ extension {{swiftName}}: SluiceProto.Message {
         .{{name}},
 {{/cases}}
     ]
+
+    {{visibility}} init?(protoName name: String) {
+        switch name {
+{{#jsonNames}}
+        case {{protoName}}: self = .{{caseName}}
+{{/jsonNames}}
+        default: return nil
+        }
+    }
+
+    {{visibility}} var protoName: String? {
+        switch self {
+{{#cases}}
+        case .{{name}}: return "{{protoName}}"
+{{/cases}}
+{{#isOpen}}
+        case .UNRECOGNIZED: return nil
+{{/isOpen}}
+        }
+    }
 }
 
 """#,
@@ -198,6 +218,52 @@ import {{.}}
 {{> coding}}
 {{/codings}}
 {{/hasCodings}}
+{{#hasJSONCodings}}
+
+// MARK: - JSON
+{{#jsonCodings}}
+
+{{> json}}
+{{/jsonCodings}}
+{{/hasJSONCodings}}
+
+"""#,
+        "json": #"""
+{{% CONTENT_TYPE: TEXT}}
+extension {{swiftName}}: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    {{visibility}} static let jsonFieldTable = SluiceProto.JSONFieldTable([
+{{#tableEntries}}
+        {{.}}
+{{/tableEntries}}
+    ]{{#isExtensible}}, isExtensible: true{{/isExtensible}})
+
+    {{visibility}} func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+{{#encodeLines}}
+        {{.}}
+{{/encodeLines}}
+{{#isExtensible}}
+        try encoder.writeExtensions(of: self)
+{{/isExtensible}}
+        encoder.endObject()
+    }
+
+    {{visibility}} mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "{{protoName}}") { message, number, value, decoder in
+            switch number {
+{{#decodeCases}}
+            {{label}}:
+{{#lines}}
+                {{.}}
+{{/lines}}
+{{/decodeCases}}
+            default:
+                break
+            }
+        }
+    }
+}
 
 """#,
         "message": #"""

@@ -128,7 +128,7 @@ struct FieldCodeWriter {
 
     /// The test for "differs from the default" of a proto3 implicit-presence field. Floats
     /// compare bit patterns so that -0.0 is written, as the C++ and upb runtimes do.
-    private func nonDefaultTest(_ f: FieldShape) -> String {
+    func nonDefaultTest(_ f: FieldShape) -> String {
         let value = "self.\(f.name)"
         switch f.descriptor.type {
         case .bool: return value

@@ -29,11 +29,12 @@ struct FileViewModelBuilder {
         }
         var messages: [MessageViewModel] = []
         var codings: [MessageCodingViewModel] = []
+        var jsonCodings: [MessageJSONViewModel] = []
         var extensions: [ExtensionViewModel] = []
         for (i, m) in file.messageType.enumerated() {
             let path: [Int32] = [4, Int32(i)]
             messages.append(try messageViewModel(scope + m.name, path: path))
-            try collectCodings(scope + m.name, into: &codings)
+            try collectCodings(scope + m.name, into: &codings, json: &jsonCodings)
             try collectExtensions(scope + m.name, path: path, into: &extensions)
         }
         for (i, ext) in file.extension.enumerated() {
@@ -61,6 +62,7 @@ struct FileViewModelBuilder {
         return FileViewModel(
             protoFile: file.name, imports: imports, hasImports: !imports.isEmpty, enums: enums, messages: messages,
             extensions: extensions, codings: codings, services: services,
+            jsonCodings: jsonCodings, hasJSONCodings: !jsonCodings.isEmpty,
             hasExtensions: !extensions.isEmpty, hasCodings: !codings.isEmpty,
             visibility: visibility, descriptorHolder: SwiftNaming.protoFileHolderName(file.name),
             descriptorLines: embeddedDescriptorLines(), descriptorDependencies: descriptorDependencies())
@@ -157,14 +159,18 @@ struct FileViewModelBuilder {
                 caseForNumber[value.number] = name
                 cases.append(EnumCaseViewModel(
                     docLines: comments.docLines(path + [2, Int32(i)]), name: name,
-                    number: Int(value.number)))
+                    number: Int(value.number), protoName: value.name))
             }
+        }
+        // Every name JSON may use, aliases reading as the first case of their number.
+        let jsonNames = e.value.compactMap { value in
+            caseForNumber[value.number].map { EnumJSONNameViewModel(protoName: JSONCodeWriter.literal(value.name), caseName: $0) }
         }
         return EnumViewModel(
             docLines: comments.docLines(path), visibility: visibility,
             name: symbol.swiftName.split(separator: ".").last.map(String.init) ?? symbol.swiftName,
             cases: cases, aliases: aliases, isOpen: !symbol.isClosed,
-            defaultCase: names[0])
+            defaultCase: names[0], jsonNames: jsonNames)
     }
 
     // MARK: - Messages
@@ -345,7 +351,8 @@ struct FileViewModelBuilder {
 
     // MARK: - Wire format
 
-    private func collectCodings(_ protoName: String, into codings: inout [MessageCodingViewModel]) throws {
+    private func collectCodings(_ protoName: String, into codings: inout [MessageCodingViewModel],
+                                json jsonCodings: inout [MessageJSONViewModel]) throws {
         let symbol = try symbols.message(protoName)
         let shapes = try fieldShapes(symbol).sorted { $0.number < $1.number }
         var decodeCases: [DecodeCaseViewModel] = []
@@ -364,9 +371,28 @@ struct FileViewModelBuilder {
             visibility: visibility, swiftName: symbol.swiftName, protoName: protoName,
             decodeCases: decodeCases, sizeLines: sizeLines, hasFields: !sizeLines.isEmpty, encodeLines: encodeLines,
             requiredCheckLines: requiredLines, hasRequiredCheck: symbols.needsRequiredCheck.contains(protoName)))
-        for nested in symbol.descriptor.nestedType where !nested.options.mapEntry {
-            try collectCodings(protoName + "." + nested.name, into: &codings)
+        if !JSONCodeWriter.handWrittenJSON.contains(protoName) {
+            jsonCodings.append(jsonViewModel(symbol, shapes: shapes))
         }
+        for nested in symbol.descriptor.nestedType where !nested.options.mapEntry {
+            try collectCodings(protoName + "." + nested.name, into: &codings, json: &jsonCodings)
+        }
+    }
+
+    /// The JSON conformance of a message, its fields in number order as the wire format's.
+    private func jsonViewModel(_ symbol: MessageSymbol, shapes: [FieldShape]) -> MessageJSONViewModel {
+        let json = JSONCodeWriter()
+        let oneofs = symbol.descriptor.oneofDecl
+        return MessageJSONViewModel(
+            visibility: visibility, swiftName: symbol.swiftName, protoName: symbol.protoName,
+            tableEntries: shapes.map { shape in
+                let real = shape.descriptor.hasOneofIndex && !shape.descriptor.proto3Optional
+                let index = real ? Int(shape.descriptor.oneofIndex) : nil
+                return json.tableEntry(shape, oneofIndex: index, oneofName: index.map { oneofs[$0].name } ?? "")
+            },
+            isExtensible: !symbol.descriptor.extensionRange.isEmpty,
+            encodeLines: shapes.flatMap(json.encodeLines),
+            decodeCases: shapes.map(json.decodeCase))
     }
 
     private func mapValueNeedsCheck(_ shape: FieldShape) -> Bool {

@@ -13,6 +13,8 @@ struct FileViewModel {
     let extensions: [ExtensionViewModel]
     let codings: [MessageCodingViewModel]
     let services: [ServiceViewModel]
+    let jsonCodings: [MessageJSONViewModel]
+    let hasJSONCodings: Bool
     let hasExtensions: Bool
     let hasCodings: Bool
     /// The embedded descriptor: its holder enum, the base64 of the `FileDescriptorProto` in
@@ -32,12 +34,21 @@ struct EnumViewModel {
     let aliases: [EnumAliasViewModel]
     let isOpen: Bool
     let defaultCase: String
+    /// Every value's `.proto` name (aliases included) and the case it reads as, for JSON.
+    let jsonNames: [EnumJSONNameViewModel]
 }
 
 struct EnumCaseViewModel {
     let docLines: [String]
     let name: String
     let number: Int
+    /// The value's name in the `.proto` file, which JSON writes.
+    let protoName: String
+}
+
+struct EnumJSONNameViewModel {
+    let protoName: String
+    let caseName: String
 }
 
 struct EnumAliasViewModel {
@@ -111,6 +122,18 @@ struct MessageCodingViewModel {
     let encodeLines: [String]
     let requiredCheckLines: [String]
     let hasRequiredCheck: Bool
+}
+
+/// The `JSONMessage` conformance of one message: its field-name table and the two JSON methods.
+struct MessageJSONViewModel {
+    let visibility: String
+    let swiftName: String
+    let protoName: String
+    /// `.init(number: 1, jsonName: "fooBar", protoName: "foo_bar")` lines.
+    let tableEntries: [String]
+    let isExtensible: Bool
+    let encodeLines: [String]
+    let decodeCases: [DecodeCaseViewModel]
 }
 
 struct DecodeCaseViewModel {

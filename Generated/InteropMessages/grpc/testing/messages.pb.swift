@@ -4,7 +4,7 @@
 import Foundation
 import SluiceProto
 
-public enum Grpc_Testing_PayloadType: SluiceProto.ProtoEnum, CaseIterable {
+public enum Grpc_Testing_PayloadType: SluiceProto.JSONEnum, CaseIterable {
     case compressable // = 0
     /// A value this version of the schema does not know, kept as received.
     case UNRECOGNIZED(Int)
@@ -30,6 +30,20 @@ public enum Grpc_Testing_PayloadType: SluiceProto.ProtoEnum, CaseIterable {
     public static let allCases: [Self] = [
         .compressable,
     ]
+
+    public init?(protoName name: String) {
+        switch name {
+        case "COMPRESSABLE": self = .compressable
+        default: return nil
+        }
+    }
+
+    public var protoName: String? {
+        switch self {
+        case .compressable: return "COMPRESSABLE"
+        case .UNRECOGNIZED: return nil
+        }
+    }
 }
 
 /// A wrapper so that presence can be told from false.
@@ -731,5 +745,387 @@ extension Grpc_Testing_StreamingOutputCallResponse: SluiceProto.Message {
             writer.writeMessage(field: 1, value)
         }
         writer.writeUnknown(self.unknownFields)
+    }
+}
+
+// MARK: - JSON
+
+extension Grpc_Testing_BoolValue: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "value", protoName: "value"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.value || encoder.writesDefaults {
+            try encoder.writeField("value", "value", SluiceProto.ProtoBool.self, self.value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.BoolValue") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.value)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Testing_Payload: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "type", protoName: "type"),
+        .init(number: 2, jsonName: "body", protoName: "body"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.type.rawValue != 0 || encoder.writesDefaults {
+            try encoder.writeField("type", "type", SluiceProto.ProtoEnumCodec<Grpc_Testing_PayloadType>.self, self.type)
+        }
+        if !self.body.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("body", "body", SluiceProto.ProtoBytes.self, self.body)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.Payload") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Grpc_Testing_PayloadType>.self, value, into: &message.type)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.body)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Testing_EchoStatus: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "code", protoName: "code"),
+        .init(number: 2, jsonName: "message", protoName: "message"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.code != 0 || encoder.writesDefaults {
+            try encoder.writeField("code", "code", SluiceProto.ProtoInt32.self, self.code)
+        }
+        if !self.message.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("message", "message", SluiceProto.ProtoString.self, self.message)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.EchoStatus") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.code)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.message)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Testing_SimpleRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "responseType", protoName: "response_type"),
+        .init(number: 2, jsonName: "responseSize", protoName: "response_size"),
+        .init(number: 3, jsonName: "payload", protoName: "payload"),
+        .init(number: 4, jsonName: "fillUsername", protoName: "fill_username"),
+        .init(number: 5, jsonName: "fillOauthScope", protoName: "fill_oauth_scope"),
+        .init(number: 6, jsonName: "responseCompressed", protoName: "response_compressed"),
+        .init(number: 7, jsonName: "responseStatus", protoName: "response_status"),
+        .init(number: 8, jsonName: "expectCompressed", protoName: "expect_compressed"),
+        .init(number: 9, jsonName: "fillServerId", protoName: "fill_server_id"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.responseType.rawValue != 0 || encoder.writesDefaults {
+            try encoder.writeField("responseType", "response_type", SluiceProto.ProtoEnumCodec<Grpc_Testing_PayloadType>.self, self.responseType)
+        }
+        if self.responseSize != 0 || encoder.writesDefaults {
+            try encoder.writeField("responseSize", "response_size", SluiceProto.ProtoInt32.self, self.responseSize)
+        }
+        if let value = self._payload {
+            try encoder.writeField("payload", "payload", SluiceProto.ProtoMessageCodec<Grpc_Testing_Payload>.self, value)
+        }
+        if self.fillUsername || encoder.writesDefaults {
+            try encoder.writeField("fillUsername", "fill_username", SluiceProto.ProtoBool.self, self.fillUsername)
+        }
+        if self.fillOauthScope || encoder.writesDefaults {
+            try encoder.writeField("fillOauthScope", "fill_oauth_scope", SluiceProto.ProtoBool.self, self.fillOauthScope)
+        }
+        if let value = self._responseCompressed {
+            try encoder.writeField("responseCompressed", "response_compressed", SluiceProto.ProtoMessageCodec<Grpc_Testing_BoolValue>.self, value)
+        }
+        if let value = self._responseStatus {
+            try encoder.writeField("responseStatus", "response_status", SluiceProto.ProtoMessageCodec<Grpc_Testing_EchoStatus>.self, value)
+        }
+        if let value = self._expectCompressed {
+            try encoder.writeField("expectCompressed", "expect_compressed", SluiceProto.ProtoMessageCodec<Grpc_Testing_BoolValue>.self, value)
+        }
+        if self.fillServerID || encoder.writesDefaults {
+            try encoder.writeField("fillServerId", "fill_server_id", SluiceProto.ProtoBool.self, self.fillServerID)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.SimpleRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Grpc_Testing_PayloadType>.self, value, into: &message.responseType)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.responseSize)
+            case 3:
+                try decoder.readMessage(value, into: &message._payload)
+            case 4:
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.fillUsername)
+            case 5:
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.fillOauthScope)
+            case 6:
+                try decoder.readMessage(value, into: &message._responseCompressed)
+            case 7:
+                try decoder.readMessage(value, into: &message._responseStatus)
+            case 8:
+                try decoder.readMessage(value, into: &message._expectCompressed)
+            case 9:
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.fillServerID)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Testing_SimpleResponse: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "payload", protoName: "payload"),
+        .init(number: 2, jsonName: "username", protoName: "username"),
+        .init(number: 3, jsonName: "oauthScope", protoName: "oauth_scope"),
+        .init(number: 4, jsonName: "serverId", protoName: "server_id"),
+        .init(number: 6, jsonName: "hostname", protoName: "hostname"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._payload {
+            try encoder.writeField("payload", "payload", SluiceProto.ProtoMessageCodec<Grpc_Testing_Payload>.self, value)
+        }
+        if !self.username.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("username", "username", SluiceProto.ProtoString.self, self.username)
+        }
+        if !self.oauthScope.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("oauthScope", "oauth_scope", SluiceProto.ProtoString.self, self.oauthScope)
+        }
+        if !self.serverID.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("serverId", "server_id", SluiceProto.ProtoString.self, self.serverID)
+        }
+        if !self.hostname.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("hostname", "hostname", SluiceProto.ProtoString.self, self.hostname)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.SimpleResponse") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readMessage(value, into: &message._payload)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.username)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.oauthScope)
+            case 4:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.serverID)
+            case 6:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.hostname)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Testing_StreamingInputCallRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "payload", protoName: "payload"),
+        .init(number: 2, jsonName: "expectCompressed", protoName: "expect_compressed"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._payload {
+            try encoder.writeField("payload", "payload", SluiceProto.ProtoMessageCodec<Grpc_Testing_Payload>.self, value)
+        }
+        if let value = self._expectCompressed {
+            try encoder.writeField("expectCompressed", "expect_compressed", SluiceProto.ProtoMessageCodec<Grpc_Testing_BoolValue>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.StreamingInputCallRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readMessage(value, into: &message._payload)
+            case 2:
+                try decoder.readMessage(value, into: &message._expectCompressed)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Testing_StreamingInputCallResponse: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "aggregatedPayloadSize", protoName: "aggregated_payload_size"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.aggregatedPayloadSize != 0 || encoder.writesDefaults {
+            try encoder.writeField("aggregatedPayloadSize", "aggregated_payload_size", SluiceProto.ProtoInt32.self, self.aggregatedPayloadSize)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.StreamingInputCallResponse") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.aggregatedPayloadSize)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Testing_ResponseParameters: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "size", protoName: "size"),
+        .init(number: 2, jsonName: "intervalUs", protoName: "interval_us"),
+        .init(number: 3, jsonName: "compressed", protoName: "compressed"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.size != 0 || encoder.writesDefaults {
+            try encoder.writeField("size", "size", SluiceProto.ProtoInt32.self, self.size)
+        }
+        if self.intervalUs != 0 || encoder.writesDefaults {
+            try encoder.writeField("intervalUs", "interval_us", SluiceProto.ProtoInt32.self, self.intervalUs)
+        }
+        if let value = self._compressed {
+            try encoder.writeField("compressed", "compressed", SluiceProto.ProtoMessageCodec<Grpc_Testing_BoolValue>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.ResponseParameters") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.size)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.intervalUs)
+            case 3:
+                try decoder.readMessage(value, into: &message._compressed)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Testing_StreamingOutputCallRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "responseType", protoName: "response_type"),
+        .init(number: 2, jsonName: "responseParameters", protoName: "response_parameters"),
+        .init(number: 3, jsonName: "payload", protoName: "payload"),
+        .init(number: 7, jsonName: "responseStatus", protoName: "response_status"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.responseType.rawValue != 0 || encoder.writesDefaults {
+            try encoder.writeField("responseType", "response_type", SluiceProto.ProtoEnumCodec<Grpc_Testing_PayloadType>.self, self.responseType)
+        }
+        if !self.responseParameters.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("responseParameters", "response_parameters", SluiceProto.ProtoMessageCodec<Grpc_Testing_ResponseParameters>.self, self.responseParameters)
+        }
+        if let value = self._payload {
+            try encoder.writeField("payload", "payload", SluiceProto.ProtoMessageCodec<Grpc_Testing_Payload>.self, value)
+        }
+        if let value = self._responseStatus {
+            try encoder.writeField("responseStatus", "response_status", SluiceProto.ProtoMessageCodec<Grpc_Testing_EchoStatus>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.StreamingOutputCallRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Grpc_Testing_PayloadType>.self, value, into: &message.responseType)
+            case 2:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Grpc_Testing_ResponseParameters>.self, value, into: &message.responseParameters)
+            case 3:
+                try decoder.readMessage(value, into: &message._payload)
+            case 7:
+                try decoder.readMessage(value, into: &message._responseStatus)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Testing_StreamingOutputCallResponse: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "payload", protoName: "payload"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._payload {
+            try encoder.writeField("payload", "payload", SluiceProto.ProtoMessageCodec<Grpc_Testing_Payload>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.StreamingOutputCallResponse") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readMessage(value, into: &message._payload)
+            default:
+                break
+            }
+        }
     }
 }

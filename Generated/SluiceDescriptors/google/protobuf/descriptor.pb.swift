@@ -362,7 +362,7 @@ public struct Google_Protobuf_FieldDescriptorProto: Sendable, Hashable {
 
     public var unknownFields = SluiceProto.UnknownFields()
 
-    public enum TypeEnum: SluiceProto.ProtoEnum, CaseIterable {
+    public enum TypeEnum: SluiceProto.JSONEnum, CaseIterable {
         /// 0 is reserved for errors.
         /// Order is weird for historical reasons.
         case double // = 1
@@ -464,9 +464,56 @@ public struct Google_Protobuf_FieldDescriptorProto: Sendable, Hashable {
             .sint32,
             .sint64,
         ]
+
+        public init?(protoName name: String) {
+            switch name {
+            case "TYPE_DOUBLE": self = .double
+            case "TYPE_FLOAT": self = .float
+            case "TYPE_INT64": self = .int64
+            case "TYPE_UINT64": self = .uint64
+            case "TYPE_INT32": self = .int32
+            case "TYPE_FIXED64": self = .fixed64
+            case "TYPE_FIXED32": self = .fixed32
+            case "TYPE_BOOL": self = .bool
+            case "TYPE_STRING": self = .string
+            case "TYPE_GROUP": self = .group
+            case "TYPE_MESSAGE": self = .message
+            case "TYPE_BYTES": self = .bytes
+            case "TYPE_UINT32": self = .uint32
+            case "TYPE_ENUM": self = .`enum`
+            case "TYPE_SFIXED32": self = .sfixed32
+            case "TYPE_SFIXED64": self = .sfixed64
+            case "TYPE_SINT32": self = .sint32
+            case "TYPE_SINT64": self = .sint64
+            default: return nil
+            }
+        }
+
+        public var protoName: String? {
+            switch self {
+            case .double: return "TYPE_DOUBLE"
+            case .float: return "TYPE_FLOAT"
+            case .int64: return "TYPE_INT64"
+            case .uint64: return "TYPE_UINT64"
+            case .int32: return "TYPE_INT32"
+            case .fixed64: return "TYPE_FIXED64"
+            case .fixed32: return "TYPE_FIXED32"
+            case .bool: return "TYPE_BOOL"
+            case .string: return "TYPE_STRING"
+            case .group: return "TYPE_GROUP"
+            case .message: return "TYPE_MESSAGE"
+            case .bytes: return "TYPE_BYTES"
+            case .uint32: return "TYPE_UINT32"
+            case .`enum`: return "TYPE_ENUM"
+            case .sfixed32: return "TYPE_SFIXED32"
+            case .sfixed64: return "TYPE_SFIXED64"
+            case .sint32: return "TYPE_SINT32"
+            case .sint64: return "TYPE_SINT64"
+            }
+        }
     }
 
-    public enum Label: SluiceProto.ProtoEnum, CaseIterable {
+    public enum Label: SluiceProto.JSONEnum, CaseIterable {
         /// 0 is reserved for errors
         case optional // = 1
         case required // = 2
@@ -498,6 +545,23 @@ public struct Google_Protobuf_FieldDescriptorProto: Sendable, Hashable {
             .required,
             .repeated,
         ]
+
+        public init?(protoName name: String) {
+            switch name {
+            case "LABEL_OPTIONAL": self = .optional
+            case "LABEL_REQUIRED": self = .required
+            case "LABEL_REPEATED": self = .repeated
+            default: return nil
+            }
+        }
+
+        public var protoName: String? {
+            switch self {
+            case .optional: return "LABEL_OPTIONAL"
+            case .required: return "LABEL_REQUIRED"
+            case .repeated: return "LABEL_REPEATED"
+            }
+        }
     }
 
     public init() {}
@@ -1004,7 +1068,7 @@ public struct Google_Protobuf_FileOptions: Sendable, Hashable {
     public var unknownFields = SluiceProto.UnknownFields()
 
     /// Generated classes can be optimized for speed or code size.
-    public enum OptimizeMode: SluiceProto.ProtoEnum, CaseIterable {
+    public enum OptimizeMode: SluiceProto.JSONEnum, CaseIterable {
         case speed // = 1
         /// etc.
         case codeSize // = 2
@@ -1036,6 +1100,23 @@ public struct Google_Protobuf_FileOptions: Sendable, Hashable {
             .codeSize,
             .liteRuntime,
         ]
+
+        public init?(protoName name: String) {
+            switch name {
+            case "SPEED": self = .speed
+            case "CODE_SIZE": self = .codeSize
+            case "LITE_RUNTIME": self = .liteRuntime
+            default: return nil
+            }
+        }
+
+        public var protoName: String? {
+            switch self {
+            case .speed: return "SPEED"
+            case .codeSize: return "CODE_SIZE"
+            case .liteRuntime: return "LITE_RUNTIME"
+            }
+        }
     }
 
     public init() {}
@@ -1289,7 +1370,7 @@ public struct Google_Protobuf_FieldOptions: Sendable, Hashable {
 
     public var unknownFields = SluiceProto.UnknownFields()
 
-    public enum CType: SluiceProto.ProtoEnum, CaseIterable {
+    public enum CType: SluiceProto.JSONEnum, CaseIterable {
         /// Default mode.
         case string // = 0
         case cord // = 1
@@ -1321,9 +1402,26 @@ public struct Google_Protobuf_FieldOptions: Sendable, Hashable {
             .cord,
             .stringPiece,
         ]
+
+        public init?(protoName name: String) {
+            switch name {
+            case "STRING": self = .string
+            case "CORD": self = .cord
+            case "STRING_PIECE": self = .stringPiece
+            default: return nil
+            }
+        }
+
+        public var protoName: String? {
+            switch self {
+            case .string: return "STRING"
+            case .cord: return "CORD"
+            case .stringPiece: return "STRING_PIECE"
+            }
+        }
     }
 
-    public enum JSType: SluiceProto.ProtoEnum, CaseIterable {
+    public enum JSType: SluiceProto.JSONEnum, CaseIterable {
         /// Use the default type.
         case jsNormal // = 0
         /// Use JavaScript strings.
@@ -1357,6 +1455,23 @@ public struct Google_Protobuf_FieldOptions: Sendable, Hashable {
             .jsString,
             .jsNumber,
         ]
+
+        public init?(protoName name: String) {
+            switch name {
+            case "JS_NORMAL": self = .jsNormal
+            case "JS_STRING": self = .jsString
+            case "JS_NUMBER": self = .jsNumber
+            default: return nil
+            }
+        }
+
+        public var protoName: String? {
+            switch self {
+            case .jsNormal: return "JS_NORMAL"
+            case .jsString: return "JS_STRING"
+            case .jsNumber: return "JS_NUMBER"
+            }
+        }
     }
 
     public init() {}
@@ -1494,7 +1609,7 @@ public struct Google_Protobuf_MethodOptions: Sendable, Hashable {
     /// Is this method side-effect-free (or safe in HTTP parlance), or idempotent,
     /// or neither? HTTP based RPC implementation may choose GET verb for safe
     /// methods, and PUT verb for idempotent methods instead of the default POST.
-    public enum IdempotencyLevel: SluiceProto.ProtoEnum, CaseIterable {
+    public enum IdempotencyLevel: SluiceProto.JSONEnum, CaseIterable {
         case idempotencyUnknown // = 0
         case noSideEffects // = 1
         case idempotent // = 2
@@ -1525,6 +1640,23 @@ public struct Google_Protobuf_MethodOptions: Sendable, Hashable {
             .noSideEffects,
             .idempotent,
         ]
+
+        public init?(protoName name: String) {
+            switch name {
+            case "IDEMPOTENCY_UNKNOWN": self = .idempotencyUnknown
+            case "NO_SIDE_EFFECTS": self = .noSideEffects
+            case "IDEMPOTENT": self = .idempotent
+            default: return nil
+            }
+        }
+
+        public var protoName: String? {
+            switch self {
+            case .idempotencyUnknown: return "IDEMPOTENCY_UNKNOWN"
+            case .noSideEffects: return "NO_SIDE_EFFECTS"
+            case .idempotent: return "IDEMPOTENT"
+            }
+        }
     }
 
     public init() {}
@@ -3530,5 +3662,1312 @@ extension Google_Protobuf_GeneratedCodeInfo.Annotation: SluiceProto.Message {
             writer.write(SluiceProto.ProtoInt32.self, field: 4, value)
         }
         writer.writeUnknown(self.unknownFields)
+    }
+}
+
+// MARK: - JSON
+
+extension Google_Protobuf_FileDescriptorSet: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "file", protoName: "file"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.file.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("file", "file", SluiceProto.ProtoMessageCodec<Google_Protobuf_FileDescriptorProto>.self, self.file)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.FileDescriptorSet") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_FileDescriptorProto>.self, value, into: &message.file)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_FileDescriptorProto: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "name", protoName: "name"),
+        .init(number: 2, jsonName: "package", protoName: "package"),
+        .init(number: 3, jsonName: "dependency", protoName: "dependency"),
+        .init(number: 4, jsonName: "messageType", protoName: "message_type"),
+        .init(number: 5, jsonName: "enumType", protoName: "enum_type"),
+        .init(number: 6, jsonName: "service", protoName: "service"),
+        .init(number: 7, jsonName: "extension", protoName: "extension"),
+        .init(number: 8, jsonName: "options", protoName: "options"),
+        .init(number: 9, jsonName: "sourceCodeInfo", protoName: "source_code_info"),
+        .init(number: 10, jsonName: "publicDependency", protoName: "public_dependency"),
+        .init(number: 11, jsonName: "weakDependency", protoName: "weak_dependency"),
+        .init(number: 12, jsonName: "syntax", protoName: "syntax"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._name {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._package {
+            try encoder.writeField("package", "package", SluiceProto.ProtoString.self, value)
+        }
+        if !self.dependency.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("dependency", "dependency", SluiceProto.ProtoString.self, self.dependency)
+        }
+        if !self.messageType.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("messageType", "message_type", SluiceProto.ProtoMessageCodec<Google_Protobuf_DescriptorProto>.self, self.messageType)
+        }
+        if !self.enumType.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("enumType", "enum_type", SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumDescriptorProto>.self, self.enumType)
+        }
+        if !self.service.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("service", "service", SluiceProto.ProtoMessageCodec<Google_Protobuf_ServiceDescriptorProto>.self, self.service)
+        }
+        if !self.`extension`.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("extension", "extension", SluiceProto.ProtoMessageCodec<Google_Protobuf_FieldDescriptorProto>.self, self.`extension`)
+        }
+        if let value = self._options {
+            try encoder.writeField("options", "options", SluiceProto.ProtoMessageCodec<Google_Protobuf_FileOptions>.self, value)
+        }
+        if let value = self._sourceCodeInfo {
+            try encoder.writeField("sourceCodeInfo", "source_code_info", SluiceProto.ProtoMessageCodec<Google_Protobuf_SourceCodeInfo>.self, value)
+        }
+        if !self.publicDependency.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("publicDependency", "public_dependency", SluiceProto.ProtoInt32.self, self.publicDependency)
+        }
+        if !self.weakDependency.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("weakDependency", "weak_dependency", SluiceProto.ProtoInt32.self, self.weakDependency)
+        }
+        if let value = self._syntax {
+            try encoder.writeField("syntax", "syntax", SluiceProto.ProtoString.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.FileDescriptorProto") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._package)
+            case 3:
+                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.dependency)
+            case 4:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_DescriptorProto>.self, value, into: &message.messageType)
+            case 5:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumDescriptorProto>.self, value, into: &message.enumType)
+            case 6:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_ServiceDescriptorProto>.self, value, into: &message.service)
+            case 7:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_FieldDescriptorProto>.self, value, into: &message.`extension`)
+            case 8:
+                try decoder.readMessage(value, into: &message._options)
+            case 9:
+                try decoder.readMessage(value, into: &message._sourceCodeInfo)
+            case 10:
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.publicDependency)
+            case 11:
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.weakDependency)
+            case 12:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._syntax)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_DescriptorProto: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "name", protoName: "name"),
+        .init(number: 2, jsonName: "field", protoName: "field"),
+        .init(number: 3, jsonName: "nestedType", protoName: "nested_type"),
+        .init(number: 4, jsonName: "enumType", protoName: "enum_type"),
+        .init(number: 5, jsonName: "extensionRange", protoName: "extension_range"),
+        .init(number: 6, jsonName: "extension", protoName: "extension"),
+        .init(number: 7, jsonName: "options", protoName: "options"),
+        .init(number: 8, jsonName: "oneofDecl", protoName: "oneof_decl"),
+        .init(number: 9, jsonName: "reservedRange", protoName: "reserved_range"),
+        .init(number: 10, jsonName: "reservedName", protoName: "reserved_name"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._name {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, value)
+        }
+        if !self.field.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("field", "field", SluiceProto.ProtoMessageCodec<Google_Protobuf_FieldDescriptorProto>.self, self.field)
+        }
+        if !self.nestedType.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("nestedType", "nested_type", SluiceProto.ProtoMessageCodec<Google_Protobuf_DescriptorProto>.self, self.nestedType)
+        }
+        if !self.enumType.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("enumType", "enum_type", SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumDescriptorProto>.self, self.enumType)
+        }
+        if !self.extensionRange.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("extensionRange", "extension_range", SluiceProto.ProtoMessageCodec<Google_Protobuf_DescriptorProto.ExtensionRange>.self, self.extensionRange)
+        }
+        if !self.`extension`.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("extension", "extension", SluiceProto.ProtoMessageCodec<Google_Protobuf_FieldDescriptorProto>.self, self.`extension`)
+        }
+        if let value = self._options {
+            try encoder.writeField("options", "options", SluiceProto.ProtoMessageCodec<Google_Protobuf_MessageOptions>.self, value)
+        }
+        if !self.oneofDecl.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("oneofDecl", "oneof_decl", SluiceProto.ProtoMessageCodec<Google_Protobuf_OneofDescriptorProto>.self, self.oneofDecl)
+        }
+        if !self.reservedRange.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("reservedRange", "reserved_range", SluiceProto.ProtoMessageCodec<Google_Protobuf_DescriptorProto.ReservedRange>.self, self.reservedRange)
+        }
+        if !self.reservedName.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("reservedName", "reserved_name", SluiceProto.ProtoString.self, self.reservedName)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.DescriptorProto") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+            case 2:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_FieldDescriptorProto>.self, value, into: &message.field)
+            case 3:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_DescriptorProto>.self, value, into: &message.nestedType)
+            case 4:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumDescriptorProto>.self, value, into: &message.enumType)
+            case 5:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_DescriptorProto.ExtensionRange>.self, value, into: &message.extensionRange)
+            case 6:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_FieldDescriptorProto>.self, value, into: &message.`extension`)
+            case 7:
+                try decoder.readMessage(value, into: &message._options)
+            case 8:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_OneofDescriptorProto>.self, value, into: &message.oneofDecl)
+            case 9:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_DescriptorProto.ReservedRange>.self, value, into: &message.reservedRange)
+            case 10:
+                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.reservedName)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_DescriptorProto.ExtensionRange: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "start", protoName: "start"),
+        .init(number: 2, jsonName: "end", protoName: "end"),
+        .init(number: 3, jsonName: "options", protoName: "options"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._start {
+            try encoder.writeField("start", "start", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._end {
+            try encoder.writeField("end", "end", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._options {
+            try encoder.writeField("options", "options", SluiceProto.ProtoMessageCodec<Google_Protobuf_ExtensionRangeOptions>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.DescriptorProto.ExtensionRange") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._start)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._end)
+            case 3:
+                try decoder.readMessage(value, into: &message._options)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_DescriptorProto.ReservedRange: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "start", protoName: "start"),
+        .init(number: 2, jsonName: "end", protoName: "end"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._start {
+            try encoder.writeField("start", "start", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._end {
+            try encoder.writeField("end", "end", SluiceProto.ProtoInt32.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.DescriptorProto.ReservedRange") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._start)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._end)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_ExtensionRangeOptions: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 999, jsonName: "uninterpretedOption", protoName: "uninterpreted_option"),
+    ], isExtensible: true)
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.uninterpretedOption.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("uninterpretedOption", "uninterpreted_option", SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, self.uninterpretedOption)
+        }
+        try encoder.writeExtensions(of: self)
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.ExtensionRangeOptions") { message, number, value, decoder in
+            switch number {
+            case 999:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_FieldDescriptorProto: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "name", protoName: "name"),
+        .init(number: 2, jsonName: "extendee", protoName: "extendee"),
+        .init(number: 3, jsonName: "number", protoName: "number"),
+        .init(number: 4, jsonName: "label", protoName: "label"),
+        .init(number: 5, jsonName: "type", protoName: "type"),
+        .init(number: 6, jsonName: "typeName", protoName: "type_name"),
+        .init(number: 7, jsonName: "defaultValue", protoName: "default_value"),
+        .init(number: 8, jsonName: "options", protoName: "options"),
+        .init(number: 9, jsonName: "oneofIndex", protoName: "oneof_index"),
+        .init(number: 10, jsonName: "jsonName", protoName: "json_name"),
+        .init(number: 17, jsonName: "proto3Optional", protoName: "proto3_optional"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._name {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._extendee {
+            try encoder.writeField("extendee", "extendee", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._number {
+            try encoder.writeField("number", "number", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._label {
+            try encoder.writeField("label", "label", SluiceProto.ProtoEnumCodec<Google_Protobuf_FieldDescriptorProto.Label>.self, value)
+        }
+        if let value = self._type {
+            try encoder.writeField("type", "type", SluiceProto.ProtoEnumCodec<Google_Protobuf_FieldDescriptorProto.TypeEnum>.self, value)
+        }
+        if let value = self._typeName {
+            try encoder.writeField("typeName", "type_name", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._defaultValue {
+            try encoder.writeField("defaultValue", "default_value", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._options {
+            try encoder.writeField("options", "options", SluiceProto.ProtoMessageCodec<Google_Protobuf_FieldOptions>.self, value)
+        }
+        if let value = self._oneofIndex {
+            try encoder.writeField("oneofIndex", "oneof_index", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._jsonName {
+            try encoder.writeField("jsonName", "json_name", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._proto3Optional {
+            try encoder.writeField("proto3Optional", "proto3_optional", SluiceProto.ProtoBool.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.FieldDescriptorProto") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._extendee)
+            case 3:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._number)
+            case 4:
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_FieldDescriptorProto.Label>.self, value, into: &message._label)
+            case 5:
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_FieldDescriptorProto.TypeEnum>.self, value, into: &message._type)
+            case 6:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._typeName)
+            case 7:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._defaultValue)
+            case 8:
+                try decoder.readMessage(value, into: &message._options)
+            case 9:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._oneofIndex)
+            case 10:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._jsonName)
+            case 17:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._proto3Optional)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_OneofDescriptorProto: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "name", protoName: "name"),
+        .init(number: 2, jsonName: "options", protoName: "options"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._name {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._options {
+            try encoder.writeField("options", "options", SluiceProto.ProtoMessageCodec<Google_Protobuf_OneofOptions>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.OneofDescriptorProto") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+            case 2:
+                try decoder.readMessage(value, into: &message._options)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_EnumDescriptorProto: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "name", protoName: "name"),
+        .init(number: 2, jsonName: "value", protoName: "value"),
+        .init(number: 3, jsonName: "options", protoName: "options"),
+        .init(number: 4, jsonName: "reservedRange", protoName: "reserved_range"),
+        .init(number: 5, jsonName: "reservedName", protoName: "reserved_name"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._name {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, value)
+        }
+        if !self.value.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("value", "value", SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumValueDescriptorProto>.self, self.value)
+        }
+        if let value = self._options {
+            try encoder.writeField("options", "options", SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumOptions>.self, value)
+        }
+        if !self.reservedRange.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("reservedRange", "reserved_range", SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumDescriptorProto.EnumReservedRange>.self, self.reservedRange)
+        }
+        if !self.reservedName.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("reservedName", "reserved_name", SluiceProto.ProtoString.self, self.reservedName)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumDescriptorProto") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+            case 2:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumValueDescriptorProto>.self, value, into: &message.value)
+            case 3:
+                try decoder.readMessage(value, into: &message._options)
+            case 4:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumDescriptorProto.EnumReservedRange>.self, value, into: &message.reservedRange)
+            case 5:
+                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.reservedName)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_EnumDescriptorProto.EnumReservedRange: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "start", protoName: "start"),
+        .init(number: 2, jsonName: "end", protoName: "end"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._start {
+            try encoder.writeField("start", "start", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._end {
+            try encoder.writeField("end", "end", SluiceProto.ProtoInt32.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumDescriptorProto.EnumReservedRange") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._start)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._end)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_EnumValueDescriptorProto: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "name", protoName: "name"),
+        .init(number: 2, jsonName: "number", protoName: "number"),
+        .init(number: 3, jsonName: "options", protoName: "options"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._name {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._number {
+            try encoder.writeField("number", "number", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._options {
+            try encoder.writeField("options", "options", SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumValueOptions>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumValueDescriptorProto") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._number)
+            case 3:
+                try decoder.readMessage(value, into: &message._options)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_ServiceDescriptorProto: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "name", protoName: "name"),
+        .init(number: 2, jsonName: "method", protoName: "method"),
+        .init(number: 3, jsonName: "options", protoName: "options"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._name {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, value)
+        }
+        if !self.method.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("method", "method", SluiceProto.ProtoMessageCodec<Google_Protobuf_MethodDescriptorProto>.self, self.method)
+        }
+        if let value = self._options {
+            try encoder.writeField("options", "options", SluiceProto.ProtoMessageCodec<Google_Protobuf_ServiceOptions>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.ServiceDescriptorProto") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+            case 2:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_MethodDescriptorProto>.self, value, into: &message.method)
+            case 3:
+                try decoder.readMessage(value, into: &message._options)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_MethodDescriptorProto: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "name", protoName: "name"),
+        .init(number: 2, jsonName: "inputType", protoName: "input_type"),
+        .init(number: 3, jsonName: "outputType", protoName: "output_type"),
+        .init(number: 4, jsonName: "options", protoName: "options"),
+        .init(number: 5, jsonName: "clientStreaming", protoName: "client_streaming"),
+        .init(number: 6, jsonName: "serverStreaming", protoName: "server_streaming"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._name {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._inputType {
+            try encoder.writeField("inputType", "input_type", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._outputType {
+            try encoder.writeField("outputType", "output_type", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._options {
+            try encoder.writeField("options", "options", SluiceProto.ProtoMessageCodec<Google_Protobuf_MethodOptions>.self, value)
+        }
+        if let value = self._clientStreaming {
+            try encoder.writeField("clientStreaming", "client_streaming", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._serverStreaming {
+            try encoder.writeField("serverStreaming", "server_streaming", SluiceProto.ProtoBool.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.MethodDescriptorProto") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._inputType)
+            case 3:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._outputType)
+            case 4:
+                try decoder.readMessage(value, into: &message._options)
+            case 5:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._clientStreaming)
+            case 6:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._serverStreaming)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_FileOptions: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "javaPackage", protoName: "java_package"),
+        .init(number: 8, jsonName: "javaOuterClassname", protoName: "java_outer_classname"),
+        .init(number: 9, jsonName: "optimizeFor", protoName: "optimize_for"),
+        .init(number: 10, jsonName: "javaMultipleFiles", protoName: "java_multiple_files"),
+        .init(number: 11, jsonName: "goPackage", protoName: "go_package"),
+        .init(number: 16, jsonName: "ccGenericServices", protoName: "cc_generic_services"),
+        .init(number: 17, jsonName: "javaGenericServices", protoName: "java_generic_services"),
+        .init(number: 18, jsonName: "pyGenericServices", protoName: "py_generic_services"),
+        .init(number: 20, jsonName: "javaGenerateEqualsAndHash", protoName: "java_generate_equals_and_hash"),
+        .init(number: 23, jsonName: "deprecated", protoName: "deprecated"),
+        .init(number: 27, jsonName: "javaStringCheckUtf8", protoName: "java_string_check_utf8"),
+        .init(number: 31, jsonName: "ccEnableArenas", protoName: "cc_enable_arenas"),
+        .init(number: 36, jsonName: "objcClassPrefix", protoName: "objc_class_prefix"),
+        .init(number: 37, jsonName: "csharpNamespace", protoName: "csharp_namespace"),
+        .init(number: 39, jsonName: "swiftPrefix", protoName: "swift_prefix"),
+        .init(number: 40, jsonName: "phpClassPrefix", protoName: "php_class_prefix"),
+        .init(number: 41, jsonName: "phpNamespace", protoName: "php_namespace"),
+        .init(number: 42, jsonName: "phpGenericServices", protoName: "php_generic_services"),
+        .init(number: 44, jsonName: "phpMetadataNamespace", protoName: "php_metadata_namespace"),
+        .init(number: 45, jsonName: "rubyPackage", protoName: "ruby_package"),
+        .init(number: 999, jsonName: "uninterpretedOption", protoName: "uninterpreted_option"),
+    ], isExtensible: true)
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._javaPackage {
+            try encoder.writeField("javaPackage", "java_package", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._javaOuterClassname {
+            try encoder.writeField("javaOuterClassname", "java_outer_classname", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._optimizeFor {
+            try encoder.writeField("optimizeFor", "optimize_for", SluiceProto.ProtoEnumCodec<Google_Protobuf_FileOptions.OptimizeMode>.self, value)
+        }
+        if let value = self._javaMultipleFiles {
+            try encoder.writeField("javaMultipleFiles", "java_multiple_files", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._goPackage {
+            try encoder.writeField("goPackage", "go_package", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._ccGenericServices {
+            try encoder.writeField("ccGenericServices", "cc_generic_services", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._javaGenericServices {
+            try encoder.writeField("javaGenericServices", "java_generic_services", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._pyGenericServices {
+            try encoder.writeField("pyGenericServices", "py_generic_services", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._javaGenerateEqualsAndHash {
+            try encoder.writeField("javaGenerateEqualsAndHash", "java_generate_equals_and_hash", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._deprecated {
+            try encoder.writeField("deprecated", "deprecated", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._javaStringCheckUtf8 {
+            try encoder.writeField("javaStringCheckUtf8", "java_string_check_utf8", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._ccEnableArenas {
+            try encoder.writeField("ccEnableArenas", "cc_enable_arenas", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._objcClassPrefix {
+            try encoder.writeField("objcClassPrefix", "objc_class_prefix", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._csharpNamespace {
+            try encoder.writeField("csharpNamespace", "csharp_namespace", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._swiftPrefix {
+            try encoder.writeField("swiftPrefix", "swift_prefix", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._phpClassPrefix {
+            try encoder.writeField("phpClassPrefix", "php_class_prefix", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._phpNamespace {
+            try encoder.writeField("phpNamespace", "php_namespace", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._phpGenericServices {
+            try encoder.writeField("phpGenericServices", "php_generic_services", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._phpMetadataNamespace {
+            try encoder.writeField("phpMetadataNamespace", "php_metadata_namespace", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._rubyPackage {
+            try encoder.writeField("rubyPackage", "ruby_package", SluiceProto.ProtoString.self, value)
+        }
+        if !self.uninterpretedOption.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("uninterpretedOption", "uninterpreted_option", SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, self.uninterpretedOption)
+        }
+        try encoder.writeExtensions(of: self)
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.FileOptions") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._javaPackage)
+            case 8:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._javaOuterClassname)
+            case 9:
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_FileOptions.OptimizeMode>.self, value, into: &message._optimizeFor)
+            case 10:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._javaMultipleFiles)
+            case 11:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._goPackage)
+            case 16:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._ccGenericServices)
+            case 17:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._javaGenericServices)
+            case 18:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._pyGenericServices)
+            case 20:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._javaGenerateEqualsAndHash)
+            case 23:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._deprecated)
+            case 27:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._javaStringCheckUtf8)
+            case 31:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._ccEnableArenas)
+            case 36:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._objcClassPrefix)
+            case 37:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._csharpNamespace)
+            case 39:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._swiftPrefix)
+            case 40:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._phpClassPrefix)
+            case 41:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._phpNamespace)
+            case 42:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._phpGenericServices)
+            case 44:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._phpMetadataNamespace)
+            case 45:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._rubyPackage)
+            case 999:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_MessageOptions: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "messageSetWireFormat", protoName: "message_set_wire_format"),
+        .init(number: 2, jsonName: "noStandardDescriptorAccessor", protoName: "no_standard_descriptor_accessor"),
+        .init(number: 3, jsonName: "deprecated", protoName: "deprecated"),
+        .init(number: 7, jsonName: "mapEntry", protoName: "map_entry"),
+        .init(number: 999, jsonName: "uninterpretedOption", protoName: "uninterpreted_option"),
+    ], isExtensible: true)
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._messageSetWireFormat {
+            try encoder.writeField("messageSetWireFormat", "message_set_wire_format", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._noStandardDescriptorAccessor {
+            try encoder.writeField("noStandardDescriptorAccessor", "no_standard_descriptor_accessor", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._deprecated {
+            try encoder.writeField("deprecated", "deprecated", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._mapEntry {
+            try encoder.writeField("mapEntry", "map_entry", SluiceProto.ProtoBool.self, value)
+        }
+        if !self.uninterpretedOption.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("uninterpretedOption", "uninterpreted_option", SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, self.uninterpretedOption)
+        }
+        try encoder.writeExtensions(of: self)
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.MessageOptions") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._messageSetWireFormat)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._noStandardDescriptorAccessor)
+            case 3:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._deprecated)
+            case 7:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._mapEntry)
+            case 999:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_FieldOptions: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "ctype", protoName: "ctype"),
+        .init(number: 2, jsonName: "packed", protoName: "packed"),
+        .init(number: 3, jsonName: "deprecated", protoName: "deprecated"),
+        .init(number: 5, jsonName: "lazy", protoName: "lazy"),
+        .init(number: 6, jsonName: "jstype", protoName: "jstype"),
+        .init(number: 10, jsonName: "weak", protoName: "weak"),
+        .init(number: 15, jsonName: "unverifiedLazy", protoName: "unverified_lazy"),
+        .init(number: 999, jsonName: "uninterpretedOption", protoName: "uninterpreted_option"),
+    ], isExtensible: true)
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._ctype {
+            try encoder.writeField("ctype", "ctype", SluiceProto.ProtoEnumCodec<Google_Protobuf_FieldOptions.CType>.self, value)
+        }
+        if let value = self._packed {
+            try encoder.writeField("packed", "packed", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._deprecated {
+            try encoder.writeField("deprecated", "deprecated", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._lazy {
+            try encoder.writeField("lazy", "lazy", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._jstype {
+            try encoder.writeField("jstype", "jstype", SluiceProto.ProtoEnumCodec<Google_Protobuf_FieldOptions.JSType>.self, value)
+        }
+        if let value = self._weak {
+            try encoder.writeField("weak", "weak", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._unverifiedLazy {
+            try encoder.writeField("unverifiedLazy", "unverified_lazy", SluiceProto.ProtoBool.self, value)
+        }
+        if !self.uninterpretedOption.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("uninterpretedOption", "uninterpreted_option", SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, self.uninterpretedOption)
+        }
+        try encoder.writeExtensions(of: self)
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.FieldOptions") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_FieldOptions.CType>.self, value, into: &message._ctype)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._packed)
+            case 3:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._deprecated)
+            case 5:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._lazy)
+            case 6:
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_FieldOptions.JSType>.self, value, into: &message._jstype)
+            case 10:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._weak)
+            case 15:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._unverifiedLazy)
+            case 999:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_OneofOptions: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 999, jsonName: "uninterpretedOption", protoName: "uninterpreted_option"),
+    ], isExtensible: true)
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.uninterpretedOption.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("uninterpretedOption", "uninterpreted_option", SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, self.uninterpretedOption)
+        }
+        try encoder.writeExtensions(of: self)
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.OneofOptions") { message, number, value, decoder in
+            switch number {
+            case 999:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_EnumOptions: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 2, jsonName: "allowAlias", protoName: "allow_alias"),
+        .init(number: 3, jsonName: "deprecated", protoName: "deprecated"),
+        .init(number: 999, jsonName: "uninterpretedOption", protoName: "uninterpreted_option"),
+    ], isExtensible: true)
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._allowAlias {
+            try encoder.writeField("allowAlias", "allow_alias", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._deprecated {
+            try encoder.writeField("deprecated", "deprecated", SluiceProto.ProtoBool.self, value)
+        }
+        if !self.uninterpretedOption.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("uninterpretedOption", "uninterpreted_option", SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, self.uninterpretedOption)
+        }
+        try encoder.writeExtensions(of: self)
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumOptions") { message, number, value, decoder in
+            switch number {
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._allowAlias)
+            case 3:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._deprecated)
+            case 999:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_EnumValueOptions: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "deprecated", protoName: "deprecated"),
+        .init(number: 999, jsonName: "uninterpretedOption", protoName: "uninterpreted_option"),
+    ], isExtensible: true)
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._deprecated {
+            try encoder.writeField("deprecated", "deprecated", SluiceProto.ProtoBool.self, value)
+        }
+        if !self.uninterpretedOption.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("uninterpretedOption", "uninterpreted_option", SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, self.uninterpretedOption)
+        }
+        try encoder.writeExtensions(of: self)
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumValueOptions") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._deprecated)
+            case 999:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_ServiceOptions: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 33, jsonName: "deprecated", protoName: "deprecated"),
+        .init(number: 999, jsonName: "uninterpretedOption", protoName: "uninterpreted_option"),
+    ], isExtensible: true)
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._deprecated {
+            try encoder.writeField("deprecated", "deprecated", SluiceProto.ProtoBool.self, value)
+        }
+        if !self.uninterpretedOption.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("uninterpretedOption", "uninterpreted_option", SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, self.uninterpretedOption)
+        }
+        try encoder.writeExtensions(of: self)
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.ServiceOptions") { message, number, value, decoder in
+            switch number {
+            case 33:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._deprecated)
+            case 999:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_MethodOptions: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 33, jsonName: "deprecated", protoName: "deprecated"),
+        .init(number: 34, jsonName: "idempotencyLevel", protoName: "idempotency_level"),
+        .init(number: 999, jsonName: "uninterpretedOption", protoName: "uninterpreted_option"),
+    ], isExtensible: true)
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._deprecated {
+            try encoder.writeField("deprecated", "deprecated", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._idempotencyLevel {
+            try encoder.writeField("idempotencyLevel", "idempotency_level", SluiceProto.ProtoEnumCodec<Google_Protobuf_MethodOptions.IdempotencyLevel>.self, value)
+        }
+        if !self.uninterpretedOption.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("uninterpretedOption", "uninterpreted_option", SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, self.uninterpretedOption)
+        }
+        try encoder.writeExtensions(of: self)
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.MethodOptions") { message, number, value, decoder in
+            switch number {
+            case 33:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._deprecated)
+            case 34:
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_MethodOptions.IdempotencyLevel>.self, value, into: &message._idempotencyLevel)
+            case 999:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_UninterpretedOption: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 2, jsonName: "name", protoName: "name"),
+        .init(number: 3, jsonName: "identifierValue", protoName: "identifier_value"),
+        .init(number: 4, jsonName: "positiveIntValue", protoName: "positive_int_value"),
+        .init(number: 5, jsonName: "negativeIntValue", protoName: "negative_int_value"),
+        .init(number: 6, jsonName: "doubleValue", protoName: "double_value"),
+        .init(number: 7, jsonName: "stringValue", protoName: "string_value"),
+        .init(number: 8, jsonName: "aggregateValue", protoName: "aggregate_value"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.name.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("name", "name", SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption.NamePart>.self, self.name)
+        }
+        if let value = self._identifierValue {
+            try encoder.writeField("identifierValue", "identifier_value", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._positiveIntValue {
+            try encoder.writeField("positiveIntValue", "positive_int_value", SluiceProto.ProtoUInt64.self, value)
+        }
+        if let value = self._negativeIntValue {
+            try encoder.writeField("negativeIntValue", "negative_int_value", SluiceProto.ProtoInt64.self, value)
+        }
+        if let value = self._doubleValue {
+            try encoder.writeField("doubleValue", "double_value", SluiceProto.ProtoDouble.self, value)
+        }
+        if let value = self._stringValue {
+            try encoder.writeField("stringValue", "string_value", SluiceProto.ProtoBytes.self, value)
+        }
+        if let value = self._aggregateValue {
+            try encoder.writeField("aggregateValue", "aggregate_value", SluiceProto.ProtoString.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.UninterpretedOption") { message, number, value, decoder in
+            switch number {
+            case 2:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption.NamePart>.self, value, into: &message.name)
+            case 3:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._identifierValue)
+            case 4:
+                try decoder.readOptional(SluiceProto.ProtoUInt64.self, value, into: &message._positiveIntValue)
+            case 5:
+                try decoder.readOptional(SluiceProto.ProtoInt64.self, value, into: &message._negativeIntValue)
+            case 6:
+                try decoder.readOptional(SluiceProto.ProtoDouble.self, value, into: &message._doubleValue)
+            case 7:
+                try decoder.readOptional(SluiceProto.ProtoBytes.self, value, into: &message._stringValue)
+            case 8:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._aggregateValue)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_UninterpretedOption.NamePart: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "namePart", protoName: "name_part"),
+        .init(number: 2, jsonName: "isExtension", protoName: "is_extension"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._namePart {
+            try encoder.writeField("namePart", "name_part", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._isExtension {
+            try encoder.writeField("isExtension", "is_extension", SluiceProto.ProtoBool.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.UninterpretedOption.NamePart") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._namePart)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._isExtension)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_SourceCodeInfo: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "location", protoName: "location"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.location.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("location", "location", SluiceProto.ProtoMessageCodec<Google_Protobuf_SourceCodeInfo.Location>.self, self.location)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.SourceCodeInfo") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_SourceCodeInfo.Location>.self, value, into: &message.location)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_SourceCodeInfo.Location: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "path", protoName: "path"),
+        .init(number: 2, jsonName: "span", protoName: "span"),
+        .init(number: 3, jsonName: "leadingComments", protoName: "leading_comments"),
+        .init(number: 4, jsonName: "trailingComments", protoName: "trailing_comments"),
+        .init(number: 6, jsonName: "leadingDetachedComments", protoName: "leading_detached_comments"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.path.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("path", "path", SluiceProto.ProtoInt32.self, self.path)
+        }
+        if !self.span.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("span", "span", SluiceProto.ProtoInt32.self, self.span)
+        }
+        if let value = self._leadingComments {
+            try encoder.writeField("leadingComments", "leading_comments", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._trailingComments {
+            try encoder.writeField("trailingComments", "trailing_comments", SluiceProto.ProtoString.self, value)
+        }
+        if !self.leadingDetachedComments.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("leadingDetachedComments", "leading_detached_comments", SluiceProto.ProtoString.self, self.leadingDetachedComments)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.SourceCodeInfo.Location") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.path)
+            case 2:
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.span)
+            case 3:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._leadingComments)
+            case 4:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._trailingComments)
+            case 6:
+                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.leadingDetachedComments)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_GeneratedCodeInfo: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "annotation", protoName: "annotation"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.annotation.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("annotation", "annotation", SluiceProto.ProtoMessageCodec<Google_Protobuf_GeneratedCodeInfo.Annotation>.self, self.annotation)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.GeneratedCodeInfo") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_GeneratedCodeInfo.Annotation>.self, value, into: &message.annotation)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_GeneratedCodeInfo.Annotation: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "path", protoName: "path"),
+        .init(number: 2, jsonName: "sourceFile", protoName: "source_file"),
+        .init(number: 3, jsonName: "begin", protoName: "begin"),
+        .init(number: 4, jsonName: "end", protoName: "end"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.path.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("path", "path", SluiceProto.ProtoInt32.self, self.path)
+        }
+        if let value = self._sourceFile {
+            try encoder.writeField("sourceFile", "source_file", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._begin {
+            try encoder.writeField("begin", "begin", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._end {
+            try encoder.writeField("end", "end", SluiceProto.ProtoInt32.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.GeneratedCodeInfo.Annotation") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.path)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._sourceFile)
+            case 3:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._begin)
+            case 4:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._end)
+            default:
+                break
+            }
+        }
     }
 }

@@ -393,3 +393,161 @@ extension Google_Protobuf_Mixin: SluiceProto.Message {
         writer.writeUnknown(self.unknownFields)
     }
 }
+
+// MARK: - JSON
+
+extension Google_Protobuf_Api: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "name", protoName: "name"),
+        .init(number: 2, jsonName: "methods", protoName: "methods"),
+        .init(number: 3, jsonName: "options", protoName: "options"),
+        .init(number: 4, jsonName: "version", protoName: "version"),
+        .init(number: 5, jsonName: "sourceContext", protoName: "source_context"),
+        .init(number: 6, jsonName: "mixins", protoName: "mixins"),
+        .init(number: 7, jsonName: "syntax", protoName: "syntax"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.name.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, self.name)
+        }
+        if !self.methods.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("methods", "methods", SluiceProto.ProtoMessageCodec<Google_Protobuf_Method>.self, self.methods)
+        }
+        if !self.options.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("options", "options", SluiceProto.ProtoMessageCodec<Google_Protobuf_Option>.self, self.options)
+        }
+        if !self.version.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("version", "version", SluiceProto.ProtoString.self, self.version)
+        }
+        if let value = self._sourceContext {
+            try encoder.writeField("sourceContext", "source_context", SluiceProto.ProtoMessageCodec<Google_Protobuf_SourceContext>.self, value)
+        }
+        if !self.mixins.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("mixins", "mixins", SluiceProto.ProtoMessageCodec<Google_Protobuf_Mixin>.self, self.mixins)
+        }
+        if self.syntax.rawValue != 0 || encoder.writesDefaults {
+            try encoder.writeField("syntax", "syntax", SluiceProto.ProtoEnumCodec<Google_Protobuf_Syntax>.self, self.syntax)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Api") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+            case 2:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Method>.self, value, into: &message.methods)
+            case 3:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Option>.self, value, into: &message.options)
+            case 4:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.version)
+            case 5:
+                try decoder.readMessage(value, into: &message._sourceContext)
+            case 6:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Mixin>.self, value, into: &message.mixins)
+            case 7:
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Google_Protobuf_Syntax>.self, value, into: &message.syntax)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_Method: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "name", protoName: "name"),
+        .init(number: 2, jsonName: "requestTypeUrl", protoName: "request_type_url"),
+        .init(number: 3, jsonName: "requestStreaming", protoName: "request_streaming"),
+        .init(number: 4, jsonName: "responseTypeUrl", protoName: "response_type_url"),
+        .init(number: 5, jsonName: "responseStreaming", protoName: "response_streaming"),
+        .init(number: 6, jsonName: "options", protoName: "options"),
+        .init(number: 7, jsonName: "syntax", protoName: "syntax"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.name.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, self.name)
+        }
+        if !self.requestTypeURL.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("requestTypeUrl", "request_type_url", SluiceProto.ProtoString.self, self.requestTypeURL)
+        }
+        if self.requestStreaming || encoder.writesDefaults {
+            try encoder.writeField("requestStreaming", "request_streaming", SluiceProto.ProtoBool.self, self.requestStreaming)
+        }
+        if !self.responseTypeURL.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("responseTypeUrl", "response_type_url", SluiceProto.ProtoString.self, self.responseTypeURL)
+        }
+        if self.responseStreaming || encoder.writesDefaults {
+            try encoder.writeField("responseStreaming", "response_streaming", SluiceProto.ProtoBool.self, self.responseStreaming)
+        }
+        if !self.options.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("options", "options", SluiceProto.ProtoMessageCodec<Google_Protobuf_Option>.self, self.options)
+        }
+        if self.syntax.rawValue != 0 || encoder.writesDefaults {
+            try encoder.writeField("syntax", "syntax", SluiceProto.ProtoEnumCodec<Google_Protobuf_Syntax>.self, self.syntax)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Method") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.requestTypeURL)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.requestStreaming)
+            case 4:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.responseTypeURL)
+            case 5:
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.responseStreaming)
+            case 6:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Option>.self, value, into: &message.options)
+            case 7:
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Google_Protobuf_Syntax>.self, value, into: &message.syntax)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_Mixin: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "name", protoName: "name"),
+        .init(number: 2, jsonName: "root", protoName: "root"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.name.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, self.name)
+        }
+        if !self.root.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("root", "root", SluiceProto.ProtoString.self, self.root)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Mixin") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.root)
+            default:
+                break
+            }
+        }
+    }
+}

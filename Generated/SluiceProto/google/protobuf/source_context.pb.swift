@@ -63,3 +63,31 @@ extension Google_Protobuf_SourceContext: SluiceProto.Message {
         writer.writeUnknown(self.unknownFields)
     }
 }
+
+// MARK: - JSON
+
+extension Google_Protobuf_SourceContext: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "fileName", protoName: "file_name"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.fileName.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("fileName", "file_name", SluiceProto.ProtoString.self, self.fileName)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.SourceContext") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.fileName)
+            default:
+                break
+            }
+        }
+    }
+}

@@ -5,7 +5,7 @@
 /// `Value` type union.
 ///
 ///  The JSON representation for `NullValue` is JSON `null`.
-public enum Google_Protobuf_NullValue: SluiceProto.ProtoEnum, CaseIterable {
+public enum Google_Protobuf_NullValue: SluiceProto.JSONEnum, CaseIterable {
     /// Null value.
     case nullValue // = 0
     /// A value this version of the schema does not know, kept as received.
@@ -32,6 +32,20 @@ public enum Google_Protobuf_NullValue: SluiceProto.ProtoEnum, CaseIterable {
     public static let allCases: [Self] = [
         .nullValue,
     ]
+
+    public init?(protoName name: String) {
+        switch name {
+        case "NULL_VALUE": self = .nullValue
+        default: return nil
+        }
+    }
+
+    public var protoName: String? {
+        switch self {
+        case .nullValue: return "NULL_VALUE"
+        case .UNRECOGNIZED: return nil
+        }
+    }
 }
 
 /// `Struct` represents a structured data value, consisting of fields

@@ -1006,3 +1006,495 @@ extension Google_Rpc_LocalizedMessage: SluiceProto.Message {
         writer.writeUnknown(self.unknownFields)
     }
 }
+
+// MARK: - JSON
+
+extension Google_Rpc_ErrorInfo: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "reason", protoName: "reason"),
+        .init(number: 2, jsonName: "domain", protoName: "domain"),
+        .init(number: 3, jsonName: "metadata", protoName: "metadata"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.reason.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("reason", "reason", SluiceProto.ProtoString.self, self.reason)
+        }
+        if !self.domain.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("domain", "domain", SluiceProto.ProtoString.self, self.domain)
+        }
+        if !self.metadata.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("metadata", "metadata", SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, self.metadata)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.ErrorInfo") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.reason)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.domain)
+            case 3:
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, value, into: &message.metadata)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Rpc_RetryInfo: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "retryDelay", protoName: "retry_delay"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._retryDelay {
+            try encoder.writeField("retryDelay", "retry_delay", SluiceProto.ProtoMessageCodec<Google_Protobuf_Duration>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.RetryInfo") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readMessage(value, into: &message._retryDelay)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Rpc_DebugInfo: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "stackEntries", protoName: "stack_entries"),
+        .init(number: 2, jsonName: "detail", protoName: "detail"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.stackEntries.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("stackEntries", "stack_entries", SluiceProto.ProtoString.self, self.stackEntries)
+        }
+        if !self.detail.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("detail", "detail", SluiceProto.ProtoString.self, self.detail)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.DebugInfo") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.stackEntries)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.detail)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Rpc_QuotaFailure: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "violations", protoName: "violations"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.violations.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("violations", "violations", SluiceProto.ProtoMessageCodec<Google_Rpc_QuotaFailure.Violation>.self, self.violations)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.QuotaFailure") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Rpc_QuotaFailure.Violation>.self, value, into: &message.violations)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Rpc_QuotaFailure.Violation: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "subject", protoName: "subject"),
+        .init(number: 2, jsonName: "description", protoName: "description"),
+        .init(number: 3, jsonName: "apiService", protoName: "api_service"),
+        .init(number: 4, jsonName: "quotaMetric", protoName: "quota_metric"),
+        .init(number: 5, jsonName: "quotaId", protoName: "quota_id"),
+        .init(number: 6, jsonName: "quotaDimensions", protoName: "quota_dimensions"),
+        .init(number: 7, jsonName: "quotaValue", protoName: "quota_value"),
+        .init(number: 8, jsonName: "futureQuotaValue", protoName: "future_quota_value"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.subject.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("subject", "subject", SluiceProto.ProtoString.self, self.subject)
+        }
+        if !self.description_p.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("description", "description", SluiceProto.ProtoString.self, self.description_p)
+        }
+        if !self.apiService.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("apiService", "api_service", SluiceProto.ProtoString.self, self.apiService)
+        }
+        if !self.quotaMetric.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("quotaMetric", "quota_metric", SluiceProto.ProtoString.self, self.quotaMetric)
+        }
+        if !self.quotaID.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("quotaId", "quota_id", SluiceProto.ProtoString.self, self.quotaID)
+        }
+        if !self.quotaDimensions.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("quotaDimensions", "quota_dimensions", SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, self.quotaDimensions)
+        }
+        if self.quotaValue != 0 || encoder.writesDefaults {
+            try encoder.writeField("quotaValue", "quota_value", SluiceProto.ProtoInt64.self, self.quotaValue)
+        }
+        if let value = self._futureQuotaValue {
+            try encoder.writeField("futureQuotaValue", "future_quota_value", SluiceProto.ProtoInt64.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.QuotaFailure.Violation") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.subject)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.description_p)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.apiService)
+            case 4:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.quotaMetric)
+            case 5:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.quotaID)
+            case 6:
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, value, into: &message.quotaDimensions)
+            case 7:
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.quotaValue)
+            case 8:
+                try decoder.readOptional(SluiceProto.ProtoInt64.self, value, into: &message._futureQuotaValue)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Rpc_PreconditionFailure: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "violations", protoName: "violations"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.violations.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("violations", "violations", SluiceProto.ProtoMessageCodec<Google_Rpc_PreconditionFailure.Violation>.self, self.violations)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.PreconditionFailure") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Rpc_PreconditionFailure.Violation>.self, value, into: &message.violations)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Rpc_PreconditionFailure.Violation: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "type", protoName: "type"),
+        .init(number: 2, jsonName: "subject", protoName: "subject"),
+        .init(number: 3, jsonName: "description", protoName: "description"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.type.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("type", "type", SluiceProto.ProtoString.self, self.type)
+        }
+        if !self.subject.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("subject", "subject", SluiceProto.ProtoString.self, self.subject)
+        }
+        if !self.description_p.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("description", "description", SluiceProto.ProtoString.self, self.description_p)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.PreconditionFailure.Violation") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.type)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.subject)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.description_p)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Rpc_BadRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "fieldViolations", protoName: "field_violations"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.fieldViolations.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("fieldViolations", "field_violations", SluiceProto.ProtoMessageCodec<Google_Rpc_BadRequest.FieldViolation>.self, self.fieldViolations)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.BadRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Rpc_BadRequest.FieldViolation>.self, value, into: &message.fieldViolations)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Rpc_BadRequest.FieldViolation: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "field", protoName: "field"),
+        .init(number: 2, jsonName: "description", protoName: "description"),
+        .init(number: 3, jsonName: "reason", protoName: "reason"),
+        .init(number: 4, jsonName: "localizedMessage", protoName: "localized_message"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.field.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("field", "field", SluiceProto.ProtoString.self, self.field)
+        }
+        if !self.description_p.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("description", "description", SluiceProto.ProtoString.self, self.description_p)
+        }
+        if !self.reason.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("reason", "reason", SluiceProto.ProtoString.self, self.reason)
+        }
+        if let value = self._localizedMessage {
+            try encoder.writeField("localizedMessage", "localized_message", SluiceProto.ProtoMessageCodec<Google_Rpc_LocalizedMessage>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.BadRequest.FieldViolation") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.field)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.description_p)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.reason)
+            case 4:
+                try decoder.readMessage(value, into: &message._localizedMessage)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Rpc_RequestInfo: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "requestId", protoName: "request_id"),
+        .init(number: 2, jsonName: "servingData", protoName: "serving_data"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.requestID.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("requestId", "request_id", SluiceProto.ProtoString.self, self.requestID)
+        }
+        if !self.servingData.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("servingData", "serving_data", SluiceProto.ProtoString.self, self.servingData)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.RequestInfo") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.requestID)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.servingData)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Rpc_ResourceInfo: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "resourceType", protoName: "resource_type"),
+        .init(number: 2, jsonName: "resourceName", protoName: "resource_name"),
+        .init(number: 3, jsonName: "owner", protoName: "owner"),
+        .init(number: 4, jsonName: "description", protoName: "description"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.resourceType.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("resourceType", "resource_type", SluiceProto.ProtoString.self, self.resourceType)
+        }
+        if !self.resourceName.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("resourceName", "resource_name", SluiceProto.ProtoString.self, self.resourceName)
+        }
+        if !self.owner.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("owner", "owner", SluiceProto.ProtoString.self, self.owner)
+        }
+        if !self.description_p.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("description", "description", SluiceProto.ProtoString.self, self.description_p)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.ResourceInfo") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.resourceType)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.resourceName)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.owner)
+            case 4:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.description_p)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Rpc_Help: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "links", protoName: "links"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.links.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("links", "links", SluiceProto.ProtoMessageCodec<Google_Rpc_Help.Link>.self, self.links)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.Help") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Rpc_Help.Link>.self, value, into: &message.links)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Rpc_Help.Link: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "description", protoName: "description"),
+        .init(number: 2, jsonName: "url", protoName: "url"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.description_p.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("description", "description", SluiceProto.ProtoString.self, self.description_p)
+        }
+        if !self.url.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("url", "url", SluiceProto.ProtoString.self, self.url)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.Help.Link") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.description_p)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.url)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Rpc_LocalizedMessage: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "locale", protoName: "locale"),
+        .init(number: 2, jsonName: "message", protoName: "message"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.locale.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("locale", "locale", SluiceProto.ProtoString.self, self.locale)
+        }
+        if !self.message.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("message", "message", SluiceProto.ProtoString.self, self.message)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.LocalizedMessage") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.locale)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.message)
+            default:
+                break
+            }
+        }
+    }
+}

@@ -91,3 +91,43 @@ extension Google_Rpc_Status: SluiceProto.Message {
         writer.writeUnknown(self.unknownFields)
     }
 }
+
+// MARK: - JSON
+
+extension Google_Rpc_Status: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "code", protoName: "code"),
+        .init(number: 2, jsonName: "message", protoName: "message"),
+        .init(number: 3, jsonName: "details", protoName: "details"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.code != 0 || encoder.writesDefaults {
+            try encoder.writeField("code", "code", SluiceProto.ProtoInt32.self, self.code)
+        }
+        if !self.message.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("message", "message", SluiceProto.ProtoString.self, self.message)
+        }
+        if !self.details.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("details", "details", SluiceProto.ProtoMessageCodec<Google_Protobuf_Any>.self, self.details)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.Status") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.code)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.message)
+            case 3:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Any>.self, value, into: &message.details)
+            default:
+                break
+            }
+        }
+    }
+}

@@ -80,3 +80,37 @@ extension ProtobufUnittestSluice_UserFileUnderGoogleProtobuf: SluiceProto.Messag
         writer.writeUnknown(self.unknownFields)
     }
 }
+
+// MARK: - JSON
+
+extension ProtobufUnittestSluice_UserFileUnderGoogleProtobuf: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "name", protoName: "name"),
+        .init(number: 2, jsonName: "at", protoName: "at"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.name.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, self.name)
+        }
+        if let value = self._at {
+            try encoder.writeField("at", "at", SluiceProto.ProtoMessageCodec<Google_Protobuf_Timestamp>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "protobuf_unittest_sluice.UserFileUnderGoogleProtobuf") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+            case 2:
+                try decoder.readMessage(value, into: &message._at)
+            default:
+                break
+            }
+        }
+    }
+}

@@ -5,7 +5,7 @@ import Foundation
 import SluiceProto
 
 /// A closed enum: unknown values go to unknown fields.
-public enum Sluice_Test_Proto2_ForeignEnumProto2: SluiceProto.ProtoEnum, CaseIterable {
+public enum Sluice_Test_Proto2_ForeignEnumProto2: SluiceProto.JSONEnum, CaseIterable {
     case foreignZero // = 0
     case foreignFoo // = 4
     case foreignBar // = 5
@@ -36,6 +36,23 @@ public enum Sluice_Test_Proto2_ForeignEnumProto2: SluiceProto.ProtoEnum, CaseIte
         .foreignFoo,
         .foreignBar,
     ]
+
+    public init?(protoName name: String) {
+        switch name {
+        case "FOREIGN_ZERO": self = .foreignZero
+        case "FOREIGN_FOO": self = .foreignFoo
+        case "FOREIGN_BAR": self = .foreignBar
+        default: return nil
+        }
+    }
+
+    public var protoName: String? {
+        switch self {
+        case .foreignZero: return "FOREIGN_ZERO"
+        case .foreignFoo: return "FOREIGN_FOO"
+        case .foreignBar: return "FOREIGN_BAR"
+        }
+    }
 }
 
 public struct Sluice_Test_Proto2_TestAllTypesProto2: Sendable, Hashable {
@@ -404,7 +421,7 @@ public struct Sluice_Test_Proto2_TestAllTypesProto2: Sendable, Hashable {
         case oneofEnum(Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum)
     }
 
-    public enum NestedEnum: SluiceProto.ProtoEnum, CaseIterable {
+    public enum NestedEnum: SluiceProto.JSONEnum, CaseIterable {
         case foo // = 0
         case bar // = 1
         case baz // = 2
@@ -439,6 +456,25 @@ public struct Sluice_Test_Proto2_TestAllTypesProto2: Sendable, Hashable {
             .baz,
             .neg,
         ]
+
+        public init?(protoName name: String) {
+            switch name {
+            case "FOO": self = .foo
+            case "BAR": self = .bar
+            case "BAZ": self = .baz
+            case "NEG": self = .neg
+            default: return nil
+            }
+        }
+
+        public var protoName: String? {
+            switch self {
+            case .foo: return "FOO"
+            case .bar: return "BAR"
+            case .baz: return "BAZ"
+            case .neg: return "NEG"
+            }
+        }
     }
 
     public struct NestedMessage: Sendable, Hashable {
@@ -1345,5 +1381,520 @@ extension Sluice_Test_Proto2_TestRequiredHolder: SluiceProto.Message {
     public func checkRequiredFields() throws {
         try self._held?.checkRequiredFields()
         for value in self.byName.values { try value.checkRequiredFields() }
+    }
+}
+
+// MARK: - JSON
+
+extension Sluice_Test_Proto2_TestAllTypesProto2: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "optionalInt32", protoName: "optional_int32"),
+        .init(number: 2, jsonName: "optionalInt64", protoName: "optional_int64"),
+        .init(number: 3, jsonName: "optionalUint32", protoName: "optional_uint32"),
+        .init(number: 4, jsonName: "optionalUint64", protoName: "optional_uint64"),
+        .init(number: 5, jsonName: "optionalSint32", protoName: "optional_sint32"),
+        .init(number: 6, jsonName: "optionalSint64", protoName: "optional_sint64"),
+        .init(number: 7, jsonName: "optionalFixed32", protoName: "optional_fixed32"),
+        .init(number: 8, jsonName: "optionalFixed64", protoName: "optional_fixed64"),
+        .init(number: 9, jsonName: "optionalSfixed32", protoName: "optional_sfixed32"),
+        .init(number: 10, jsonName: "optionalSfixed64", protoName: "optional_sfixed64"),
+        .init(number: 11, jsonName: "optionalFloat", protoName: "optional_float"),
+        .init(number: 12, jsonName: "optionalDouble", protoName: "optional_double"),
+        .init(number: 13, jsonName: "optionalBool", protoName: "optional_bool"),
+        .init(number: 14, jsonName: "optionalString", protoName: "optional_string"),
+        .init(number: 15, jsonName: "optionalBytes", protoName: "optional_bytes"),
+        .init(number: 18, jsonName: "optionalNestedMessage", protoName: "optional_nested_message"),
+        .init(number: 21, jsonName: "optionalNestedEnum", protoName: "optional_nested_enum"),
+        .init(number: 22, jsonName: "optionalForeignEnum", protoName: "optional_foreign_enum"),
+        .init(number: 27, jsonName: "recursiveMessage", protoName: "recursive_message"),
+        .init(number: 31, jsonName: "repeatedInt32", protoName: "repeated_int32"),
+        .init(number: 36, jsonName: "repeatedSint64", protoName: "repeated_sint64"),
+        .init(number: 37, jsonName: "repeatedFixed32", protoName: "repeated_fixed32"),
+        .init(number: 42, jsonName: "repeatedDouble", protoName: "repeated_double"),
+        .init(number: 43, jsonName: "repeatedBool", protoName: "repeated_bool"),
+        .init(number: 44, jsonName: "repeatedString", protoName: "repeated_string"),
+        .init(number: 45, jsonName: "repeatedBytes", protoName: "repeated_bytes"),
+        .init(number: 48, jsonName: "repeatedNestedMessage", protoName: "repeated_nested_message"),
+        .init(number: 51, jsonName: "repeatedNestedEnum", protoName: "repeated_nested_enum"),
+        .init(number: 56, jsonName: "mapInt32Int32", protoName: "map_int32_int32"),
+        .init(number: 71, jsonName: "mapStringNestedMessage", protoName: "map_string_nested_message"),
+        .init(number: 73, jsonName: "mapStringNestedEnum", protoName: "map_string_nested_enum"),
+        .init(number: 75, jsonName: "packedInt32", protoName: "packed_int32"),
+        .init(number: 79, jsonName: "packedSint32", protoName: "packed_sint32"),
+        .init(number: 85, jsonName: "packedFloat", protoName: "packed_float"),
+        .init(number: 88, jsonName: "packedNestedEnum", protoName: "packed_nested_enum"),
+        .init(number: 111, jsonName: "oneofUint32", protoName: "oneof_uint32", oneofIndex: 0, oneofName: "oneof_field"),
+        .init(number: 112, jsonName: "oneofNestedMessage", protoName: "oneof_nested_message", oneofIndex: 0, oneofName: "oneof_field"),
+        .init(number: 113, jsonName: "oneofString", protoName: "oneof_string", oneofIndex: 0, oneofName: "oneof_field"),
+        .init(number: 119, jsonName: "oneofEnum", protoName: "oneof_enum", oneofIndex: 0, oneofName: "oneof_field"),
+        .init(number: 201, jsonName: "data", protoName: "data"),
+        .init(number: 204, jsonName: "repeateddata", protoName: "repeateddata"),
+        .init(number: 241, jsonName: "defaultInt32", protoName: "default_int32"),
+        .init(number: 242, jsonName: "defaultInt64", protoName: "default_int64"),
+        .init(number: 243, jsonName: "defaultUint32", protoName: "default_uint32"),
+        .init(number: 244, jsonName: "defaultUint64", protoName: "default_uint64"),
+        .init(number: 251, jsonName: "defaultFloat", protoName: "default_float"),
+        .init(number: 252, jsonName: "defaultDouble", protoName: "default_double"),
+        .init(number: 253, jsonName: "defaultBool", protoName: "default_bool"),
+        .init(number: 254, jsonName: "defaultString", protoName: "default_string"),
+        .init(number: 255, jsonName: "defaultBytes", protoName: "default_bytes"),
+        .init(number: 256, jsonName: "defaultNestedEnum", protoName: "default_nested_enum"),
+        .init(number: 257, jsonName: "defaultInf", protoName: "default_inf"),
+        .init(number: 258, jsonName: "defaultNan", protoName: "default_nan"),
+    ], isExtensible: true)
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._optionalInt32 {
+            try encoder.writeField("optionalInt32", "optional_int32", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._optionalInt64 {
+            try encoder.writeField("optionalInt64", "optional_int64", SluiceProto.ProtoInt64.self, value)
+        }
+        if let value = self._optionalUint32 {
+            try encoder.writeField("optionalUint32", "optional_uint32", SluiceProto.ProtoUInt32.self, value)
+        }
+        if let value = self._optionalUint64 {
+            try encoder.writeField("optionalUint64", "optional_uint64", SluiceProto.ProtoUInt64.self, value)
+        }
+        if let value = self._optionalSint32 {
+            try encoder.writeField("optionalSint32", "optional_sint32", SluiceProto.ProtoSInt32.self, value)
+        }
+        if let value = self._optionalSint64 {
+            try encoder.writeField("optionalSint64", "optional_sint64", SluiceProto.ProtoSInt64.self, value)
+        }
+        if let value = self._optionalFixed32 {
+            try encoder.writeField("optionalFixed32", "optional_fixed32", SluiceProto.ProtoFixed32.self, value)
+        }
+        if let value = self._optionalFixed64 {
+            try encoder.writeField("optionalFixed64", "optional_fixed64", SluiceProto.ProtoFixed64.self, value)
+        }
+        if let value = self._optionalSfixed32 {
+            try encoder.writeField("optionalSfixed32", "optional_sfixed32", SluiceProto.ProtoSFixed32.self, value)
+        }
+        if let value = self._optionalSfixed64 {
+            try encoder.writeField("optionalSfixed64", "optional_sfixed64", SluiceProto.ProtoSFixed64.self, value)
+        }
+        if let value = self._optionalFloat {
+            try encoder.writeField("optionalFloat", "optional_float", SluiceProto.ProtoFloat.self, value)
+        }
+        if let value = self._optionalDouble {
+            try encoder.writeField("optionalDouble", "optional_double", SluiceProto.ProtoDouble.self, value)
+        }
+        if let value = self._optionalBool {
+            try encoder.writeField("optionalBool", "optional_bool", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._optionalString {
+            try encoder.writeField("optionalString", "optional_string", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._optionalBytes {
+            try encoder.writeField("optionalBytes", "optional_bytes", SluiceProto.ProtoBytes.self, value)
+        }
+        if let value = self._optionalNestedMessage?.wrapped {
+            try encoder.writeField("optionalNestedMessage", "optional_nested_message", SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage>.self, value)
+        }
+        if let value = self._optionalNestedEnum {
+            try encoder.writeField("optionalNestedEnum", "optional_nested_enum", SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, value)
+        }
+        if let value = self._optionalForeignEnum {
+            try encoder.writeField("optionalForeignEnum", "optional_foreign_enum", SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_ForeignEnumProto2>.self, value)
+        }
+        if let value = self._recursiveMessage?.wrapped {
+            try encoder.writeField("recursiveMessage", "recursive_message", SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2>.self, value)
+        }
+        if !self.repeatedInt32.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedInt32", "repeated_int32", SluiceProto.ProtoInt32.self, self.repeatedInt32)
+        }
+        if !self.repeatedSint64.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedSint64", "repeated_sint64", SluiceProto.ProtoSInt64.self, self.repeatedSint64)
+        }
+        if !self.repeatedFixed32.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedFixed32", "repeated_fixed32", SluiceProto.ProtoFixed32.self, self.repeatedFixed32)
+        }
+        if !self.repeatedDouble.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedDouble", "repeated_double", SluiceProto.ProtoDouble.self, self.repeatedDouble)
+        }
+        if !self.repeatedBool.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedBool", "repeated_bool", SluiceProto.ProtoBool.self, self.repeatedBool)
+        }
+        if !self.repeatedString.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedString", "repeated_string", SluiceProto.ProtoString.self, self.repeatedString)
+        }
+        if !self.repeatedBytes.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedBytes", "repeated_bytes", SluiceProto.ProtoBytes.self, self.repeatedBytes)
+        }
+        if !self.repeatedNestedMessage.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedNestedMessage", "repeated_nested_message", SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage>.self, self.repeatedNestedMessage)
+        }
+        if !self.repeatedNestedEnum.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedNestedEnum", "repeated_nested_enum", SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, self.repeatedNestedEnum)
+        }
+        if !self.mapInt32Int32.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapInt32Int32", "map_int32_int32", SluiceProto.ProtoInt32.self, SluiceProto.ProtoInt32.self, self.mapInt32Int32)
+        }
+        if !self.mapStringNestedMessage.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapStringNestedMessage", "map_string_nested_message", SluiceProto.ProtoString.self, SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage>.self, self.mapStringNestedMessage)
+        }
+        if !self.mapStringNestedEnum.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapStringNestedEnum", "map_string_nested_enum", SluiceProto.ProtoString.self, SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, self.mapStringNestedEnum)
+        }
+        if !self.packedInt32.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("packedInt32", "packed_int32", SluiceProto.ProtoInt32.self, self.packedInt32)
+        }
+        if !self.packedSint32.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("packedSint32", "packed_sint32", SluiceProto.ProtoSInt32.self, self.packedSint32)
+        }
+        if !self.packedFloat.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("packedFloat", "packed_float", SluiceProto.ProtoFloat.self, self.packedFloat)
+        }
+        if !self.packedNestedEnum.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("packedNestedEnum", "packed_nested_enum", SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, self.packedNestedEnum)
+        }
+        if case .oneofUint32(let value)? = self.oneofField {
+            try encoder.writeField("oneofUint32", "oneof_uint32", SluiceProto.ProtoUInt32.self, value)
+        }
+        if case .oneofNestedMessage(let value)? = self.oneofField {
+            try encoder.writeField("oneofNestedMessage", "oneof_nested_message", SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage>.self, value)
+        }
+        if case .oneofString(let value)? = self.oneofField {
+            try encoder.writeField("oneofString", "oneof_string", SluiceProto.ProtoString.self, value)
+        }
+        if case .oneofEnum(let value)? = self.oneofField {
+            try encoder.writeField("oneofEnum", "oneof_enum", SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, value)
+        }
+        if let value = self._data {
+            try encoder.writeField("data", "data", SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.DataMessage>.self, value)
+        }
+        if !self.repeatedData.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeateddata", "repeateddata", SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.RepeatedData>.self, self.repeatedData)
+        }
+        if let value = self._defaultInt32 {
+            try encoder.writeField("defaultInt32", "default_int32", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._defaultInt64 {
+            try encoder.writeField("defaultInt64", "default_int64", SluiceProto.ProtoInt64.self, value)
+        }
+        if let value = self._defaultUint32 {
+            try encoder.writeField("defaultUint32", "default_uint32", SluiceProto.ProtoUInt32.self, value)
+        }
+        if let value = self._defaultUint64 {
+            try encoder.writeField("defaultUint64", "default_uint64", SluiceProto.ProtoUInt64.self, value)
+        }
+        if let value = self._defaultFloat {
+            try encoder.writeField("defaultFloat", "default_float", SluiceProto.ProtoFloat.self, value)
+        }
+        if let value = self._defaultDouble {
+            try encoder.writeField("defaultDouble", "default_double", SluiceProto.ProtoDouble.self, value)
+        }
+        if let value = self._defaultBool {
+            try encoder.writeField("defaultBool", "default_bool", SluiceProto.ProtoBool.self, value)
+        }
+        if let value = self._defaultString {
+            try encoder.writeField("defaultString", "default_string", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._defaultBytes {
+            try encoder.writeField("defaultBytes", "default_bytes", SluiceProto.ProtoBytes.self, value)
+        }
+        if let value = self._defaultNestedEnum {
+            try encoder.writeField("defaultNestedEnum", "default_nested_enum", SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, value)
+        }
+        if let value = self._defaultInf {
+            try encoder.writeField("defaultInf", "default_inf", SluiceProto.ProtoFloat.self, value)
+        }
+        if let value = self._defaultNan {
+            try encoder.writeField("defaultNan", "default_nan", SluiceProto.ProtoDouble.self, value)
+        }
+        try encoder.writeExtensions(of: self)
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestAllTypesProto2") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._optionalInt32)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoInt64.self, value, into: &message._optionalInt64)
+            case 3:
+                try decoder.readOptional(SluiceProto.ProtoUInt32.self, value, into: &message._optionalUint32)
+            case 4:
+                try decoder.readOptional(SluiceProto.ProtoUInt64.self, value, into: &message._optionalUint64)
+            case 5:
+                try decoder.readOptional(SluiceProto.ProtoSInt32.self, value, into: &message._optionalSint32)
+            case 6:
+                try decoder.readOptional(SluiceProto.ProtoSInt64.self, value, into: &message._optionalSint64)
+            case 7:
+                try decoder.readOptional(SluiceProto.ProtoFixed32.self, value, into: &message._optionalFixed32)
+            case 8:
+                try decoder.readOptional(SluiceProto.ProtoFixed64.self, value, into: &message._optionalFixed64)
+            case 9:
+                try decoder.readOptional(SluiceProto.ProtoSFixed32.self, value, into: &message._optionalSfixed32)
+            case 10:
+                try decoder.readOptional(SluiceProto.ProtoSFixed64.self, value, into: &message._optionalSfixed64)
+            case 11:
+                try decoder.readOptional(SluiceProto.ProtoFloat.self, value, into: &message._optionalFloat)
+            case 12:
+                try decoder.readOptional(SluiceProto.ProtoDouble.self, value, into: &message._optionalDouble)
+            case 13:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._optionalBool)
+            case 14:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._optionalString)
+            case 15:
+                try decoder.readOptional(SluiceProto.ProtoBytes.self, value, into: &message._optionalBytes)
+            case 18:
+                try decoder.readMessage(value, into: &message._optionalNestedMessage)
+            case 21:
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, value, into: &message._optionalNestedEnum)
+            case 22:
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_ForeignEnumProto2>.self, value, into: &message._optionalForeignEnum)
+            case 27:
+                try decoder.readMessage(value, into: &message._recursiveMessage)
+            case 31:
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.repeatedInt32)
+            case 36:
+                try decoder.readRepeated(SluiceProto.ProtoSInt64.self, value, into: &message.repeatedSint64)
+            case 37:
+                try decoder.readRepeated(SluiceProto.ProtoFixed32.self, value, into: &message.repeatedFixed32)
+            case 42:
+                try decoder.readRepeated(SluiceProto.ProtoDouble.self, value, into: &message.repeatedDouble)
+            case 43:
+                try decoder.readRepeated(SluiceProto.ProtoBool.self, value, into: &message.repeatedBool)
+            case 44:
+                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.repeatedString)
+            case 45:
+                try decoder.readRepeated(SluiceProto.ProtoBytes.self, value, into: &message.repeatedBytes)
+            case 48:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage>.self, value, into: &message.repeatedNestedMessage)
+            case 51:
+                try decoder.readRepeated(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, value, into: &message.repeatedNestedEnum)
+            case 56:
+                try decoder.readMap(SluiceProto.ProtoInt32.self, SluiceProto.ProtoInt32.self, value, into: &message.mapInt32Int32)
+            case 71:
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage>.self, value, into: &message.mapStringNestedMessage)
+            case 73:
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, value, into: &message.mapStringNestedEnum)
+            case 75:
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.packedInt32)
+            case 79:
+                try decoder.readRepeated(SluiceProto.ProtoSInt32.self, value, into: &message.packedSint32)
+            case 85:
+                try decoder.readRepeated(SluiceProto.ProtoFloat.self, value, into: &message.packedFloat)
+            case 88:
+                try decoder.readRepeated(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, value, into: &message.packedNestedEnum)
+            case 111:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoUInt32.self, value) {
+                    message.oneofField = .oneofUint32(member)
+                }
+            case 112:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage>.self, value) {
+                    message.oneofField = .oneofNestedMessage(member)
+                }
+            case 113:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                    message.oneofField = .oneofString(member)
+                }
+            case 119:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, value) {
+                    message.oneofField = .oneofEnum(member)
+                }
+            case 201:
+                try decoder.readMessage(value, into: &message._data)
+            case 204:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.RepeatedData>.self, value, into: &message.repeatedData)
+            case 241:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._defaultInt32)
+            case 242:
+                try decoder.readOptional(SluiceProto.ProtoInt64.self, value, into: &message._defaultInt64)
+            case 243:
+                try decoder.readOptional(SluiceProto.ProtoUInt32.self, value, into: &message._defaultUint32)
+            case 244:
+                try decoder.readOptional(SluiceProto.ProtoUInt64.self, value, into: &message._defaultUint64)
+            case 251:
+                try decoder.readOptional(SluiceProto.ProtoFloat.self, value, into: &message._defaultFloat)
+            case 252:
+                try decoder.readOptional(SluiceProto.ProtoDouble.self, value, into: &message._defaultDouble)
+            case 253:
+                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._defaultBool)
+            case 254:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._defaultString)
+            case 255:
+                try decoder.readOptional(SluiceProto.ProtoBytes.self, value, into: &message._defaultBytes)
+            case 256:
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, value, into: &message._defaultNestedEnum)
+            case 257:
+                try decoder.readOptional(SluiceProto.ProtoFloat.self, value, into: &message._defaultInf)
+            case 258:
+                try decoder.readOptional(SluiceProto.ProtoDouble.self, value, into: &message._defaultNan)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "a", protoName: "a"),
+        .init(number: 2, jsonName: "corecursive", protoName: "corecursive"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._a {
+            try encoder.writeField("a", "a", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._corecursive?.wrapped {
+            try encoder.writeField("corecursive", "corecursive", SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestAllTypesProto2.NestedMessage") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._a)
+            case 2:
+                try decoder.readMessage(value, into: &message._corecursive)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Sluice_Test_Proto2_TestAllTypesProto2.DataMessage: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 202, jsonName: "groupInt32", protoName: "group_int32"),
+        .init(number: 203, jsonName: "groupUint32", protoName: "group_uint32"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._groupInt32 {
+            try encoder.writeField("groupInt32", "group_int32", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._groupUint32 {
+            try encoder.writeField("groupUint32", "group_uint32", SluiceProto.ProtoUInt32.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestAllTypesProto2.Data") { message, number, value, decoder in
+            switch number {
+            case 202:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._groupInt32)
+            case 203:
+                try decoder.readOptional(SluiceProto.ProtoUInt32.self, value, into: &message._groupUint32)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Sluice_Test_Proto2_TestAllTypesProto2.RepeatedData: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 205, jsonName: "groupInt32", protoName: "group_int32"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._groupInt32 {
+            try encoder.writeField("groupInt32", "group_int32", SluiceProto.ProtoInt32.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestAllTypesProto2.RepeatedData") { message, number, value, decoder in
+            switch number {
+            case 205:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._groupInt32)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Sluice_Test_Proto2_TestRequired: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "a", protoName: "a"),
+        .init(number: 2, jsonName: "b", protoName: "b"),
+        .init(number: 3, jsonName: "child", protoName: "child"),
+        .init(number: 4, jsonName: "children", protoName: "children"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._a {
+            try encoder.writeField("a", "a", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._b {
+            try encoder.writeField("b", "b", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._child?.wrapped {
+            try encoder.writeField("child", "child", SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestRequired>.self, value)
+        }
+        if !self.children.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("children", "children", SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestRequired>.self, self.children)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestRequired") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._a)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._b)
+            case 3:
+                try decoder.readMessage(value, into: &message._child)
+            case 4:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestRequired>.self, value, into: &message.children)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Sluice_Test_Proto2_TestRequiredHolder: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "held", protoName: "held"),
+        .init(number: 2, jsonName: "byName", protoName: "by_name"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._held {
+            try encoder.writeField("held", "held", SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestRequired>.self, value)
+        }
+        if !self.byName.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("byName", "by_name", SluiceProto.ProtoString.self, SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestRequired>.self, self.byName)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestRequiredHolder") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readMessage(value, into: &message._held)
+            case 2:
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestRequired>.self, value, into: &message.byName)
+            default:
+                break
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 import SluiceProto
 
 /// An open enum: unknown values are kept.
-public enum Sluice_Test_ForeignEnum: SluiceProto.ProtoEnum, CaseIterable {
+public enum Sluice_Test_ForeignEnum: SluiceProto.JSONEnum, CaseIterable {
     case foreignZero // = 0
     case foreignFoo // = 4
     case foreignBar // = 5
@@ -43,6 +43,26 @@ public enum Sluice_Test_ForeignEnum: SluiceProto.ProtoEnum, CaseIterable {
         .foreignBar,
         .foreignNegative,
     ]
+
+    public init?(protoName name: String) {
+        switch name {
+        case "FOREIGN_ZERO": self = .foreignZero
+        case "FOREIGN_FOO": self = .foreignFoo
+        case "FOREIGN_BAR": self = .foreignBar
+        case "FOREIGN_NEGATIVE": self = .foreignNegative
+        default: return nil
+        }
+    }
+
+    public var protoName: String? {
+        switch self {
+        case .foreignZero: return "FOREIGN_ZERO"
+        case .foreignFoo: return "FOREIGN_FOO"
+        case .foreignBar: return "FOREIGN_BAR"
+        case .foreignNegative: return "FOREIGN_NEGATIVE"
+        case .UNRECOGNIZED: return nil
+        }
+    }
 }
 
 public struct Sluice_Test_ForeignMessage: Sendable, Hashable {
@@ -316,7 +336,7 @@ public struct Sluice_Test_TestAllTypes: Sendable, Hashable {
         case oneofEnum(Sluice_Test_TestAllTypes.NestedEnum)
     }
 
-    public enum NestedEnum: SluiceProto.ProtoEnum, CaseIterable {
+    public enum NestedEnum: SluiceProto.JSONEnum, CaseIterable {
         case foo // = 0
         case bar // = 1
         case baz // = 2
@@ -354,6 +374,26 @@ public struct Sluice_Test_TestAllTypes: Sendable, Hashable {
             .baz,
             .neg,
         ]
+
+        public init?(protoName name: String) {
+            switch name {
+            case "FOO": self = .foo
+            case "BAR": self = .bar
+            case "BAZ": self = .baz
+            case "NEG": self = .neg
+            default: return nil
+            }
+        }
+
+        public var protoName: String? {
+            switch self {
+            case .foo: return "FOO"
+            case .bar: return "BAR"
+            case .baz: return "BAZ"
+            case .neg: return "NEG"
+            case .UNRECOGNIZED: return nil
+            }
+        }
     }
 
     public struct NestedMessage: Sendable, Hashable {
@@ -1016,5 +1056,529 @@ extension Sluice_Test_TestAllTypes.NestedMessage: SluiceProto.Message {
             writer.writeMessage(field: 2, value)
         }
         writer.writeUnknown(self.unknownFields)
+    }
+}
+
+// MARK: - JSON
+
+extension Sluice_Test_ForeignMessage: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "c", protoName: "c"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.c != 0 || encoder.writesDefaults {
+            try encoder.writeField("c", "c", SluiceProto.ProtoInt32.self, self.c)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.ForeignMessage") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.c)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Sluice_Test_TestAllTypes: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "optionalInt32", protoName: "optional_int32"),
+        .init(number: 2, jsonName: "optionalInt64", protoName: "optional_int64"),
+        .init(number: 3, jsonName: "optionalUint32", protoName: "optional_uint32"),
+        .init(number: 4, jsonName: "optionalUint64", protoName: "optional_uint64"),
+        .init(number: 5, jsonName: "optionalSint32", protoName: "optional_sint32"),
+        .init(number: 6, jsonName: "optionalSint64", protoName: "optional_sint64"),
+        .init(number: 7, jsonName: "optionalFixed32", protoName: "optional_fixed32"),
+        .init(number: 8, jsonName: "optionalFixed64", protoName: "optional_fixed64"),
+        .init(number: 9, jsonName: "optionalSfixed32", protoName: "optional_sfixed32"),
+        .init(number: 10, jsonName: "optionalSfixed64", protoName: "optional_sfixed64"),
+        .init(number: 11, jsonName: "optionalFloat", protoName: "optional_float"),
+        .init(number: 12, jsonName: "optionalDouble", protoName: "optional_double"),
+        .init(number: 13, jsonName: "optionalBool", protoName: "optional_bool"),
+        .init(number: 14, jsonName: "optionalString", protoName: "optional_string"),
+        .init(number: 15, jsonName: "optionalBytes", protoName: "optional_bytes"),
+        .init(number: 18, jsonName: "optionalNestedMessage", protoName: "optional_nested_message"),
+        .init(number: 19, jsonName: "optionalForeignMessage", protoName: "optional_foreign_message"),
+        .init(number: 21, jsonName: "optionalNestedEnum", protoName: "optional_nested_enum"),
+        .init(number: 22, jsonName: "optionalForeignEnum", protoName: "optional_foreign_enum"),
+        .init(number: 27, jsonName: "recursiveMessage", protoName: "recursive_message"),
+        .init(number: 28, jsonName: "proto3OptionalInt32", protoName: "proto3_optional_int32"),
+        .init(number: 29, jsonName: "proto3OptionalString", protoName: "proto3_optional_string"),
+        .init(number: 30, jsonName: "proto3OptionalEnum", protoName: "proto3_optional_enum"),
+        .init(number: 31, jsonName: "repeatedInt32", protoName: "repeated_int32"),
+        .init(number: 32, jsonName: "repeatedInt64", protoName: "repeated_int64"),
+        .init(number: 33, jsonName: "repeatedUint32", protoName: "repeated_uint32"),
+        .init(number: 34, jsonName: "repeatedUint64", protoName: "repeated_uint64"),
+        .init(number: 35, jsonName: "repeatedSint32", protoName: "repeated_sint32"),
+        .init(number: 36, jsonName: "repeatedSint64", protoName: "repeated_sint64"),
+        .init(number: 37, jsonName: "repeatedFixed32", protoName: "repeated_fixed32"),
+        .init(number: 38, jsonName: "repeatedFixed64", protoName: "repeated_fixed64"),
+        .init(number: 39, jsonName: "repeatedSfixed32", protoName: "repeated_sfixed32"),
+        .init(number: 40, jsonName: "repeatedSfixed64", protoName: "repeated_sfixed64"),
+        .init(number: 41, jsonName: "repeatedFloat", protoName: "repeated_float"),
+        .init(number: 42, jsonName: "repeatedDouble", protoName: "repeated_double"),
+        .init(number: 43, jsonName: "repeatedBool", protoName: "repeated_bool"),
+        .init(number: 44, jsonName: "repeatedString", protoName: "repeated_string"),
+        .init(number: 45, jsonName: "repeatedBytes", protoName: "repeated_bytes"),
+        .init(number: 48, jsonName: "repeatedNestedMessage", protoName: "repeated_nested_message"),
+        .init(number: 51, jsonName: "repeatedNestedEnum", protoName: "repeated_nested_enum"),
+        .init(number: 56, jsonName: "mapInt32Int32", protoName: "map_int32_int32"),
+        .init(number: 57, jsonName: "mapInt64Int64", protoName: "map_int64_int64"),
+        .init(number: 58, jsonName: "mapUint32Uint32", protoName: "map_uint32_uint32"),
+        .init(number: 59, jsonName: "mapUint64Uint64", protoName: "map_uint64_uint64"),
+        .init(number: 60, jsonName: "mapSint32Sint32", protoName: "map_sint32_sint32"),
+        .init(number: 61, jsonName: "mapSint64Sint64", protoName: "map_sint64_sint64"),
+        .init(number: 62, jsonName: "mapFixed32Fixed32", protoName: "map_fixed32_fixed32"),
+        .init(number: 63, jsonName: "mapFixed64Fixed64", protoName: "map_fixed64_fixed64"),
+        .init(number: 64, jsonName: "mapSfixed32Sfixed32", protoName: "map_sfixed32_sfixed32"),
+        .init(number: 65, jsonName: "mapSfixed64Sfixed64", protoName: "map_sfixed64_sfixed64"),
+        .init(number: 66, jsonName: "mapInt32Float", protoName: "map_int32_float"),
+        .init(number: 67, jsonName: "mapInt32Double", protoName: "map_int32_double"),
+        .init(number: 68, jsonName: "mapBoolBool", protoName: "map_bool_bool"),
+        .init(number: 69, jsonName: "mapStringString", protoName: "map_string_string"),
+        .init(number: 70, jsonName: "mapStringBytes", protoName: "map_string_bytes"),
+        .init(number: 71, jsonName: "mapStringNestedMessage", protoName: "map_string_nested_message"),
+        .init(number: 73, jsonName: "mapStringNestedEnum", protoName: "map_string_nested_enum"),
+        .init(number: 89, jsonName: "unpackedInt32", protoName: "unpacked_int32"),
+        .init(number: 90, jsonName: "unpackedSint64", protoName: "unpacked_sint64"),
+        .init(number: 91, jsonName: "unpackedDouble", protoName: "unpacked_double"),
+        .init(number: 92, jsonName: "unpackedNestedEnum", protoName: "unpacked_nested_enum"),
+        .init(number: 111, jsonName: "oneofUint32", protoName: "oneof_uint32", oneofIndex: 0, oneofName: "oneof_field"),
+        .init(number: 112, jsonName: "oneofNestedMessage", protoName: "oneof_nested_message", oneofIndex: 0, oneofName: "oneof_field"),
+        .init(number: 113, jsonName: "oneofString", protoName: "oneof_string", oneofIndex: 0, oneofName: "oneof_field"),
+        .init(number: 114, jsonName: "oneofBytes", protoName: "oneof_bytes", oneofIndex: 0, oneofName: "oneof_field"),
+        .init(number: 115, jsonName: "oneofBool", protoName: "oneof_bool", oneofIndex: 0, oneofName: "oneof_field"),
+        .init(number: 116, jsonName: "oneofUint64", protoName: "oneof_uint64", oneofIndex: 0, oneofName: "oneof_field"),
+        .init(number: 117, jsonName: "oneofFloat", protoName: "oneof_float", oneofIndex: 0, oneofName: "oneof_field"),
+        .init(number: 118, jsonName: "oneofDouble", protoName: "oneof_double", oneofIndex: 0, oneofName: "oneof_field"),
+        .init(number: 119, jsonName: "oneofEnum", protoName: "oneof_enum", oneofIndex: 0, oneofName: "oneof_field"),
+        .init(number: 120, jsonName: "createdAt", protoName: "created_at"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.optionalInt32 != 0 || encoder.writesDefaults {
+            try encoder.writeField("optionalInt32", "optional_int32", SluiceProto.ProtoInt32.self, self.optionalInt32)
+        }
+        if self.optionalInt64 != 0 || encoder.writesDefaults {
+            try encoder.writeField("optionalInt64", "optional_int64", SluiceProto.ProtoInt64.self, self.optionalInt64)
+        }
+        if self.optionalUint32 != 0 || encoder.writesDefaults {
+            try encoder.writeField("optionalUint32", "optional_uint32", SluiceProto.ProtoUInt32.self, self.optionalUint32)
+        }
+        if self.optionalUint64 != 0 || encoder.writesDefaults {
+            try encoder.writeField("optionalUint64", "optional_uint64", SluiceProto.ProtoUInt64.self, self.optionalUint64)
+        }
+        if self.optionalSint32 != 0 || encoder.writesDefaults {
+            try encoder.writeField("optionalSint32", "optional_sint32", SluiceProto.ProtoSInt32.self, self.optionalSint32)
+        }
+        if self.optionalSint64 != 0 || encoder.writesDefaults {
+            try encoder.writeField("optionalSint64", "optional_sint64", SluiceProto.ProtoSInt64.self, self.optionalSint64)
+        }
+        if self.optionalFixed32 != 0 || encoder.writesDefaults {
+            try encoder.writeField("optionalFixed32", "optional_fixed32", SluiceProto.ProtoFixed32.self, self.optionalFixed32)
+        }
+        if self.optionalFixed64 != 0 || encoder.writesDefaults {
+            try encoder.writeField("optionalFixed64", "optional_fixed64", SluiceProto.ProtoFixed64.self, self.optionalFixed64)
+        }
+        if self.optionalSfixed32 != 0 || encoder.writesDefaults {
+            try encoder.writeField("optionalSfixed32", "optional_sfixed32", SluiceProto.ProtoSFixed32.self, self.optionalSfixed32)
+        }
+        if self.optionalSfixed64 != 0 || encoder.writesDefaults {
+            try encoder.writeField("optionalSfixed64", "optional_sfixed64", SluiceProto.ProtoSFixed64.self, self.optionalSfixed64)
+        }
+        if self.optionalFloat.bitPattern != 0 || encoder.writesDefaults {
+            try encoder.writeField("optionalFloat", "optional_float", SluiceProto.ProtoFloat.self, self.optionalFloat)
+        }
+        if self.optionalDouble.bitPattern != 0 || encoder.writesDefaults {
+            try encoder.writeField("optionalDouble", "optional_double", SluiceProto.ProtoDouble.self, self.optionalDouble)
+        }
+        if self.optionalBool || encoder.writesDefaults {
+            try encoder.writeField("optionalBool", "optional_bool", SluiceProto.ProtoBool.self, self.optionalBool)
+        }
+        if !self.optionalString.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("optionalString", "optional_string", SluiceProto.ProtoString.self, self.optionalString)
+        }
+        if !self.optionalBytes.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("optionalBytes", "optional_bytes", SluiceProto.ProtoBytes.self, self.optionalBytes)
+        }
+        if let value = self._optionalNestedMessage?.wrapped {
+            try encoder.writeField("optionalNestedMessage", "optional_nested_message", SluiceProto.ProtoMessageCodec<Sluice_Test_TestAllTypes.NestedMessage>.self, value)
+        }
+        if let value = self._optionalForeignMessage {
+            try encoder.writeField("optionalForeignMessage", "optional_foreign_message", SluiceProto.ProtoMessageCodec<Sluice_Test_ForeignMessage>.self, value)
+        }
+        if self.optionalNestedEnum.rawValue != 0 || encoder.writesDefaults {
+            try encoder.writeField("optionalNestedEnum", "optional_nested_enum", SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, self.optionalNestedEnum)
+        }
+        if self.optionalForeignEnum.rawValue != 0 || encoder.writesDefaults {
+            try encoder.writeField("optionalForeignEnum", "optional_foreign_enum", SluiceProto.ProtoEnumCodec<Sluice_Test_ForeignEnum>.self, self.optionalForeignEnum)
+        }
+        if let value = self._recursiveMessage?.wrapped {
+            try encoder.writeField("recursiveMessage", "recursive_message", SluiceProto.ProtoMessageCodec<Sluice_Test_TestAllTypes>.self, value)
+        }
+        if let value = self._proto3OptionalInt32 {
+            try encoder.writeField("proto3OptionalInt32", "proto3_optional_int32", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._proto3OptionalString {
+            try encoder.writeField("proto3OptionalString", "proto3_optional_string", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._proto3OptionalEnum {
+            try encoder.writeField("proto3OptionalEnum", "proto3_optional_enum", SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, value)
+        }
+        if !self.repeatedInt32.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedInt32", "repeated_int32", SluiceProto.ProtoInt32.self, self.repeatedInt32)
+        }
+        if !self.repeatedInt64.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedInt64", "repeated_int64", SluiceProto.ProtoInt64.self, self.repeatedInt64)
+        }
+        if !self.repeatedUint32.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedUint32", "repeated_uint32", SluiceProto.ProtoUInt32.self, self.repeatedUint32)
+        }
+        if !self.repeatedUint64.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedUint64", "repeated_uint64", SluiceProto.ProtoUInt64.self, self.repeatedUint64)
+        }
+        if !self.repeatedSint32.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedSint32", "repeated_sint32", SluiceProto.ProtoSInt32.self, self.repeatedSint32)
+        }
+        if !self.repeatedSint64.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedSint64", "repeated_sint64", SluiceProto.ProtoSInt64.self, self.repeatedSint64)
+        }
+        if !self.repeatedFixed32.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedFixed32", "repeated_fixed32", SluiceProto.ProtoFixed32.self, self.repeatedFixed32)
+        }
+        if !self.repeatedFixed64.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedFixed64", "repeated_fixed64", SluiceProto.ProtoFixed64.self, self.repeatedFixed64)
+        }
+        if !self.repeatedSfixed32.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedSfixed32", "repeated_sfixed32", SluiceProto.ProtoSFixed32.self, self.repeatedSfixed32)
+        }
+        if !self.repeatedSfixed64.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedSfixed64", "repeated_sfixed64", SluiceProto.ProtoSFixed64.self, self.repeatedSfixed64)
+        }
+        if !self.repeatedFloat.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedFloat", "repeated_float", SluiceProto.ProtoFloat.self, self.repeatedFloat)
+        }
+        if !self.repeatedDouble.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedDouble", "repeated_double", SluiceProto.ProtoDouble.self, self.repeatedDouble)
+        }
+        if !self.repeatedBool.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedBool", "repeated_bool", SluiceProto.ProtoBool.self, self.repeatedBool)
+        }
+        if !self.repeatedString.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedString", "repeated_string", SluiceProto.ProtoString.self, self.repeatedString)
+        }
+        if !self.repeatedBytes.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedBytes", "repeated_bytes", SluiceProto.ProtoBytes.self, self.repeatedBytes)
+        }
+        if !self.repeatedNestedMessage.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedNestedMessage", "repeated_nested_message", SluiceProto.ProtoMessageCodec<Sluice_Test_TestAllTypes.NestedMessage>.self, self.repeatedNestedMessage)
+        }
+        if !self.repeatedNestedEnum.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("repeatedNestedEnum", "repeated_nested_enum", SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, self.repeatedNestedEnum)
+        }
+        if !self.mapInt32Int32.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapInt32Int32", "map_int32_int32", SluiceProto.ProtoInt32.self, SluiceProto.ProtoInt32.self, self.mapInt32Int32)
+        }
+        if !self.mapInt64Int64.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapInt64Int64", "map_int64_int64", SluiceProto.ProtoInt64.self, SluiceProto.ProtoInt64.self, self.mapInt64Int64)
+        }
+        if !self.mapUint32Uint32.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapUint32Uint32", "map_uint32_uint32", SluiceProto.ProtoUInt32.self, SluiceProto.ProtoUInt32.self, self.mapUint32Uint32)
+        }
+        if !self.mapUint64Uint64.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapUint64Uint64", "map_uint64_uint64", SluiceProto.ProtoUInt64.self, SluiceProto.ProtoUInt64.self, self.mapUint64Uint64)
+        }
+        if !self.mapSint32Sint32.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapSint32Sint32", "map_sint32_sint32", SluiceProto.ProtoSInt32.self, SluiceProto.ProtoSInt32.self, self.mapSint32Sint32)
+        }
+        if !self.mapSint64Sint64.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapSint64Sint64", "map_sint64_sint64", SluiceProto.ProtoSInt64.self, SluiceProto.ProtoSInt64.self, self.mapSint64Sint64)
+        }
+        if !self.mapFixed32Fixed32.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapFixed32Fixed32", "map_fixed32_fixed32", SluiceProto.ProtoFixed32.self, SluiceProto.ProtoFixed32.self, self.mapFixed32Fixed32)
+        }
+        if !self.mapFixed64Fixed64.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapFixed64Fixed64", "map_fixed64_fixed64", SluiceProto.ProtoFixed64.self, SluiceProto.ProtoFixed64.self, self.mapFixed64Fixed64)
+        }
+        if !self.mapSfixed32Sfixed32.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapSfixed32Sfixed32", "map_sfixed32_sfixed32", SluiceProto.ProtoSFixed32.self, SluiceProto.ProtoSFixed32.self, self.mapSfixed32Sfixed32)
+        }
+        if !self.mapSfixed64Sfixed64.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapSfixed64Sfixed64", "map_sfixed64_sfixed64", SluiceProto.ProtoSFixed64.self, SluiceProto.ProtoSFixed64.self, self.mapSfixed64Sfixed64)
+        }
+        if !self.mapInt32Float.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapInt32Float", "map_int32_float", SluiceProto.ProtoInt32.self, SluiceProto.ProtoFloat.self, self.mapInt32Float)
+        }
+        if !self.mapInt32Double.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapInt32Double", "map_int32_double", SluiceProto.ProtoInt32.self, SluiceProto.ProtoDouble.self, self.mapInt32Double)
+        }
+        if !self.mapBoolBool.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapBoolBool", "map_bool_bool", SluiceProto.ProtoBool.self, SluiceProto.ProtoBool.self, self.mapBoolBool)
+        }
+        if !self.mapStringString.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapStringString", "map_string_string", SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, self.mapStringString)
+        }
+        if !self.mapStringBytes.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapStringBytes", "map_string_bytes", SluiceProto.ProtoString.self, SluiceProto.ProtoBytes.self, self.mapStringBytes)
+        }
+        if !self.mapStringNestedMessage.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapStringNestedMessage", "map_string_nested_message", SluiceProto.ProtoString.self, SluiceProto.ProtoMessageCodec<Sluice_Test_TestAllTypes.NestedMessage>.self, self.mapStringNestedMessage)
+        }
+        if !self.mapStringNestedEnum.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("mapStringNestedEnum", "map_string_nested_enum", SluiceProto.ProtoString.self, SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, self.mapStringNestedEnum)
+        }
+        if !self.unpackedInt32.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("unpackedInt32", "unpacked_int32", SluiceProto.ProtoInt32.self, self.unpackedInt32)
+        }
+        if !self.unpackedSint64.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("unpackedSint64", "unpacked_sint64", SluiceProto.ProtoSInt64.self, self.unpackedSint64)
+        }
+        if !self.unpackedDouble.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("unpackedDouble", "unpacked_double", SluiceProto.ProtoDouble.self, self.unpackedDouble)
+        }
+        if !self.unpackedNestedEnum.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("unpackedNestedEnum", "unpacked_nested_enum", SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, self.unpackedNestedEnum)
+        }
+        if case .oneofUint32(let value)? = self.oneofField {
+            try encoder.writeField("oneofUint32", "oneof_uint32", SluiceProto.ProtoUInt32.self, value)
+        }
+        if case .oneofNestedMessage(let value)? = self.oneofField {
+            try encoder.writeField("oneofNestedMessage", "oneof_nested_message", SluiceProto.ProtoMessageCodec<Sluice_Test_TestAllTypes.NestedMessage>.self, value)
+        }
+        if case .oneofString(let value)? = self.oneofField {
+            try encoder.writeField("oneofString", "oneof_string", SluiceProto.ProtoString.self, value)
+        }
+        if case .oneofBytes(let value)? = self.oneofField {
+            try encoder.writeField("oneofBytes", "oneof_bytes", SluiceProto.ProtoBytes.self, value)
+        }
+        if case .oneofBool(let value)? = self.oneofField {
+            try encoder.writeField("oneofBool", "oneof_bool", SluiceProto.ProtoBool.self, value)
+        }
+        if case .oneofUint64(let value)? = self.oneofField {
+            try encoder.writeField("oneofUint64", "oneof_uint64", SluiceProto.ProtoUInt64.self, value)
+        }
+        if case .oneofFloat(let value)? = self.oneofField {
+            try encoder.writeField("oneofFloat", "oneof_float", SluiceProto.ProtoFloat.self, value)
+        }
+        if case .oneofDouble(let value)? = self.oneofField {
+            try encoder.writeField("oneofDouble", "oneof_double", SluiceProto.ProtoDouble.self, value)
+        }
+        if case .oneofEnum(let value)? = self.oneofField {
+            try encoder.writeField("oneofEnum", "oneof_enum", SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, value)
+        }
+        if let value = self._createdAt {
+            try encoder.writeField("createdAt", "created_at", SluiceProto.ProtoMessageCodec<Google_Protobuf_Timestamp>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.TestAllTypes") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.optionalInt32)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.optionalInt64)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoUInt32.self, value, into: &message.optionalUint32)
+            case 4:
+                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, value, into: &message.optionalUint64)
+            case 5:
+                try decoder.readImplicit(SluiceProto.ProtoSInt32.self, value, into: &message.optionalSint32)
+            case 6:
+                try decoder.readImplicit(SluiceProto.ProtoSInt64.self, value, into: &message.optionalSint64)
+            case 7:
+                try decoder.readImplicit(SluiceProto.ProtoFixed32.self, value, into: &message.optionalFixed32)
+            case 8:
+                try decoder.readImplicit(SluiceProto.ProtoFixed64.self, value, into: &message.optionalFixed64)
+            case 9:
+                try decoder.readImplicit(SluiceProto.ProtoSFixed32.self, value, into: &message.optionalSfixed32)
+            case 10:
+                try decoder.readImplicit(SluiceProto.ProtoSFixed64.self, value, into: &message.optionalSfixed64)
+            case 11:
+                try decoder.readImplicit(SluiceProto.ProtoFloat.self, value, into: &message.optionalFloat)
+            case 12:
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.optionalDouble)
+            case 13:
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.optionalBool)
+            case 14:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.optionalString)
+            case 15:
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.optionalBytes)
+            case 18:
+                try decoder.readMessage(value, into: &message._optionalNestedMessage)
+            case 19:
+                try decoder.readMessage(value, into: &message._optionalForeignMessage)
+            case 21:
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, value, into: &message.optionalNestedEnum)
+            case 22:
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Sluice_Test_ForeignEnum>.self, value, into: &message.optionalForeignEnum)
+            case 27:
+                try decoder.readMessage(value, into: &message._recursiveMessage)
+            case 28:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._proto3OptionalInt32)
+            case 29:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._proto3OptionalString)
+            case 30:
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, value, into: &message._proto3OptionalEnum)
+            case 31:
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.repeatedInt32)
+            case 32:
+                try decoder.readRepeated(SluiceProto.ProtoInt64.self, value, into: &message.repeatedInt64)
+            case 33:
+                try decoder.readRepeated(SluiceProto.ProtoUInt32.self, value, into: &message.repeatedUint32)
+            case 34:
+                try decoder.readRepeated(SluiceProto.ProtoUInt64.self, value, into: &message.repeatedUint64)
+            case 35:
+                try decoder.readRepeated(SluiceProto.ProtoSInt32.self, value, into: &message.repeatedSint32)
+            case 36:
+                try decoder.readRepeated(SluiceProto.ProtoSInt64.self, value, into: &message.repeatedSint64)
+            case 37:
+                try decoder.readRepeated(SluiceProto.ProtoFixed32.self, value, into: &message.repeatedFixed32)
+            case 38:
+                try decoder.readRepeated(SluiceProto.ProtoFixed64.self, value, into: &message.repeatedFixed64)
+            case 39:
+                try decoder.readRepeated(SluiceProto.ProtoSFixed32.self, value, into: &message.repeatedSfixed32)
+            case 40:
+                try decoder.readRepeated(SluiceProto.ProtoSFixed64.self, value, into: &message.repeatedSfixed64)
+            case 41:
+                try decoder.readRepeated(SluiceProto.ProtoFloat.self, value, into: &message.repeatedFloat)
+            case 42:
+                try decoder.readRepeated(SluiceProto.ProtoDouble.self, value, into: &message.repeatedDouble)
+            case 43:
+                try decoder.readRepeated(SluiceProto.ProtoBool.self, value, into: &message.repeatedBool)
+            case 44:
+                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.repeatedString)
+            case 45:
+                try decoder.readRepeated(SluiceProto.ProtoBytes.self, value, into: &message.repeatedBytes)
+            case 48:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Sluice_Test_TestAllTypes.NestedMessage>.self, value, into: &message.repeatedNestedMessage)
+            case 51:
+                try decoder.readRepeated(SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, value, into: &message.repeatedNestedEnum)
+            case 56:
+                try decoder.readMap(SluiceProto.ProtoInt32.self, SluiceProto.ProtoInt32.self, value, into: &message.mapInt32Int32)
+            case 57:
+                try decoder.readMap(SluiceProto.ProtoInt64.self, SluiceProto.ProtoInt64.self, value, into: &message.mapInt64Int64)
+            case 58:
+                try decoder.readMap(SluiceProto.ProtoUInt32.self, SluiceProto.ProtoUInt32.self, value, into: &message.mapUint32Uint32)
+            case 59:
+                try decoder.readMap(SluiceProto.ProtoUInt64.self, SluiceProto.ProtoUInt64.self, value, into: &message.mapUint64Uint64)
+            case 60:
+                try decoder.readMap(SluiceProto.ProtoSInt32.self, SluiceProto.ProtoSInt32.self, value, into: &message.mapSint32Sint32)
+            case 61:
+                try decoder.readMap(SluiceProto.ProtoSInt64.self, SluiceProto.ProtoSInt64.self, value, into: &message.mapSint64Sint64)
+            case 62:
+                try decoder.readMap(SluiceProto.ProtoFixed32.self, SluiceProto.ProtoFixed32.self, value, into: &message.mapFixed32Fixed32)
+            case 63:
+                try decoder.readMap(SluiceProto.ProtoFixed64.self, SluiceProto.ProtoFixed64.self, value, into: &message.mapFixed64Fixed64)
+            case 64:
+                try decoder.readMap(SluiceProto.ProtoSFixed32.self, SluiceProto.ProtoSFixed32.self, value, into: &message.mapSfixed32Sfixed32)
+            case 65:
+                try decoder.readMap(SluiceProto.ProtoSFixed64.self, SluiceProto.ProtoSFixed64.self, value, into: &message.mapSfixed64Sfixed64)
+            case 66:
+                try decoder.readMap(SluiceProto.ProtoInt32.self, SluiceProto.ProtoFloat.self, value, into: &message.mapInt32Float)
+            case 67:
+                try decoder.readMap(SluiceProto.ProtoInt32.self, SluiceProto.ProtoDouble.self, value, into: &message.mapInt32Double)
+            case 68:
+                try decoder.readMap(SluiceProto.ProtoBool.self, SluiceProto.ProtoBool.self, value, into: &message.mapBoolBool)
+            case 69:
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, value, into: &message.mapStringString)
+            case 70:
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoBytes.self, value, into: &message.mapStringBytes)
+            case 71:
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoMessageCodec<Sluice_Test_TestAllTypes.NestedMessage>.self, value, into: &message.mapStringNestedMessage)
+            case 73:
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, value, into: &message.mapStringNestedEnum)
+            case 89:
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.unpackedInt32)
+            case 90:
+                try decoder.readRepeated(SluiceProto.ProtoSInt64.self, value, into: &message.unpackedSint64)
+            case 91:
+                try decoder.readRepeated(SluiceProto.ProtoDouble.self, value, into: &message.unpackedDouble)
+            case 92:
+                try decoder.readRepeated(SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, value, into: &message.unpackedNestedEnum)
+            case 111:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoUInt32.self, value) {
+                    message.oneofField = .oneofUint32(member)
+                }
+            case 112:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Sluice_Test_TestAllTypes.NestedMessage>.self, value) {
+                    message.oneofField = .oneofNestedMessage(member)
+                }
+            case 113:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                    message.oneofField = .oneofString(member)
+                }
+            case 114:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoBytes.self, value) {
+                    message.oneofField = .oneofBytes(member)
+                }
+            case 115:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoBool.self, value) {
+                    message.oneofField = .oneofBool(member)
+                }
+            case 116:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoUInt64.self, value) {
+                    message.oneofField = .oneofUint64(member)
+                }
+            case 117:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoFloat.self, value) {
+                    message.oneofField = .oneofFloat(member)
+                }
+            case 118:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoDouble.self, value) {
+                    message.oneofField = .oneofDouble(member)
+                }
+            case 119:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, value) {
+                    message.oneofField = .oneofEnum(member)
+                }
+            case 120:
+                try decoder.readMessage(value, into: &message._createdAt)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Sluice_Test_TestAllTypes.NestedMessage: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "a", protoName: "a"),
+        .init(number: 2, jsonName: "corecursive", protoName: "corecursive"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.a != 0 || encoder.writesDefaults {
+            try encoder.writeField("a", "a", SluiceProto.ProtoInt32.self, self.a)
+        }
+        if let value = self._corecursive?.wrapped {
+            try encoder.writeField("corecursive", "corecursive", SluiceProto.ProtoMessageCodec<Sluice_Test_TestAllTypes>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.TestAllTypes.NestedMessage") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.a)
+            case 2:
+                try decoder.readMessage(value, into: &message._corecursive)
+            default:
+                break
+            }
+        }
     }
 }

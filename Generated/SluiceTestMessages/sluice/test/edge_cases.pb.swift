@@ -4,7 +4,7 @@
 import SluiceProto
 
 /// As protobuf's conformance protos declare it: aliases whose names differ only in case.
-public enum Sluice_Test_Edge_AliasedEnum: SluiceProto.ProtoEnum, CaseIterable {
+public enum Sluice_Test_Edge_AliasedEnum: SluiceProto.JSONEnum, CaseIterable {
     case aliasFoo // = 0
     case aliasBar // = 1
     case aliasBaz // = 2
@@ -39,6 +39,26 @@ public enum Sluice_Test_Edge_AliasedEnum: SluiceProto.ProtoEnum, CaseIterable {
         .aliasBar,
         .aliasBaz,
     ]
+
+    public init?(protoName name: String) {
+        switch name {
+        case "ALIAS_FOO": self = .aliasFoo
+        case "ALIAS_BAR": self = .aliasBar
+        case "ALIAS_BAZ": self = .aliasBaz
+        case "MOO": self = .aliasBaz
+        case "moo": self = .aliasBaz
+        case "bAz": self = .aliasBaz
+        default: return nil
+        }
+    }
+
+    public var protoName: String? {
+        switch self {
+        case .aliasFoo: return "ALIAS_FOO"
+        case .aliasBar: return "ALIAS_BAR"
+        case .aliasBaz: return "ALIAS_BAZ"
+        }
+    }
 }
 
 public struct Sluice_Test_Edge_Extendable: Sendable, Hashable {
@@ -202,5 +222,74 @@ extension Sluice_Test_Edge_Scope.Inner: SluiceProto.Message {
 
     public func encode(to writer: inout SluiceProto.WireWriter) {
         writer.writeUnknown(self.unknownFields)
+    }
+}
+
+// MARK: - JSON
+
+extension Sluice_Test_Edge_Extendable: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "kind", protoName: "kind"),
+    ], isExtensible: true)
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._kind {
+            try encoder.writeField("kind", "kind", SluiceProto.ProtoEnumCodec<Sluice_Test_Edge_AliasedEnum>.self, value)
+        }
+        try encoder.writeExtensions(of: self)
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.edge.Extendable") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Sluice_Test_Edge_AliasedEnum>.self, value, into: &message._kind)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Sluice_Test_Edge_Scope: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.edge.Scope") { message, number, value, decoder in
+            switch number {
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Sluice_Test_Edge_Scope.Inner: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.edge.Scope.Inner") { message, number, value, decoder in
+            switch number {
+            default:
+                break
+            }
+        }
     }
 }

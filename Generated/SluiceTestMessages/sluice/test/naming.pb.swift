@@ -3,7 +3,7 @@
 
 import SluiceProto
 
-public enum NCHTTPStatusKind: SluiceProto.ProtoEnum, CaseIterable {
+public enum NCHTTPStatusKind: SluiceProto.JSONEnum, CaseIterable {
     case unspecified // = 0
     case ok // = 1
     case httpStatusKind2Xx // = 2
@@ -41,6 +41,26 @@ public enum NCHTTPStatusKind: SluiceProto.ProtoEnum, CaseIterable {
         .httpStatusKind2Xx,
         .self_,
     ]
+
+    public init?(protoName name: String) {
+        switch name {
+        case "HTTP_STATUS_KIND_UNSPECIFIED": self = .unspecified
+        case "HTTP_STATUS_KIND_OK": self = .ok
+        case "HTTP_STATUS_KIND_2XX": self = .httpStatusKind2Xx
+        case "SELF": self = .self_
+        default: return nil
+        }
+    }
+
+    public var protoName: String? {
+        switch self {
+        case .unspecified: return "HTTP_STATUS_KIND_UNSPECIFIED"
+        case .ok: return "HTTP_STATUS_KIND_OK"
+        case .httpStatusKind2Xx: return "HTTP_STATUS_KIND_2XX"
+        case .self_: return "SELF"
+        case .UNRECOGNIZED: return nil
+        }
+    }
 }
 
 public struct NCKeywords: Sendable, Hashable {
@@ -96,7 +116,7 @@ public struct NCKeywords: Sendable, Hashable {
         case `default`(String)
     }
 
-    public enum ProtocolEnum: SluiceProto.ProtoEnum, CaseIterable {
+    public enum ProtocolEnum: SluiceProto.JSONEnum, CaseIterable {
         case `default` // = 0
         case init_ // = 1
         /// A value this version of the schema does not know, kept as received.
@@ -126,6 +146,22 @@ public struct NCKeywords: Sendable, Hashable {
             .`default`,
             .init_,
         ]
+
+        public init?(protoName name: String) {
+            switch name {
+            case "DEFAULT": self = .`default`
+            case "INIT": self = .init_
+            default: return nil
+            }
+        }
+
+        public var protoName: String? {
+            switch self {
+            case .`default`: return "DEFAULT"
+            case .init_: return "INIT"
+            case .UNRECOGNIZED: return nil
+            }
+        }
     }
 
     public struct TypeMessage: Sendable, Hashable {
@@ -313,5 +349,129 @@ extension NCKeywords.TypeMessage: SluiceProto.Message {
             writer.write(SluiceProto.ProtoString.self, field: 1, self.`class`)
         }
         writer.writeUnknown(self.unknownFields)
+    }
+}
+
+// MARK: - JSON
+
+extension NCKeywords: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "class", protoName: "class"),
+        .init(number: 2, jsonName: "func", protoName: "func"),
+        .init(number: 3, jsonName: "self", protoName: "self"),
+        .init(number: 4, jsonName: "userId", protoName: "user_id"),
+        .init(number: 5, jsonName: "imageUrl", protoName: "image_url"),
+        .init(number: 6, jsonName: "unknownFields", protoName: "unknown_fields"),
+        .init(number: 7, jsonName: "hasValue", protoName: "has_value"),
+        .init(number: 8, jsonName: "type", protoName: "type"),
+        .init(number: 9, jsonName: "protocol", protoName: "protocol"),
+        .init(number: 10, jsonName: "description", protoName: "description"),
+        .init(number: 11, jsonName: "case", protoName: "case", oneofIndex: 0, oneofName: "switch"),
+        .init(number: 12, jsonName: "default", protoName: "default", oneofIndex: 0, oneofName: "switch"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.`class`.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("class", "class", SluiceProto.ProtoString.self, self.`class`)
+        }
+        if self.`func` != 0 || encoder.writesDefaults {
+            try encoder.writeField("func", "func", SluiceProto.ProtoInt32.self, self.`func`)
+        }
+        if self.self_p || encoder.writesDefaults {
+            try encoder.writeField("self", "self", SluiceProto.ProtoBool.self, self.self_p)
+        }
+        if !self.userID.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("userId", "user_id", SluiceProto.ProtoString.self, self.userID)
+        }
+        if !self.imageURL.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("imageUrl", "image_url", SluiceProto.ProtoString.self, self.imageURL)
+        }
+        if self.unknownFields_p != 0 || encoder.writesDefaults {
+            try encoder.writeField("unknownFields", "unknown_fields", SluiceProto.ProtoInt32.self, self.unknownFields_p)
+        }
+        if self.hasValue_p != 0 || encoder.writesDefaults {
+            try encoder.writeField("hasValue", "has_value", SluiceProto.ProtoInt32.self, self.hasValue_p)
+        }
+        if let value = self._type {
+            try encoder.writeField("type", "type", SluiceProto.ProtoMessageCodec<NCKeywords.TypeMessage>.self, value)
+        }
+        if self.`protocol`.rawValue != 0 || encoder.writesDefaults {
+            try encoder.writeField("protocol", "protocol", SluiceProto.ProtoEnumCodec<NCKeywords.ProtocolEnum>.self, self.`protocol`)
+        }
+        if !self.description_p.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("description", "description", SluiceProto.ProtoString.self, self.description_p)
+        }
+        if case .`case`(let value)? = self.`switch` {
+            try encoder.writeField("case", "case", SluiceProto.ProtoInt32.self, value)
+        }
+        if case .`default`(let value)? = self.`switch` {
+            try encoder.writeField("default", "default", SluiceProto.ProtoString.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.naming_cases.Keywords") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.`class`)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.`func`)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.self_p)
+            case 4:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.userID)
+            case 5:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.imageURL)
+            case 6:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.unknownFields_p)
+            case 7:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.hasValue_p)
+            case 8:
+                try decoder.readMessage(value, into: &message._type)
+            case 9:
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<NCKeywords.ProtocolEnum>.self, value, into: &message.`protocol`)
+            case 10:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.description_p)
+            case 11:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoInt32.self, value) {
+                    message.`switch` = .`case`(member)
+                }
+            case 12:
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                    message.`switch` = .`default`(member)
+                }
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension NCKeywords.TypeMessage: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "class", protoName: "class"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.`class`.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("class", "class", SluiceProto.ProtoString.self, self.`class`)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.naming_cases.Keywords.Type") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.`class`)
+            default:
+                break
+            }
+        }
     }
 }

@@ -139,7 +139,7 @@ public struct Google_Protobuf_Compiler_CodeGeneratorResponse: Sendable, Hashable
     public var unknownFields = SluiceProto.UnknownFields()
 
     /// Sync with code_generator.h.
-    public enum Feature: SluiceProto.ProtoEnum, CaseIterable {
+    public enum Feature: SluiceProto.JSONEnum, CaseIterable {
         case none // = 0
         case proto3Optional // = 1
 
@@ -166,6 +166,21 @@ public struct Google_Protobuf_Compiler_CodeGeneratorResponse: Sendable, Hashable
             .none,
             .proto3Optional,
         ]
+
+        public init?(protoName name: String) {
+            switch name {
+            case "FEATURE_NONE": self = .none
+            case "FEATURE_PROTO3_OPTIONAL": self = .proto3Optional
+            default: return nil
+            }
+        }
+
+        public var protoName: String? {
+            switch self {
+            case .none: return "FEATURE_NONE"
+            case .proto3Optional: return "FEATURE_PROTO3_OPTIONAL"
+            }
+        }
     }
 
     /// Represents a single generated file.
@@ -499,5 +514,177 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse.File: SluiceProto.Messa
             writer.writeMessage(field: 16, value)
         }
         writer.writeUnknown(self.unknownFields)
+    }
+}
+
+// MARK: - JSON
+
+extension Google_Protobuf_Compiler_Version: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "major", protoName: "major"),
+        .init(number: 2, jsonName: "minor", protoName: "minor"),
+        .init(number: 3, jsonName: "patch", protoName: "patch"),
+        .init(number: 4, jsonName: "suffix", protoName: "suffix"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._major {
+            try encoder.writeField("major", "major", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._minor {
+            try encoder.writeField("minor", "minor", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._patch {
+            try encoder.writeField("patch", "patch", SluiceProto.ProtoInt32.self, value)
+        }
+        if let value = self._suffix {
+            try encoder.writeField("suffix", "suffix", SluiceProto.ProtoString.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.compiler.Version") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._major)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._minor)
+            case 3:
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._patch)
+            case 4:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._suffix)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_Compiler_CodeGeneratorRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "fileToGenerate", protoName: "file_to_generate"),
+        .init(number: 2, jsonName: "parameter", protoName: "parameter"),
+        .init(number: 3, jsonName: "compilerVersion", protoName: "compiler_version"),
+        .init(number: 15, jsonName: "protoFile", protoName: "proto_file"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.fileToGenerate.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("fileToGenerate", "file_to_generate", SluiceProto.ProtoString.self, self.fileToGenerate)
+        }
+        if let value = self._parameter {
+            try encoder.writeField("parameter", "parameter", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._compilerVersion {
+            try encoder.writeField("compilerVersion", "compiler_version", SluiceProto.ProtoMessageCodec<Google_Protobuf_Compiler_Version>.self, value)
+        }
+        if !self.protoFile.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("protoFile", "proto_file", SluiceProto.ProtoMessageCodec<Google_Protobuf_FileDescriptorProto>.self, self.protoFile)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.compiler.CodeGeneratorRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.fileToGenerate)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._parameter)
+            case 3:
+                try decoder.readMessage(value, into: &message._compilerVersion)
+            case 15:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_FileDescriptorProto>.self, value, into: &message.protoFile)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_Compiler_CodeGeneratorResponse: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "error", protoName: "error"),
+        .init(number: 2, jsonName: "supportedFeatures", protoName: "supported_features"),
+        .init(number: 15, jsonName: "file", protoName: "file"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._error {
+            try encoder.writeField("error", "error", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._supportedFeatures {
+            try encoder.writeField("supportedFeatures", "supported_features", SluiceProto.ProtoUInt64.self, value)
+        }
+        if !self.file.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("file", "file", SluiceProto.ProtoMessageCodec<Google_Protobuf_Compiler_CodeGeneratorResponse.File>.self, self.file)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.compiler.CodeGeneratorResponse") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._error)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoUInt64.self, value, into: &message._supportedFeatures)
+            case 15:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Compiler_CodeGeneratorResponse.File>.self, value, into: &message.file)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Google_Protobuf_Compiler_CodeGeneratorResponse.File: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "name", protoName: "name"),
+        .init(number: 2, jsonName: "insertionPoint", protoName: "insertion_point"),
+        .init(number: 15, jsonName: "content", protoName: "content"),
+        .init(number: 16, jsonName: "generatedCodeInfo", protoName: "generated_code_info"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._name {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._insertionPoint {
+            try encoder.writeField("insertionPoint", "insertion_point", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._content {
+            try encoder.writeField("content", "content", SluiceProto.ProtoString.self, value)
+        }
+        if let value = self._generatedCodeInfo {
+            try encoder.writeField("generatedCodeInfo", "generated_code_info", SluiceProto.ProtoMessageCodec<Google_Protobuf_GeneratedCodeInfo>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.compiler.CodeGeneratorResponse.File") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+            case 2:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._insertionPoint)
+            case 15:
+                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._content)
+            case 16:
+                try decoder.readMessage(value, into: &message._generatedCodeInfo)
+            default:
+                break
+            }
+        }
     }
 }

@@ -17,7 +17,7 @@ public struct Grpc_Health_V1_HealthCheckResponse: Sendable, Hashable {
 
     public var unknownFields = SluiceProto.UnknownFields()
 
-    public enum ServingStatus: SluiceProto.ProtoEnum, CaseIterable {
+    public enum ServingStatus: SluiceProto.JSONEnum, CaseIterable {
         case unknown // = 0
         case serving // = 1
         case notServing // = 2
@@ -55,6 +55,26 @@ public struct Grpc_Health_V1_HealthCheckResponse: Sendable, Hashable {
             .notServing,
             .serviceUnknown,
         ]
+
+        public init?(protoName name: String) {
+            switch name {
+            case "UNKNOWN": self = .unknown
+            case "SERVING": self = .serving
+            case "NOT_SERVING": self = .notServing
+            case "SERVICE_UNKNOWN": self = .serviceUnknown
+            default: return nil
+            }
+        }
+
+        public var protoName: String? {
+            switch self {
+            case .unknown: return "UNKNOWN"
+            case .serving: return "SERVING"
+            case .notServing: return "NOT_SERVING"
+            case .serviceUnknown: return "SERVICE_UNKNOWN"
+            case .UNRECOGNIZED: return nil
+            }
+        }
     }
 
     public init() {}
@@ -273,5 +293,59 @@ extension Grpc_Health_V1_HealthCheckResponse: SluiceProto.Message {
             writer.write(SluiceProto.ProtoEnumCodec<Grpc_Health_V1_HealthCheckResponse.ServingStatus>.self, field: 1, self.status)
         }
         writer.writeUnknown(self.unknownFields)
+    }
+}
+
+// MARK: - JSON
+
+extension Grpc_Health_V1_HealthCheckRequest: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "service", protoName: "service"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.service.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("service", "service", SluiceProto.ProtoString.self, self.service)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.health.v1.HealthCheckRequest") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.service)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Grpc_Health_V1_HealthCheckResponse: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "status", protoName: "status"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.status.rawValue != 0 || encoder.writesDefaults {
+            try encoder.writeField("status", "status", SluiceProto.ProtoEnumCodec<Grpc_Health_V1_HealthCheckResponse.ServingStatus>.self, self.status)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.health.v1.HealthCheckResponse") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Grpc_Health_V1_HealthCheckResponse.ServingStatus>.self, value, into: &message.status)
+            default:
+                break
+            }
+        }
     }
 }

@@ -1,0 +1,175 @@
+/// Numbers as the proto3 JSON mapping reads and writes them.
+enum JSONNumbers {
+    /// The exact integer a JSON number's text denotes, as sign and magnitude, or nil when the
+    /// text is not a JSON number, not a whole number, or beyond 64 bits.
+    ///
+    /// Exponent and fraction forms are whole numbers when they come out even (`1e3`,
+    /// `100.000`), as protobuf's parsers accept them; `0.5` and `1e-1` are not.
+    static func exactInteger(_ text: Substring.UTF8View) -> (negative: Bool, magnitude: UInt64)? {
+        var bytes = text[...]
+        var negative = false
+        if bytes.first == UInt8(ascii: "-") {
+            negative = true
+            bytes = bytes.dropFirst()
+        }
+        var digits: [UInt8] = []
+        var exponent = 0
+        func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+        let integerPart = bytes.prefix(while: isDigit)
+        guard !integerPart.isEmpty, integerPart.first != UInt8(ascii: "0") || integerPart.count == 1 else { return nil }
+        digits.append(contentsOf: integerPart)
+        bytes = bytes.dropFirst(integerPart.count)
+        if bytes.first == UInt8(ascii: ".") {
+            bytes = bytes.dropFirst()
+            let fraction = bytes.prefix(while: isDigit)
+            guard !fraction.isEmpty else { return nil }
+            digits.append(contentsOf: fraction)
+            exponent -= fraction.count
+            bytes = bytes.dropFirst(fraction.count)
+        }
+        if let e = bytes.first, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+            bytes = bytes.dropFirst()
+            var exponentNegative = false
+            if let sign = bytes.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+                exponentNegative = sign == UInt8(ascii: "-")
+                bytes = bytes.dropFirst()
+            }
+            let exponentDigits = bytes.prefix(while: isDigit)
+            guard !exponentDigits.isEmpty else { return nil }
+            var value = 0
+            for digit in exponentDigits {
+                // Beyond any exponent that could matter: clamp rather than overflow.
+                value = min(value * 10 + Int(digit - UInt8(ascii: "0")), 100_000)
+            }
+            exponent += exponentNegative ? -value : value
+            bytes = bytes.dropFirst(exponentDigits.count)
+        }
+        guard bytes.isEmpty else { return nil }
+        // Leading zeros carry nothing; all zeros is zero whatever the exponent.
+        guard let firstNonZero = digits.firstIndex(where: { $0 != UInt8(ascii: "0") }) else {
+            return (negative, 0)
+        }
+        digits.removeSubrange(..<firstNonZero)
+        if exponent < 0 {
+            let dropped = -exponent
+            guard dropped <= digits.count, digits.suffix(dropped).allSatisfy({ $0 == UInt8(ascii: "0") }) else { return nil }
+            digits.removeLast(dropped)
+            exponent = 0
+        }
+        guard digits.count + exponent <= 20 else { return nil }
+        var magnitude: UInt64 = 0
+        for digit in digits + repeatElement(UInt8(ascii: "0"), count: exponent) {
+            let (times10, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(digit - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return nil }
+            magnitude = sum
+        }
+        return (negative, magnitude)
+    }
+
+    /// An integer field's value: a JSON number, or a string holding one (how 64-bit values
+    /// are written, and accepted for every width).
+    static func integer<T: FixedWidthInteger>(_ json: JSONValue, as _: T.Type, typeName: String) throws -> T {
+        let text: String
+        switch json {
+        case .number(let number): text = number
+        case .string(let string): text = string
+        default:
+            throw JSONDecodingError(.typeMismatch(expected: "an integer (\(typeName))", found: json.kindDescription))
+        }
+        guard let (negative, magnitude) = exactInteger(Substring(text).utf8) else {
+            throw JSONDecodingError(.invalidValue("\(quoted(text)) is not an integer (\(typeName))"))
+        }
+        if negative {
+            guard T.isSigned, magnitude <= UInt64(T.max) + 1 else {
+                throw JSONDecodingError(.invalidValue("\(quoted(text)) is out of range for \(typeName)"))
+            }
+            return magnitude == 0 ? 0 : T(truncatingIfNeeded: 0 &- magnitude)
+        }
+        guard magnitude <= UInt64(T.max) else {
+            throw JSONDecodingError(.invalidValue("\(quoted(text)) is out of range for \(typeName)"))
+        }
+        return T(magnitude)
+    }
+
+    /// A floating-point field's value: a JSON number, or a string with a number or one of
+    /// `"NaN"`, `"Infinity"`, `"-Infinity"`.
+    static func double(_ json: JSONValue, typeName: String) throws -> Double {
+        let text: String
+        switch json {
+        case .number(let number):
+            text = number
+        case .string(let string):
+            switch string {
+            case "NaN": return .nan
+            case "Infinity": return .infinity
+            case "-Infinity": return -.infinity
+            default: text = string
+            }
+            // Swift's parser would also take "inf", "nan" and hex floats; JSON's grammar only.
+            guard isJSONNumber(Substring(text).utf8) else {
+                throw JSONDecodingError(.invalidValue("\(quoted(text)) is not a number (\(typeName))"))
+            }
+        default:
+            throw JSONDecodingError(.typeMismatch(expected: "a number (\(typeName))", found: json.kindDescription))
+        }
+        guard let value = Double(text) else {
+            throw JSONDecodingError(.invalidValue("\(quoted(text)) is not a number (\(typeName))"))
+        }
+        guard value.isFinite else {
+            throw JSONDecodingError(.invalidValue("\(text) is out of range for \(typeName); write \"Infinity\" for an infinity"))
+        }
+        return value
+    }
+
+    /// Whether `text` follows JSON's number grammar.
+    static func isJSONNumber(_ text: Substring.UTF8View) -> Bool {
+        var bytes = text[...]
+        func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+        if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+        let integerPart = bytes.prefix(while: isDigit)
+        guard !integerPart.isEmpty, integerPart.first != UInt8(ascii: "0") || integerPart.count == 1 else { return false }
+        bytes = bytes.dropFirst(integerPart.count)
+        if bytes.first == UInt8(ascii: ".") {
+            bytes = bytes.dropFirst()
+            let fraction = bytes.prefix(while: isDigit)
+            guard !fraction.isEmpty else { return false }
+            bytes = bytes.dropFirst(fraction.count)
+        }
+        if let e = bytes.first, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+            bytes = bytes.dropFirst()
+            if let sign = bytes.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+            let exponent = bytes.prefix(while: isDigit)
+            guard !exponent.isEmpty else { return false }
+            bytes = bytes.dropFirst(exponent.count)
+        }
+        return bytes.isEmpty
+    }
+
+    /// A double as JSON: the shortest text that reads back as the same value, or the
+    /// mapping's strings for NaN and the infinities.
+    static func write(_ value: Double, to encoder: inout ProtoJSONEncoder) {
+        if value.isNaN {
+            encoder.writeString("NaN")
+        } else if value.isInfinite {
+            encoder.writeString(value < 0 ? "-Infinity" : "Infinity")
+        } else {
+            encoder.writeRaw(value.description)
+        }
+    }
+
+    /// A float as JSON, shortest for 32 bits (`0.1`, not `0.10000000149011612`).
+    static func write(_ value: Float, to encoder: inout ProtoJSONEncoder) {
+        if value.isNaN {
+            encoder.writeString("NaN")
+        } else if value.isInfinite {
+            encoder.writeString(value < 0 ? "-Infinity" : "Infinity")
+        } else {
+            encoder.writeRaw(value.description)
+        }
+    }
+
+    static func quoted(_ text: String) -> String {
+        "\"" + (text.count > 40 ? String(text.prefix(40)) + "..." : text) + "\""
+    }
+}

@@ -1,0 +1,214 @@
+/// Writes JSON for generated messages: the members, arrays and values they are made of,
+/// compact or indented.
+///
+/// Generated `encodeJSON(to:)` methods call ``beginObject()``, one `write…Field` per set
+/// field, and ``endObject()``; the field helpers pick the member name the options ask for
+/// and the value's form from the field's codec. The output is deterministic: fields in
+/// declaration order, map entries sorted by key.
+public struct ProtoJSONEncoder {
+    /// What the caller asked for.
+    public let options: JSONEncodingOptions
+    private var bytes: [UInt8] = []
+    /// Whether the innermost open container already holds an element, so the next needs a comma.
+    private var containerHasElements = false
+    private var depth = 0
+    /// Set by ``continueNextObject()``: the next ``beginObject()`` adds to the object already
+    /// open instead of opening one (how an `Any` puts `@type` among its message's fields).
+    private var spliceNextObject = false
+
+    /// An encoder writing with `options`.
+    public init(options: JSONEncodingOptions) {
+        self.options = options
+        bytes.reserveCapacity(128)
+    }
+
+    /// The JSON written.
+    public mutating func finish() -> [UInt8] {
+        bytes
+    }
+
+    /// Whether fields without presence are written at their defaults.
+    @inlinable
+    public var writesDefaults: Bool { options.alwaysPrintFieldsWithoutPresence }
+
+    // MARK: Structure
+
+    /// Opens an object.
+    public mutating func beginObject() {
+        if spliceNextObject {
+            spliceNextObject = false
+            return
+        }
+        bytes.append(UInt8(ascii: "{"))
+        depth += 1
+        containerHasElements = false
+    }
+
+    /// Closes the innermost object.
+    public mutating func endObject() {
+        closeContainer(UInt8(ascii: "}"))
+    }
+
+    /// Opens an array.
+    public mutating func beginArray() {
+        bytes.append(UInt8(ascii: "["))
+        depth += 1
+        containerHasElements = false
+    }
+
+    /// Closes the innermost array.
+    public mutating func endArray() {
+        closeContainer(UInt8(ascii: "]"))
+    }
+
+    private mutating func closeContainer(_ byte: UInt8) {
+        depth -= 1
+        if containerHasElements { newline() }
+        bytes.append(byte)
+        containerHasElements = true
+    }
+
+    /// Makes the next ``beginObject()`` continue the object that is open, so that a message's
+    /// fields follow members already written (an `Any`'s `@type`).
+    public mutating func continueNextObject() {
+        spliceNextObject = true
+    }
+
+    /// Starts an array element: a comma after the previous one.
+    public mutating func beginElement() {
+        if containerHasElements { bytes.append(UInt8(ascii: ",")) }
+        newline()
+        containerHasElements = true
+    }
+
+    /// Writes a member's name and colon; its value follows.
+    public mutating func writeMemberName(_ name: String) {
+        beginElement()
+        writeString(name)
+        bytes.append(UInt8(ascii: ":"))
+        if options.indentation != nil { bytes.append(UInt8(ascii: " ")) }
+        // The value written next is this member's, not another element.
+        containerHasElements = true
+    }
+
+    /// Writes the name of a field: its JSON name, or its `.proto` name if asked.
+    @inlinable
+    public mutating func writeFieldName(_ jsonName: String, _ protoName: String) {
+        writeMemberName(options.preservingProtoFieldNames ? protoName : jsonName)
+    }
+
+    private mutating func newline() {
+        guard let indentation = options.indentation else { return }
+        bytes.append(UInt8(ascii: "\n"))
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indentation * depth))
+    }
+
+    // MARK: Values
+
+    /// Writes `null`.
+    public mutating func writeNull() { writeRaw("null") }
+
+    /// Writes `true` or `false`.
+    public mutating func writeBool(_ value: Bool) { writeRaw(value ? "true" : "false") }
+
+    /// Writes text that is already JSON: a number or a literal.
+    public mutating func writeRaw(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    /// Writes a string, escaped as RFC 8259 requires (quotes, backslashes, control characters).
+    public mutating func writeString(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+            case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                          hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Writes a JSON value as it is.
+    public mutating func writeValue(_ value: JSONValue) {
+        switch value {
+        case .null: writeNull()
+        case .bool(let flag): writeBool(flag)
+        case .number(let text): writeRaw(text)
+        case .string(let text): writeString(text)
+        case .array(let elements):
+            beginArray()
+            for element in elements {
+                beginElement()
+                writeValue(element)
+            }
+            endArray()
+        case .object(let members):
+            beginObject()
+            for member in members {
+                writeMemberName(member.name)
+                writeValue(member.value)
+            }
+            endObject()
+        }
+    }
+
+    // MARK: Fields
+
+    /// Writes a singular field.
+    public mutating func writeField<C: JSONFieldCodec>(
+        _ jsonName: String, _ protoName: String, _: C.Type, _ value: C.Value, memberName: String? = nil
+    ) throws {
+        if let memberName { writeMemberName(memberName) } else { writeFieldName(jsonName, protoName) }
+        do {
+            try C.writeJSON(value, to: &self)
+        } catch let error as JSONEncodingError {
+            throw error.nested(under: memberName.map(jsonPathKey) ?? "." + jsonName)
+        }
+    }
+
+    /// Writes a repeated field as an array.
+    public mutating func writeRepeatedField<C: JSONFieldCodec>(
+        _ jsonName: String, _ protoName: String, _: C.Type, _ values: [C.Value], memberName: String? = nil
+    ) throws {
+        if let memberName { writeMemberName(memberName) } else { writeFieldName(jsonName, protoName) }
+        beginArray()
+        for (index, value) in values.enumerated() {
+            beginElement()
+            do {
+                try C.writeJSON(value, to: &self)
+            } catch let error as JSONEncodingError {
+                throw error.nested(under: ".\(jsonName)[\(index)]")
+            }
+        }
+        endArray()
+    }
+
+    /// Writes a map field as an object, its entries sorted by key so that output is
+    /// deterministic.
+    public mutating func writeMapField<K: JSONMapKeyCodec, V: JSONFieldCodec>(
+        _ jsonName: String, _ protoName: String, _: K.Type, _: V.Type, _ map: [K.Value: V.Value]
+    ) throws {
+        writeFieldName(jsonName, protoName)
+        beginObject()
+        for (key, value) in map.sorted(by: { K.less($0.key, $1.key) }) {
+            let name = K.jsonMapKey(key)
+            writeMemberName(name)
+            do {
+                try V.writeJSON(value, to: &self)
+            } catch let error as JSONEncodingError {
+                throw error.nested(under: "." + jsonName + jsonPathKey(name))
+            }
+        }
+        endObject()
+    }
+}
