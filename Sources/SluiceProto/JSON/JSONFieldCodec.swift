@@ -154,9 +154,12 @@ extension ProtoEnumCodec: JSONFieldCodec where E: JSONEnum {
     public static var acceptsJSONNull: Bool { E.isNullValue }
 
     public static func writeJSON(_ value: E, to encoder: inout ProtoJSONEncoder) throws {
-        if E.isNullValue {
+        if encoder.options.enumsAsIntegers {
+            // Python's json_format writes even NullValue as its number with this option.
+            encoder.writeRaw(String(value.rawValue))
+        } else if E.isNullValue {
             encoder.writeNull()
-        } else if !encoder.options.enumsAsIntegers, let name = value.protoName {
+        } else if let name = value.protoName {
             encoder.writeString(name)
         } else {
             encoder.writeRaw(String(value.rawValue))

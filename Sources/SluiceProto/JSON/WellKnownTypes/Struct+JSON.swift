@@ -38,9 +38,9 @@ extension Google_Protobuf_Value: JSONMessage {
 
     public func encodeJSON(to encoder: inout ProtoJSONEncoder) throws {
         switch kind {
-        case nil:
-            throw JSONEncodingError("a Value with no kind set has no JSON form")
-        case .nullValue?:
+        case nil, .nullValue?:
+            // A Value with no kind is invalid by its documentation; Python's json_format
+            // writes it as null, and so does Sluice, rather than failing a whole response.
             encoder.writeNull()
         case .numberValue(let number)?:
             guard number.isFinite else {
