@@ -84,9 +84,8 @@ struct JSONCrossImplementationTests {
             // An Any holds bytes as its writer encoded them: Python (upb) orders map entries
             // its own way, so the same content may differ in bytes; the JSON, which decodes
             // what an Any holds and sorts map keys, then decides.
-            let sameBytes = parsed.serializedBytes(deterministic: true) == original.serializedBytes(deterministic: true)
-            let sameJSON = try parsed.jsonUTF8Bytes(options: allOptions) == original.jsonUTF8Bytes(options: allOptions)
-            guard sameBytes || sameJSON else {
+            if parsed.serializedBytes(deterministic: true) != original.serializedBytes(deterministic: true),
+               try parsed.jsonUTF8Bytes(options: allOptions) != original.jsonUTF8Bytes(options: allOptions) {
                 let difference = jsonDifference(try JSONValue(parsing: try parsed.jsonUTF8Bytes(options: allOptions)),
                                                 try JSONValue(parsing: try original.jsonUTF8Bytes(options: allOptions)))
                 throw Mismatch(description: "Python's JSON parses to a different message, at \(difference ?? "a difference JSON does not show")")
