@@ -1,7 +1,7 @@
 /// A message that reads and writes the proto3 JSON mapping (protobuf's "ProtoJSON").
 ///
 /// protoc-gen-swift-grpc conforms every generated message: ordinary messages are JSON
-/// objects of their fields, named by the generated ``jsonFieldTable``; the well-known types
+/// objects of their fields, named by a generated ``JSONFieldTable``; the well-known types
 /// with a JSON form of their own (`Timestamp`, `Duration`, `Any`, `Struct`, the wrappers...)
 /// are written by hand in SluiceProto. No descriptor is parsed at run time.
 public protocol JSONMessage: Message {

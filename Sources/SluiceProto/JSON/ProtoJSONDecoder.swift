@@ -16,7 +16,12 @@ public struct ProtoJSONDecoder {
 
     /// Decodes the members of a JSON object into `message`.
     ///
-    /// - Parameter decodeField: Called with each known field's number and value.
+    /// - Parameters:
+    ///   - json: The value, which must be an object.
+    ///   - fields: The message's field names.
+    ///   - message: The message the fields are merged into.
+    ///   - messageName: The message's full name, for errors.
+    ///   - decodeField: Called with each known field's number and value.
     public mutating func decodeObject<M: JSONMessage>(
         _ json: JSONValue, fields: JSONFieldTable, into message: inout M, messageName: String,
         decodeField: (inout M, Int, JSONValue, inout ProtoJSONDecoder) throws -> Void
