@@ -95,6 +95,7 @@ struct JSONScalarTests {
         _ = decodingError(P3.self, #"{"optionalUint64":"18446744073709551616"}"#)
         _ = decodingError(P3.self, #"{"optionalInt64":"9223372036854775808"}"#)
         #expect(try P3(jsonString: #"{"optionalUint32":4294967295}"#).optionalUint32 == .max)
+        #expect(try P3(jsonString: #"{"optionalUint32":-0,"optionalInt32":-0}"#) == P3())
     }
 
     @Test("floats: NaN and the infinities as strings, numbers as strings too, range checked")

@@ -80,11 +80,11 @@ enum JSONNumbers {
         guard let (negative, magnitude) = exactInteger(Substring(text).utf8) else {
             throw JSONDecodingError(.invalidValue("\(quoted(text)) is not an integer (\(typeName))"))
         }
-        if negative {
+        if negative && magnitude != 0 {
             guard T.isSigned, magnitude <= UInt64(T.max) + 1 else {
                 throw JSONDecodingError(.invalidValue("\(quoted(text)) is out of range for \(typeName)"))
             }
-            return magnitude == 0 ? 0 : T(truncatingIfNeeded: 0 &- magnitude)
+            return T(truncatingIfNeeded: 0 &- magnitude)
         }
         guard magnitude <= UInt64(T.max) else {
             throw JSONDecodingError(.invalidValue("\(quoted(text)) is out of range for \(typeName)"))

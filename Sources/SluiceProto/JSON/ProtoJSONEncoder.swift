@@ -87,8 +87,6 @@ public struct ProtoJSONEncoder {
         writeString(name)
         bytes.append(UInt8(ascii: ":"))
         if options.indentation != nil { bytes.append(UInt8(ascii: " ")) }
-        // The value written next is this member's, not another element.
-        containerHasElements = true
     }
 
     /// Writes the name of a field: its JSON name, or its `.proto` name if asked.
