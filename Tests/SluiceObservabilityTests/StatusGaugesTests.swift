@@ -30,7 +30,11 @@ struct StatusGaugesTests {
                 _ = try await Catalog_ProductService.Client(wrapping: client).getProduct(Catalog_GetProductRequest())
             }
         }
-        try await waitWhile { channel.statusSnapshot().subchannels.map(\.state).sorted() != ["READY", "TRANSIENT_FAILURE"] }
+        // The channel's own state follows its subchannels' a moment later: wait for both.
+        try await waitWhile {
+            let snapshot = channel.statusSnapshot()
+            return snapshot.state != "READY" || snapshot.subchannels.map(\.state).sorted() != ["READY", "TRANSIENT_FAILURE"]
+        }
 
         gauges.record(server.statusSnapshot())
         gauges.record(channel.statusSnapshot())
