@@ -341,4 +341,35 @@ struct ChannelCircuitBreakerTests {
         brokenServing.cancel()
         _ = try? await brokenServing.value
     }
+
+    @Test("the channel reads TRANSIENT_FAILURE while every circuit is open, and READY once a probe may go through")
+    func stateFollowsBreakers() async throws {
+        let faults = FaultInjector { _ in RPCError(code: .unavailable, message: "broken") }
+        let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0))
+        let server = GRPCServer(transport: transport, services: [NamedCatalog(name: "broken")], interceptors: [faults])
+        let serving = Task { try await server.serve() }
+        let port = try #require(try await server.listeningAddress.port)
+        let breaker = CircuitBreakerConfiguration(failureThreshold: 2, recoveryTimeout: .milliseconds(800))
+        let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(port)", circuitBreaker: breaker)
+        let client = GRPCClient(transport: channel)
+        var states = channel.connectivityStates.makeAsyncIterator()
+        for _ in 0..<2 { _ = try? await whoAnswers(client) }
+        try await waitWhile { channel.connectivityState != .transientFailure }
+        // The connection itself is fine: only the breaker keeps calls away.
+        #expect(channel.connectivityState == .transientFailure)
+        #expect(channel.subchannelStates.map(\.state) == [.ready])
+        // Without any further event, the recovery timeout brings the channel back.
+        try await waitWhile { channel.connectivityState != .ready }
+        #expect(channel.connectivityState == .ready)
+        // A watcher saw the whole story.
+        var seen: [ConnectivityState] = []
+        while let state = await states.next() {
+            if seen.last != state { seen.append(state) }
+            if seen.suffix(2) == [.transientFailure, .ready] { break }
+        }
+        #expect(seen.suffix(3) == [.ready, .transientFailure, .ready], "\(seen)")
+        await channel.close()
+        serving.cancel()
+        _ = try? await serving.value
+    }
 }

@@ -30,10 +30,12 @@ struct StatusGaugesTests {
                 _ = try await Catalog_ProductService.Client(wrapping: client).getProduct(Catalog_GetProductRequest())
             }
         }
-        // The channel's own state follows its subchannels' a moment later: wait for both.
+        // The live endpoint's circuit is open now, so neither endpoint can take a call: the
+        // channel reads TRANSIENT_FAILURE while its connection stays READY.
         try await waitWhile {
             let snapshot = channel.statusSnapshot()
-            return snapshot.state != "READY" || snapshot.subchannels.map(\.state).sorted() != ["READY", "TRANSIENT_FAILURE"]
+            return snapshot.state != "TRANSIENT_FAILURE"
+                || snapshot.subchannels.map(\.state).sorted() != ["READY", "TRANSIENT_FAILURE"]
         }
 
         gauges.record(server.statusSnapshot())
@@ -43,8 +45,8 @@ struct StatusGaugesTests {
         #expect(try metrics.expectGauge(GRPCGaugeNames.serverActiveCalls, [address]).lastValue == 0)
         let targetDimension = (GRPCMetricNames.target, target)
         func state(_ name: String) -> [(String, String)] { [targetDimension, (GRPCGaugeNames.state, name)] }
-        #expect(try metrics.expectGauge(GRPCGaugeNames.channelState, state("READY")).lastValue == 1)
-        #expect(try metrics.expectGauge(GRPCGaugeNames.channelState, state("IDLE")).lastValue == 0)
+        #expect(try metrics.expectGauge(GRPCGaugeNames.channelState, state("TRANSIENT_FAILURE")).lastValue == 1)
+        #expect(try metrics.expectGauge(GRPCGaugeNames.channelState, state("READY")).lastValue == 0)
         #expect(try metrics.expectGauge(GRPCGaugeNames.subchannels, state("READY")).lastValue == 1)
         #expect(try metrics.expectGauge(GRPCGaugeNames.subchannels, state("TRANSIENT_FAILURE")).lastValue == 1)
         #expect(try metrics.expectGauge(GRPCGaugeNames.subchannels, state("CONNECTING")).lastValue == 0)

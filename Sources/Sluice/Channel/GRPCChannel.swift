@@ -393,7 +393,11 @@ public final class GRPCChannel: ClientTransport, ResolvedServiceConfigSource {
                     kept.append(pool.remove(at: index))
                 } else if let subchannel = try? factory.makeSubchannel(for: endpoint) {
                     kept.append(Entry(endpoint: endpoint, subchannel: subchannel, state: subchannel.connectivityState,
-                                      breaker: breakerConfiguration.map { CircuitBreaker($0) }))
+                                      breaker: breakerConfiguration.map { configuration in
+                                          CircuitBreaker(configuration) { [weak self] circuit in
+                                              self?.breakerChanged(to: circuit, recoveryTimeout: configuration.recoveryTimeout)
+                                          }
+                                      }))
                     subchannel.observeState { [weak self] new in self?.subchannel(at: endpoint.addresses, changedTo: new) }
                 }
             }
@@ -473,6 +477,25 @@ public final class GRPCChannel: ClientTransport, ResolvedServiceConfigSource {
             return Self.changes(&state)
         }
         publish(changes)
+    }
+
+    /// An endpoint's circuit opened or closed, which changes what the balancer sees of it:
+    /// recompute the channel's state now and, for an open circuit, again when its recovery
+    /// timeout lets a probe through (the breaker itself reads OPEN until a call is offered).
+    private func breakerChanged(to circuit: CircuitState, recoveryTimeout: Duration) {
+        let changes = state.withLock { state -> Changes in
+            state.closed ? Changes() : Self.changes(&state)
+        }
+        publish(changes)
+        guard circuit == .open else { return }
+        Task { [weak self] in
+            try await Task.sleep(for: recoveryTimeout)
+            guard let self else { return }
+            let changes = self.state.withLock { state -> Changes in
+                state.closed ? Changes() : Self.changes(&state)
+            }
+            self.publish(changes)
+        }
     }
 
     private static func toConnect(_ state: inout State) -> [any Subchannel] {
