@@ -44,6 +44,9 @@ struct InteropClientCommand: AsyncParsableCommand {
     @Option(name: .customLong("soak_messages"), help: "Messages sent by streaming_soak.")
     var soakMessages: Int = 10000
 
+    @Option(name: .customLong("message_format"), help: "proto, or json to call with application/grpc+json.")
+    var messageFormat: String = "proto"
+
     @Flag(name: .customLong("use_tls"), help: "Connect with TLS.")
     var useTLS = false
 
@@ -99,8 +102,12 @@ struct InteropClientCommand: AsyncParsableCommand {
             }
             return try HTTP2ClientTransport(target: .host(serverHost, port: serverPort), configuration: configuration)
         }
+        guard let format = MessageFormat(contentSubtype: messageFormat) else {
+            throw ValidationError("--message_format: '\(messageFormat)' is neither proto nor json")
+        }
+        let defaultOptions = CallOptions(messageFormat: format)
         let transport = try makeTransport()
-        let client = InteropClient(client: GRPCClient(transport: transport, serviceConfig: serviceConfig))
+        let client = InteropClient(client: GRPCClient(transport: transport, defaultOptions: defaultOptions, serviceConfig: serviceConfig))
         var failed = 0
         if let channelSoak {
             do {
@@ -108,7 +115,8 @@ struct InteropClientCommand: AsyncParsableCommand {
                     channelSoak, iterations: soakIterations, maxFailures: soakMaxFailures,
                     maxLatency: .milliseconds(soakMaxLatencyMilliseconds), overallTimeout: .seconds(soakOverallTimeoutSeconds),
                     makeClient: {
-                        channelSoak == .rpcSoak ? client.client : GRPCClient(transport: try makeTransport(), serviceConfig: serviceConfig)
+                        channelSoak == .rpcSoak ? client.client
+                            : GRPCClient(transport: try makeTransport(), defaultOptions: defaultOptions, serviceConfig: serviceConfig)
                     },
                     close: { soakClient in if channelSoak == .channelSoak { await soakClient.close() } })
                 print("PASS \(channelSoak.rawValue): \(outcome)")

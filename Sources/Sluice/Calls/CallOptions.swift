@@ -17,11 +17,23 @@ public struct CallOptions: Sendable {
     /// for a ready connection instead of failing fast with UNAVAILABLE (gRPC's wait-for-ready).
     /// nil takes the method config's `waitForReady`, else fails fast, as gRPC does.
     public var waitForReady: Bool?
+    /// How messages are serialized: protobuf, or JSON as `application/grpc+json`. nil takes
+    /// the client's default, else protobuf.
+    public var messageFormat: MessageFormat?
 
-    public init(timeout: Duration? = nil, deadline: ContinuousClock.Instant? = nil, compression: CompressionAlgorithm? = nil) {
+    /// Options; what is left nil takes the client's default.
+    ///
+    /// - Parameters:
+    ///   - timeout: How long the call may take.
+    ///   - deadline: When the call must end.
+    ///   - compression: The request messages' encoding.
+    ///   - messageFormat: Protobuf or JSON.
+    public init(timeout: Duration? = nil, deadline: ContinuousClock.Instant? = nil, compression: CompressionAlgorithm? = nil,
+                messageFormat: MessageFormat? = nil) {
         self.timeout = timeout
         self.deadline = deadline
         self.compression = compression
+        self.messageFormat = messageFormat
     }
 
     /// No timeout, no compression, default size limits.

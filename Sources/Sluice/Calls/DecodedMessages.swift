@@ -6,6 +6,8 @@ import SluiceProto
 protocol MessageDecodingObserver: AnyObject, Sendable {
     /// The largest message accepted, in bytes.
     var receiveLimit: Int { get }
+    /// How the call's messages are serialized.
+    var messageFormat: MessageFormat { get }
     /// A message of `bytes` (serialized) was read, compressed or not: what
     /// `lastMessageWasCompressed` reports.
     func received(compressed: Bool, bytes: Int)
@@ -40,7 +42,7 @@ struct DecodedMessages<Message: SluiceProto.Message>: AsyncSequence, Sendable {
             throw error
         }
         do {
-            return try Message(serializedBytes: received.bytes)
+            return try observer.messageFormat.deserialize(Message.self, from: received.bytes)
         } catch {
             let failure = RPCError(code: .internal, message: "could not decode \(Message.protoMessageName): \(error)")
             observer.decodingFailed(failure)

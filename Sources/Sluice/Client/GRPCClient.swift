@@ -147,6 +147,7 @@ public struct GRPCClient: Sendable {
         if result.maxRequestMessageBytes == nil { result.maxRequestMessageBytes = defaultOptions.maxRequestMessageBytes }
         if result.maxResponseMessageBytes == nil { result.maxResponseMessageBytes = defaultOptions.maxResponseMessageBytes }
         if result.waitForReady == nil { result.waitForReady = defaultOptions.waitForReady ?? methodConfig?.waitForReady }
+        if result.messageFormat == nil { result.messageFormat = defaultOptions.messageFormat }
         if let methodConfig {
             func smaller<T: Comparable>(_ a: T?, _ b: T?) -> T? { a.map { a in b.map { min(a, $0) } ?? a } ?? b }
             result.timeout = smaller(result.timeout, methodConfig.timeout)
@@ -206,6 +207,7 @@ public struct GRPCClient: Sendable {
         var head = RequestHead(method: context.method, metadata: metadata, deadline: deadline,
                                compression: context.options.compression)
         head.waitForReady = context.options.waitForReady ?? false
+        head.messageFormat = context.options.messageFormat ?? .protobuf
         let traced = context.attemptTracer.map { tracer in
             let attempt = ClientAttempt(number: number, kind: kind, started: .now)
             tracer.attemptStarted(attempt)
@@ -237,9 +239,10 @@ public struct GRPCClient: Sendable {
         let state = stream.state
         state.setRequestLimit(context.options.maxRequestMessageBytes)
         state.setReceiveLimit(context.options.maxResponseMessageBytes ?? MessageSizeLimits.defaultMaxReceive)
+        state.setMessageFormat(head.messageFormat)
         // The closure captures the call's state object alone, which costs no allocation.
         let writer = MessageWriter<Request>(compressible: { message, compressed in
-            try await state.sendRequest(message.serializedBytes(), compressed: compressed)
+            try await state.sendRequest(state.messageFormat.serialize(message), compressed: compressed)
         })
         return (stream, writer)
     }

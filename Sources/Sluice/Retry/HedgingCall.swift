@@ -12,7 +12,7 @@ extension GRPCClient {
         _ request: StreamingClientRequest<Request>, _ context: ClientContext, policy: HedgingPolicy,
         deadline: ContinuousClock.Instant?
     ) async throws -> StreamingClientResponse<Response> {
-        let recorded = try await recordRequests(request)
+        let recorded = try await recordRequests(request, format: context.options.messageFormat ?? .protobuf)
         defer { retryBudget.release(recorded.reserved) }
         let throttle = context.retryThrottle
         return try await withThrowingTaskGroup(of: HedgingEvent.self) { group -> StreamingClientResponse<Response> in

@@ -86,11 +86,13 @@ extension GRPCClient {
 
     /// Runs the producer once, keeping what it writes, for attempts that all start from the
     /// recording (hedging).
-    func recordRequests<Request: SluiceProto.Message>(_ request: StreamingClientRequest<Request>) async throws -> RequestRecording {
+    func recordRequests<Request: SluiceProto.Message>(
+        _ request: StreamingClientRequest<Request>, format: MessageFormat
+    ) async throws -> RequestRecording {
         let box = RecordingBox(RequestRecording(limit: retryBufferLimits.perCall, budget: retryBudget))
         do {
             try await request.produce(into: MessageWriter(compressible: { message, compressed in
-                box.append(message.serializedBytes(), compressed: compressed)
+                box.append(try format.serialize(message), compressed: compressed)
             }))
         } catch let error as RPCError {
             throw error

@@ -28,10 +28,12 @@ extension GRPCClient {
         }
         proxy.state.setReceiveLimit(context.options.maxResponseMessageBytes ?? MessageSizeLimits.defaultMaxReceive)
         let requestLimit = context.options.maxRequestMessageBytes ?? .max
+        let format = context.options.messageFormat ?? .protobuf
+        proxy.state.setMessageFormat(format)
         Task {
             do {
                 try await request.produce(into: MessageWriter(compressible: { message, compressed in
-                    let bytes = message.serializedBytes()
+                    let bytes = try format.serialize(message)
                     guard bytes.count <= requestLimit else {
                         throw RPCError(code: .resourceExhausted,
                                        message: "request message of \(bytes.count) bytes exceeds the \(requestLimit)-byte limit")

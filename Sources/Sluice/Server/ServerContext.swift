@@ -19,14 +19,18 @@ public struct ServerContext: Sendable {
     @TaskLocal public static var current: ServerContext?
 
     init(method: MethodDescriptor, metadata: Metadata, deadline: ContinuousClock.Instant?, peer: String,
-         acceptEncoding: [String] = [], responses: RPCWriter<ResponsePart>) {
+         acceptEncoding: [String] = [], messageFormat: MessageFormat = .protobuf, responses: RPCWriter<ResponsePart>) {
         self.acceptEncoding = acceptEncoding
         self.method = method
         self.metadata = metadata
         self.deadline = deadline
         self.peer = peer
-        self.call = ServerCallState(responses: responses, acceptEncoding: acceptEncoding)
+        self.call = ServerCallState(responses: responses, acceptEncoding: acceptEncoding, messageFormat: messageFormat)
     }
+
+    /// How the client serialized its messages, which the responses follow: protobuf, or
+    /// JSON for an `application/grpc+json` call.
+    public var messageFormat: MessageFormat { call.messageFormat }
 
     /// Time left until the deadline, if there is one.
     public var timeRemaining: Duration? {
@@ -82,10 +86,13 @@ final class ServerCallState: MessageDecodingObserver, Sendable {
     /// Headers, messages and the end, to the transport.
     let responses: RPCWriter<ResponsePart>
     private let acceptEncoding: [String]
+    /// The request's format, which the responses are written in too.
+    let messageFormat: MessageFormat
 
-    init(responses: RPCWriter<ResponsePart>, acceptEncoding: [String]) {
+    init(responses: RPCWriter<ResponsePart>, acceptEncoding: [String], messageFormat: MessageFormat) {
         self.responses = responses
         self.acceptEncoding = acceptEncoding
+        self.messageFormat = messageFormat
     }
 
     /// Writes a response message, preceded by the response headers (`base` plus what the

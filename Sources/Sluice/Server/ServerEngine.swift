@@ -15,7 +15,8 @@ enum ServerEngine {
         }
         let context = ServerContext(method: route.method, metadata: stream.head.metadata,
                                     deadline: stream.head.deadline, peer: stream.peer,
-                                    acceptEncoding: stream.head.acceptEncoding, responses: stream.responses)
+                                    acceptEncoding: stream.head.acceptEncoding, messageFormat: stream.head.messageFormat,
+                                    responses: stream.responses)
         do {
             try await ServerContext.$current.withValue(context) {
                 if let deadline = context.deadline {
@@ -78,11 +79,11 @@ enum ServerEngine {
         let writer: MessageWriter<Response>
         if headers.isEmpty {
             writer = MessageWriter(compressible: { message, compressed in
-                try await call.writeMessage(message.serializedBytes(), compressed: compressed, headers: [:])
+                try await call.writeMessage(call.messageFormat.serialize(message), compressed: compressed, headers: [:])
             })
         } else {
             writer = MessageWriter(compressible: { message, compressed in
-                try await call.writeMessage(message.serializedBytes(), compressed: compressed, headers: headers)
+                try await call.writeMessage(call.messageFormat.serialize(message), compressed: compressed, headers: headers)
             })
         }
         var trailers = try await response.producer(writer)

@@ -11,6 +11,9 @@ public struct RequestHead: Sendable {
     /// Whether a channel that has no ready connection holds the call until one is ready (or
     /// the deadline passes) instead of failing it with UNAVAILABLE.
     public var waitForReady = false
+    /// How the call's messages are serialized: the content subtype transports send
+    /// (`application/grpc+json`) and servers answer in.
+    public var messageFormat = MessageFormat.protobuf
 
     public init(method: MethodDescriptor, metadata: Metadata = [:], deadline: ContinuousClock.Instant? = nil,
                 compression: CompressionAlgorithm? = nil) {

@@ -165,6 +165,9 @@ final class ClientCallState: MessageDecodingObserver, Sendable {
     private let responseStarted = Atomic<Bool>(false)
     private let limit = Atomic<Int>(MessageSizeLimits.defaultMaxReceive)
     private let requestLimit = Atomic<Int>(.max)
+    /// Whether messages are JSON rather than protobuf (an atomic flag: ``MessageFormat`` has
+    /// two cases, and an atomic costs no lock on every message).
+    private let usesJSON = Atomic<Bool>(false)
     /// Messages and bytes sent and received.
     let counters = CallCounters()
     /// Whether sent requests are also kept, for a retry to send again (see ``recording``).
@@ -189,6 +192,9 @@ final class ClientCallState: MessageDecodingObserver, Sendable {
     func markResponseStarted() { responseStarted.store(true, ordering: .releasing) }
 
     func setReceiveLimit(_ bytes: Int) { limit.store(bytes, ordering: .relaxed) }
+
+    /// How the call's messages are serialized, both ways.
+    func setMessageFormat(_ format: MessageFormat) { usesJSON.store(format == .json, ordering: .relaxed) }
 
     /// The largest request message to send; nil for no limit.
     func setRequestLimit(_ bytes: Int?) { requestLimit.store(bytes ?? .max, ordering: .relaxed) }
@@ -225,6 +231,7 @@ final class ClientCallState: MessageDecodingObserver, Sendable {
     // MARK: MessageDecodingObserver
 
     var receiveLimit: Int { limit.load(ordering: .relaxed) }
+    var messageFormat: MessageFormat { usesJSON.load(ordering: .relaxed) ? .json : .protobuf }
     func received(compressed: Bool, bytes: Int) { lastMessageCompressed.store(compressed, ordering: .relaxed) }
     func decodingFailed(_ error: RPCError) { fire(error) }
 

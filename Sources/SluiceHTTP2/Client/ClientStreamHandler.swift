@@ -323,7 +323,15 @@ final class ClientStreamHandler: StreamEndpoint, OutboxDrainer {
                 end(RPCError(code: code, message: "HTTP status \(status.map(String.init) ?? "missing")"), trailers: [:])
                 return
             }
-            guard let contentType = headers.first(name: "content-type"), contentType.hasPrefix("application/grpc") else {
+            let contentType = headers.first(name: "content-type") ?? ""
+            switch GRPCHeaders.messageFormat(contentType: contentType) {
+            case .grpc(let format) where format == head.messageFormat:
+                break
+            case .grpc, .unsupported:
+                end(RPCError(code: .internal, message: "the server answered a \(head.messageFormat) call with content-type '\(contentType)'"),
+                    trailers: [:])
+                return
+            case .notGRPC:
                 end(RPCError(code: .unknown, message: "response content-type is not application/grpc"), trailers: [:])
                 return
             }

@@ -4,6 +4,37 @@ import Sluice
 /// Building and reading the HEADERS frames of gRPC over HTTP/2 (PROTOCOL-HTTP2.md).
 enum GRPCHeaders {
     static let contentType = "application/grpc"
+    static let jsonContentType = "application/grpc+json"
+
+    /// The content type a call in `format` is sent and answered with: plain `application/grpc`
+    /// for protobuf, as every implementation sends it.
+    static func contentType(_ format: MessageFormat) -> String {
+        format == .json ? jsonContentType : contentType
+    }
+
+    /// What a `content-type` says: `.notGRPC` unless it is `application/grpc`, optionally
+    /// with `+subtype` and parameters; `.unsupported` for a subtype Sluice has no codec for.
+    static func messageFormat(contentType value: String) -> ContentTypeReading {
+        // Fast path: what Sluice, C-core and grpc-go clients send for protobuf.
+        if value == contentType { return .grpc(.protobuf) }
+        // Parameters (`; charset=...`) and surrounding spaces say nothing about the codec.
+        let mediaType = value.prefix { $0 != ";" }.drop { $0 == " " || $0 == "\t" }
+        let lowered = String(mediaType.reversed().drop { $0 == " " || $0 == "\t" }.reversed()).lowercased()
+        guard lowered.hasPrefix(contentType) else { return .notGRPC }
+        let rest = lowered.dropFirst(contentType.count)
+        if rest.isEmpty { return .grpc(.protobuf) }
+        guard rest.first == "+" else { return .notGRPC }
+        let subtype = rest.dropFirst()
+        guard let format = MessageFormat(contentSubtype: subtype) else { return .unsupported(String(subtype)) }
+        return .grpc(format)
+    }
+
+    /// A request's `content-type`, read.
+    enum ContentTypeReading: Equatable {
+        case grpc(MessageFormat)
+        case unsupported(String)
+        case notGRPC
+    }
     static let userAgent = "grpc-swift-sluice/0.1"
     /// The trailer carrying a serialized `google.rpc.Status` with rich error details.
     static let statusDetails = "grpc-status-details-bin"
@@ -18,7 +49,7 @@ enum GRPCHeaders {
         headers.add(name: ":path", value: head.method.fullPath)
         headers.add(name: ":authority", value: authority)
         headers.add(name: "te", value: "trailers")
-        headers.add(name: "content-type", value: contentType)
+        headers.add(name: "content-type", value: contentType(head.messageFormat))
         if let compression = head.compression, compression != .identity {
             headers.add(name: "grpc-encoding", value: compression.name)
         }
@@ -40,11 +71,11 @@ enum GRPCHeaders {
     }
 
     /// Response headers ahead of the first message.
-    static func response(_ metadata: Metadata, encoding: CompressionAlgorithm?) -> HPACKHeaders {
+    static func response(_ metadata: Metadata, encoding: CompressionAlgorithm?, format: MessageFormat = .protobuf) -> HPACKHeaders {
         var headers = HPACKHeaders()
         headers.reserveCapacity(4 + metadata.count)
         headers.add(name: ":status", value: "200")
-        headers.add(name: "content-type", value: contentType)
+        headers.add(name: "content-type", value: contentType(format))
         if let encoding, encoding != .identity { headers.add(name: "grpc-encoding", value: encoding.name) }
         headers.add(name: "grpc-accept-encoding", value: MessageCompression.acceptEncoding)
         add(metadata, to: &headers)
@@ -52,12 +83,13 @@ enum GRPCHeaders {
     }
 
     /// Trailers; with `trailersOnly`, also the response headers a Trailers-Only response needs.
-    static func trailers(_ error: RPCError?, _ metadata: Metadata, trailersOnly: Bool) -> HPACKHeaders {
+    static func trailers(_ error: RPCError?, _ metadata: Metadata, trailersOnly: Bool,
+                         format: MessageFormat = .protobuf) -> HPACKHeaders {
         var headers = HPACKHeaders()
         headers.reserveCapacity(5 + metadata.count)
         if trailersOnly {
             headers.add(name: ":status", value: "200")
-            headers.add(name: "content-type", value: contentType)
+            headers.add(name: "content-type", value: contentType(format))
         }
         headers.add(name: "grpc-status", value: String(error?.code.rawValue ?? 0))
         if let error, !error.message.isEmpty {

@@ -32,6 +32,8 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
     private var state = State.idle
     private var deframer: MessageDeframer
     private var requestEncoding: CompressionAlgorithm?
+    /// The request's content subtype, which the response's content type repeats.
+    private var messageFormat = MessageFormat.protobuf
     /// The request pipe is full: received bytes wait in the deframer until the call reads.
     private var deliveryPaused = false
     /// The client ended its requests, but messages still wait in the deframer.
@@ -133,7 +135,14 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
             rejectWithHTTPStatus("405", message: "gRPC requires POST")
             return
         }
-        guard let contentType = headers.first(name: "content-type"), contentType.hasPrefix("application/grpc") else {
+        switch headers.first(name: "content-type").map(GRPCHeaders.messageFormat(contentType:)) ?? .notGRPC {
+        case .grpc(let format):
+            messageFormat = format
+        case .unsupported(let subtype):
+            let supported = MessageFormat.allCases.map { "application/grpc+\($0.contentSubtype)" }.joined(separator: ", ")
+            rejectWithHTTPStatus("415", message: "content subtype '\(subtype)' is not supported; use application/grpc, \(supported)")
+            return
+        case .notGRPC:
             rejectWithHTTPStatus("415", message: "content-type must be application/grpc")
             return
         }
@@ -159,6 +168,7 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
         var head = RequestHead(method: method, metadata: GRPCHeaders.metadata(from: headers), deadline: deadline,
                                compression: requestEncoding)
         head.acceptEncoding = GRPCHeaders.acceptedEncodings(headers)
+        head.messageFormat = messageFormat
 
         guard let eventLoop = table.eventLoop else { return }
         let outbox = responses
@@ -309,12 +319,12 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
             guard !headersSent else { return }
             headersSent = true
             responseEncoding = compression
-            let headers = GRPCHeaders.response(metadata, encoding: compression)
+            let headers = GRPCHeaders.response(metadata, encoding: compression, format: messageFormat)
             table.write(.headers(.init(headers: headers)), on: streamID)
         case .message(let message):
             if !headersSent {
                 headersSent = true
-                table.write(.headers(.init(headers: GRPCHeaders.response([:], encoding: nil))), on: streamID)
+                table.write(.headers(.init(headers: GRPCHeaders.response([:], encoding: nil, format: messageFormat))), on: streamID)
             }
             let allocator = table.allocator
             // A message that fails to compress goes out plain: the flag says which it is.
@@ -335,7 +345,7 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
         guard !ended else { return }
         ended = true
         responses.close()
-        let headers = GRPCHeaders.trailers(error, trailers, trailersOnly: !headersSent)
+        let headers = GRPCHeaders.trailers(error, trailers, trailersOnly: !headersSent, format: messageFormat)
         headersSent = true
         table.write(.headers(.init(headers: headers, endStream: true)), on: streamID)
         if flush { table.flush() }
@@ -359,7 +369,7 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
     private func rejectEarly(_ error: RPCError) {
         state = .closed
         ended = true
-        var headers = GRPCHeaders.trailers(error, [:], trailersOnly: true)
+        var headers = GRPCHeaders.trailers(error, [:], trailersOnly: true, format: messageFormat)
         if error.code == .unimplemented { headers.add(name: "grpc-accept-encoding", value: MessageCompression.acceptEncoding) }
         table.write(.headers(.init(headers: headers, endStream: true)), on: streamID)
         table.flush()

@@ -2,12 +2,18 @@
 // GOPATH mode. Messages are handled as raw bytes (a pass-through codec), so no generated Go
 // code is needed; the few fields used are encoded and decoded by hand.
 //
+// grpc-go picks a codec by the request's content subtype; a second pass-through codec named
+// "json" makes it speak application/grpc+json, with the messages written and read by Go's
+// encoding/json in the proto3 JSON mapping's field names.
+//
 //	grpcgo-peer server --port P
-//	grpcgo-peer client --port P --unary N --stream M
+//	grpcgo-peer client --port P --unary N --stream M [--json]
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,7 +39,57 @@ func (rawCodec) Unmarshal(data []byte, v interface{}) error {
 }
 func (rawCodec) Name() string { return "proto" }
 
-func init() { encoding.RegisterCodec(rawCodec{}) }
+// jsonCodec passes JSON text through under the content subtype "json".
+type jsonCodec struct{ rawCodec }
+
+func (jsonCodec) Name() string { return "json" }
+
+func init() {
+	encoding.RegisterCodec(rawCodec{})
+	encoding.RegisterCodec(jsonCodec{})
+}
+
+// The JSON forms of the few grpc.testing messages used (proto3 JSON names; bytes as base64,
+// which encoding/json does for []byte).
+type jsonPayload struct {
+	Body []byte `json:"body"`
+}
+type jsonSimpleRequest struct {
+	ResponseSize int32        `json:"responseSize"`
+	Payload      *jsonPayload `json:"payload,omitempty"`
+}
+type jsonResponse struct {
+	Payload *jsonPayload `json:"payload"`
+}
+type jsonResponseParameters struct {
+	Size int32 `json:"size"`
+}
+type jsonStreamingRequest struct {
+	ResponseParameters []jsonResponseParameters `json:"responseParameters"`
+}
+
+func isJSON(message []byte) bool { return len(message) > 0 && message[0] == '{' }
+
+func jsonPayloadMessage(size int) []byte {
+	out, _ := json.Marshal(jsonResponse{Payload: &jsonPayload{Body: make([]byte, size)}})
+	return out
+}
+
+// jsonPayloadSize is the size of a JSON response's zero-filled payload, -1 if malformed.
+func jsonPayloadSize(response []byte) int {
+	var decoded jsonResponse
+	decoder := json.NewDecoder(bytes.NewReader(response))
+	decoder.DisallowUnknownFields()
+	if err := decoder.Decode(&decoded); err != nil || decoded.Payload == nil {
+		return -1
+	}
+	for _, b := range decoded.Payload.Body {
+		if b != 0 {
+			return -1
+		}
+	}
+	return len(decoded.Payload.Body)
+}
 
 func varint(n uint64) []byte {
 	var out []byte
@@ -117,6 +173,14 @@ func unaryCall(srv interface{}, ctx context.Context, dec func(interface{}) error
 	if err := dec(&request); err != nil {
 		return nil, err
 	}
+	if isJSON(request) {
+		var decoded jsonSimpleRequest
+		if err := json.Unmarshal(request, &decoded); err != nil {
+			return nil, err
+		}
+		response := jsonPayloadMessage(int(decoded.ResponseSize))
+		return &response, nil
+	}
 	size, _, _ := field(request, 2) // SimpleRequest.response_size
 	response := payloadMessage(int(size))
 	return &response, nil
@@ -130,9 +194,18 @@ func fullDuplexCall(srv interface{}, stream grpc.ServerStream) error {
 		} else if err != nil {
 			return err
 		}
-		_, parameters, _ := field(request, 2) // StreamingOutputCallRequest.response_parameters
-		size, _, _ := field(parameters, 1)
-		response := payloadMessage(int(size))
+		var response []byte
+		if isJSON(request) {
+			var decoded jsonStreamingRequest
+			if err := json.Unmarshal(request, &decoded); err != nil || len(decoded.ResponseParameters) != 1 {
+				return fmt.Errorf("bad JSON request %q: %v", request, err)
+			}
+			response = jsonPayloadMessage(int(decoded.ResponseParameters[0].Size))
+		} else {
+			_, parameters, _ := field(request, 2) // StreamingOutputCallRequest.response_parameters
+			size, _, _ := field(parameters, 1)
+			response = payloadMessage(int(size))
+		}
 		if err := stream.SendMsg(&response); err != nil {
 			return err
 		}
@@ -161,9 +234,15 @@ func serve(port int) error {
 
 // MARK: client
 
-func runClient(port, unary, messages, concurrency int) error {
+func runClient(port, unary, messages, concurrency int, useJSON bool) error {
+	// ForceCodec keeps grpc-go 1.33's content type application/grpc; CallContentSubtype
+	// sends application/grpc+json and picks the codec registered under that name.
+	callOption := grpc.ForceCodec(rawCodec{})
+	if useJSON {
+		callOption = grpc.CallContentSubtype(jsonCodec{}.Name())
+	}
 	conn, err := grpc.Dial(fmt.Sprintf("127.0.0.1:%d", port), grpc.WithInsecure(), grpc.WithBlock(),
-		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})))
+		grpc.WithDefaultCallOptions(callOption))
 	if err != nil {
 		return err
 	}
@@ -172,6 +251,11 @@ func runClient(port, unary, messages, concurrency int) error {
 
 	// Unary: SimpleRequest{response_size: 64, payload: 64 bytes}.
 	request := append([]byte{0x10, 64, 0x1a, 66, 0x12, 64}, make([]byte, 64)...)
+	sizeOf := payloadSize
+	if useJSON {
+		request, _ = json.Marshal(jsonSimpleRequest{ResponseSize: 64, Payload: &jsonPayload{Body: make([]byte, 64)}})
+		sizeOf = jsonPayloadSize
+	}
 	var failures, done int64
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -181,7 +265,7 @@ func runClient(port, unary, messages, concurrency int) error {
 			defer wg.Done()
 			for atomic.AddInt64(&done, 1) <= int64(unary) {
 				var response []byte
-				if err := conn.Invoke(ctx, "/grpc.testing.TestService/UnaryCall", &request, &response); err != nil || payloadSize(response) != 64 {
+				if err := conn.Invoke(ctx, "/grpc.testing.TestService/UnaryCall", &request, &response); err != nil || sizeOf(response) != 64 {
 					if atomic.AddInt64(&failures, 1) <= 3 {
 						fmt.Fprintf(os.Stderr, "unary failure: %v\n", err)
 					}
@@ -200,6 +284,9 @@ func runClient(port, unary, messages, concurrency int) error {
 		return err
 	}
 	streamRequest := []byte{0x12, 0x02, 0x08, 16}
+	if useJSON {
+		streamRequest, _ = json.Marshal(jsonStreamingRequest{ResponseParameters: []jsonResponseParameters{{Size: 16}}})
+	}
 	sendErr := make(chan error, 1)
 	go func() {
 		for i := 0; i < messages; i++ {
@@ -218,7 +305,7 @@ func runClient(port, unary, messages, concurrency int) error {
 		} else if err != nil {
 			return fmt.Errorf("stream: %v after %d messages", err, received)
 		}
-		if payloadSize(response) != 16 {
+		if sizeOf(response) != 16 {
 			bad++
 		}
 		received++
@@ -245,12 +332,13 @@ func main() {
 	unary := flags.Int("unary", 100000, "unary calls")
 	messages := flags.Int("stream", 1000000, "streamed messages")
 	concurrency := flags.Int("concurrency", 16, "concurrent unary calls")
+	useJSON := flags.Bool("json", false, "call with the content subtype json (application/grpc+json)")
 	flags.Parse(os.Args[2:])
 	var err error
 	if os.Args[1] == "server" {
 		err = serve(*port)
 	} else {
-		err = runClient(*port, *unary, *messages, *concurrency)
+		err = runClient(*port, *unary, *messages, *concurrency, *useJSON)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
