@@ -142,7 +142,8 @@ let package = Package(
         ),
         .target(
             name: "SeedServices",
-            dependencies: ["SluiceProto", "Sluice"],
+            // SluiceDescriptors: sluice/rest imports google/api/annotations.proto.
+            dependencies: ["SluiceProto", "Sluice", "SluiceDescriptors"],
             path: "Generated/SeedServices"
         ),
 

@@ -8,6 +8,8 @@ enum CodeGenError: Error, CustomStringConvertible, Equatable {
     case unsupported(String)
     case unresolvedType(String)
     case template(String)
+    /// A `.proto` file's option that breaks its own rules, such as a malformed `google.api.http`.
+    case invalidOption(String)
 
     var description: String {
         switch self {
@@ -31,6 +33,8 @@ enum CodeGenError: Error, CustomStringConvertible, Equatable {
             return "type \(name) is not defined in any file protoc passed"
         case .template(let what):
             return "template error: \(what)"
+        case .invalidOption(let what):
+            return what
         }
     }
 }

@@ -135,16 +135,20 @@ struct ModuleMap: Equatable {
     var explicit: [String: String] = [:]
 
     /// Well-known types and `google.rpc` status types live in SluiceProto, descriptor and
-    /// plugin protos in SluiceDescriptors; any other file is assumed to be generated into the
-    /// same module.
+    /// plugin protos (and `google.api`'s HTTP annotations, which extend the descriptors) in
+    /// SluiceDescriptors; any other file is assumed to be generated into the same module.
     func module(for protoPath: String) -> String? {
         if let module = explicit[protoPath] { return module }
-        if protoPath == "google/protobuf/descriptor.proto" || protoPath.hasPrefix("google/protobuf/compiler/") {
+        if protoPath == "google/protobuf/descriptor.proto" || protoPath.hasPrefix("google/protobuf/compiler/")
+            || Self.httpAnnotationFiles.contains(protoPath) {
             return "SluiceDescriptors"
         }
         if Self.isRuntimeFile(protoPath) { return "SluiceProto" }
         return nil
     }
+
+    /// The `google.api` files that declare the `google.api.http` method option.
+    static let httpAnnotationFiles: Set<String> = ["google/api/http.proto", "google/api/annotations.proto"]
 
     /// The `google.rpc` files SluiceProto holds: the status that carries rich error details
     /// (`grpc-status-details-bin`) and the standard detail messages.

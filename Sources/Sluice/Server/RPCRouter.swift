@@ -9,11 +9,18 @@ public protocol RegistrableService: Sendable {
     /// The `.proto` file that defines the service, which server reflection describes it by.
     /// Generated services return theirs; a hand-written service has none unless it says so.
     var fileDescriptor: ProtoFileDescriptor? { get }
+
+    /// How the service's methods are served over HTTP/JSON, from their `google.api.http`
+    /// options; generated services return theirs, for ``RESTTranscoder``.
+    var httpBindings: [HTTPBinding] { get }
 }
 
 extension RegistrableService {
     /// No descriptor: reflection lists the service's name but cannot describe it.
     public var fileDescriptor: ProtoFileDescriptor? { nil }
+
+    /// No HTTP bindings: the service is served over gRPC only.
+    public var httpBindings: [HTTPBinding] { [] }
 }
 
 /// Maps method paths to handlers.

@@ -363,6 +363,16 @@ extension {{swiftName}}: SluiceProto.JSONMessage {
 {{/methods}}
         ]
     }
+{{#hasHTTPBindings}}
+
+    /// How the methods are served over HTTP/JSON (their `google.api.http` options), for
+    /// `Sluice.RESTTranscoder`.
+    {{visibility}} static let httpBindings: [Sluice.HTTPBinding] = [
+{{#httpBindings}}
+        Sluice.HTTPBinding(method: Method.{{methodTypeName}}.descriptor, httpMethod: {{{httpMethod}}}, path: {{{path}}}, body: {{{body}}}, responseBody: {{{responseBody}}}, boolFields: {{{boolFields}}}, repeatedFields: {{{repeatedFields}}}),
+{{/httpBindings}}
+    ]
+{{/hasHTTPBindings}}
 {{#generateClient}}
 
     /// What a client of {{protoName}} can call; conform a fake to it in tests.
@@ -487,6 +497,11 @@ extension {{name}}.ClientProtocol {
 extension {{name}}.ServiceProtocol {
     /// The `.proto` file that defines {{protoName}}, for reflection.
     {{visibility}} var fileDescriptor: SluiceProto.ProtoFileDescriptor? { {{name}}.fileDescriptor }
+{{#hasHTTPBindings}}
+
+    /// The methods' HTTP bindings, for `Sluice.RESTTranscoder`.
+    {{visibility}} var httpBindings: [Sluice.HTTPBinding] { {{name}}.httpBindings }
+{{/hasHTTPBindings}}
 
     {{visibility}} func registerMethods(with router: inout Sluice.RPCRouter) {
 {{#methods}}

@@ -108,7 +108,9 @@ struct FileViewModelBuilder {
             package: file.package, swiftPrefix: file.options.hasSwiftPrefix ? file.options.swiftPrefix : nil)
         let name = prefix + service.name
         var methods: [MethodViewModel] = []
+        var bindings: [HTTPBindingViewModel] = []
         for (i, method) in service.method.enumerated() {
+            bindings += try httpBindings(of: method, service: protoName)
             let input = try symbols.message(method.inputType).swiftName
             let output = try symbols.message(method.outputType).swiftName
             let kind: String
@@ -134,7 +136,71 @@ struct FileViewModelBuilder {
         }
         return ServiceViewModel(
             docLines: comments.docLines(path), visibility: visibility, name: name, protoName: protoName, methods: methods,
-            descriptorHolder: SwiftNaming.protoFileHolderName(file.name), generateClient: options.generateClient, generateServer: options.generateServer)
+            descriptorHolder: SwiftNaming.protoFileHolderName(file.name), generateClient: options.generateClient,
+            generateServer: options.generateServer, httpBindings: bindings, hasHTTPBindings: !bindings.isEmpty)
+    }
+
+    /// The method's `google.api.http` rule and its `additional_bindings`.
+    private func httpBindings(of method: Google_Protobuf_MethodDescriptorProto, service: String) throws -> [HTTPBindingViewModel] {
+        guard let rule = method.options.extensionValue(Google_Api_Extensions_http) else { return [] }
+        let name = "\(service).\(method.name)"
+        let (boolFields, repeatedFields) = try requestFieldPaths(method.inputType)
+        func binding(_ rule: Google_Api_HttpRule) throws -> HTTPBindingViewModel {
+            let verb: String
+            let path: String
+            switch rule.pattern {
+            case .get(let p)?: (verb, path) = ("GET", p)
+            case .put(let p)?: (verb, path) = ("PUT", p)
+            case .post(let p)?: (verb, path) = ("POST", p)
+            case .delete(let p)?: (verb, path) = ("DELETE", p)
+            case .patch(let p)?: (verb, path) = ("PATCH", p)
+            case .custom(let custom)?: (verb, path) = (custom.kind, custom.path)
+            case nil: throw CodeGenError.invalidOption("\(name): a google.api.http rule without a method and path")
+            }
+            guard path.hasPrefix("/"), !verb.isEmpty else {
+                throw CodeGenError.invalidOption("\(name): google.api.http path '\(path)' must start with '/'")
+            }
+            func literal(_ fields: [String]) -> String {
+                fields.isEmpty ? "[]" : "[" + fields.map { DefaultValue.stringLiteral($0) }.joined(separator: ", ") + "]"
+            }
+            return HTTPBindingViewModel(
+                methodTypeName: SwiftNaming.upperCamel(method.name), httpMethod: DefaultValue.stringLiteral(verb),
+                path: DefaultValue.stringLiteral(path), body: DefaultValue.stringLiteral(rule.body),
+                responseBody: DefaultValue.stringLiteral(rule.responseBody),
+                boolFields: literal(boolFields), repeatedFields: literal(repeatedFields))
+        }
+        var result = [try binding(rule)]
+        for additional in rule.additionalBindings {
+            guard additional.additionalBindings.isEmpty else {
+                throw CodeGenError.invalidOption("\(name): additional_bindings must not nest additional_bindings")
+            }
+            result.append(try binding(additional))
+        }
+        return result
+    }
+
+    /// The dotted proto field paths of a request message that are booleans (or BoolValue), and
+    /// that are repeated: what the REST transcoder must know to type path and query values.
+    /// Message fields are followed to a depth of 8, each type once per path (recursive types).
+    private func requestFieldPaths(_ typeName: String) throws -> (bools: [String], repeated: [String]) {
+        var bools: [String] = []
+        var repeated: [String] = []
+        func walk(_ typeName: String, prefix: String, visiting: Set<String>, depth: Int) throws {
+            guard depth < 8, !visiting.contains(typeName) else { return }
+            let symbol = try symbols.message(typeName)
+            for field in symbol.descriptor.field {
+                let path = prefix + field.name
+                let isMap = field.type == .message && ((try? symbols.message(field.typeName))?.descriptor.options.mapEntry ?? false)
+                if field.label == .repeated && !isMap { repeated.append(path) }
+                if field.type == .bool || (field.type == .message && field.typeName == ".google.protobuf.BoolValue") {
+                    bools.append(path)
+                } else if field.type == .message, field.label != .repeated, !field.typeName.hasPrefix(".google.protobuf.") {
+                    try walk(field.typeName, prefix: path + ".", visiting: visiting.union([typeName]), depth: depth + 1)
+                }
+            }
+        }
+        try walk(typeName, prefix: "", visiting: [], depth: 0)
+        return (bools.sorted(), repeated.sorted())
     }
 
     // MARK: - Enums

@@ -171,6 +171,22 @@ struct ServiceViewModel {
     let generateClient: Bool
     /// `Server=false` leaves out `ServiceProtocol` and its registration.
     let generateServer: Bool
+    /// The methods' `google.api.http` bindings, primary and additional, in declaration order.
+    let httpBindings: [HTTPBindingViewModel]
+    /// Stored, not computed: templates see stored properties only.
+    let hasHTTPBindings: Bool
+}
+
+/// One `google.api.http` binding of a method: Swift literals for `Sluice.HTTPBinding`.
+struct HTTPBindingViewModel {
+    let methodTypeName: String
+    let httpMethod: String
+    let path: String
+    let body: String
+    let responseBody: String
+    /// `["a", "b.c"]` as a Swift set literal.
+    let boolFields: String
+    let repeatedFields: String
 }
 
 /// One RPC. Exactly one of the four kind flags is true.

@@ -1,8 +1,11 @@
 /// The `grpc-timeout` header (PROTOCOL-HTTP2.md): at most 8 ASCII digits and a unit, one of
 /// H (hours), M (minutes), S, m (milliseconds), u (microseconds), n (nanoseconds).
-enum GRPCTimeout {
+public enum GRPCTimeout {
     /// Parses a header value; nil if malformed.
-    static func parse(_ text: String) -> Duration? {
+    ///
+    /// - Parameter text: The header's value, such as `250m`.
+    /// - Returns: The timeout.
+    public static func parse(_ text: String) -> Duration? {
         guard let unit = text.last, text.count >= 2, text.count <= 9 else { return nil }
         let digits = text.dropLast()
         guard digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int64(digits) else { return nil }
@@ -19,7 +22,10 @@ enum GRPCTimeout {
 
     /// Encodes a timeout in the finest unit whose value fits in 8 digits, rounding up so the
     /// server never sees less time than there is.
-    static func encode(_ duration: Duration) -> String {
+    ///
+    /// - Parameter duration: The time left.
+    /// - Returns: The header's value.
+    public static func encode(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
         if seconds < 0 || (seconds == 0 && attoseconds <= 0) { return "1n" }
         let nanos = Double(seconds) * 1e9 + Double(attoseconds) / 1e9
