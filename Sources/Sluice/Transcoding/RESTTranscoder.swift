@@ -101,12 +101,16 @@ public struct RESTTranscoder: Sendable {
         }
         let message: [UInt8]
         do {
-            message = try RESTMessageBuilder.requestJSON(binding: route.binding, pathValues: values, query: query, body: request.body)
-        } catch {
+            let json = try RESTMessageBuilder.requestJSON(binding: route.binding, pathValues: values, query: query, body: request.body)
+            // Read here, so that a malformed request is the client's 400 with the field's path,
+            // not the INTERNAL a gRPC server answers a message it cannot decode with.
+            message = try route.binding.requestType.init(jsonUTF8Bytes: json, options: JSONDecodingOptions()).serializedBytes()
+        } catch let error as RESTRequestError {
             return Self.errorResponse(RPCError(code: .invalidArgument, message: error.reason))
+        } catch {
+            return Self.errorResponse(RPCError(code: .invalidArgument, message: "\(error)"))
         }
         var head = RequestHead(method: method, metadata: metadata(from: request))
-        head.messageFormat = .json
         if let timeout = request.header("grpc-timeout") {
             guard let duration = GRPCTimeout.parse(timeout) else {
                 return Self.errorResponse(RPCError(code: .invalidArgument, message: "malformed grpc-timeout '\(timeout)'"))
@@ -120,15 +124,15 @@ public struct RESTTranscoder: Sendable {
         let stream = ServerStream(head: head, requests: requests.sequence, responses: responses.writer, peer: request.peer)
         let call = Task { await dispatch(stream) }
         return await withTaskCancellationHandler {
-            await answer(method: method, responseBody: route.binding.responseBody, parts: responses.sequence, call: call)
+            await answer(binding: route.binding, parts: responses.sequence, call: call)
         } onCancel: {
             call.cancel()
         }
     }
 
     /// Reads the call's parts up to its first message or its end, and answers from them.
-    private func answer(method: MethodDescriptor, responseBody: String, parts: RPCAsyncSequence<ResponsePart>,
-                        call: Task<Void, Never>) async -> RESTResponse {
+    private func answer(binding: HTTPBinding, parts: RPCAsyncSequence<ResponsePart>, call: Task<Void, Never>) async -> RESTResponse {
+        let method = binding.method
         var iterator = parts.makeAsyncIterator()
         var headers: [(name: String, value: String)] = []
         var first: [UInt8]?
@@ -167,19 +171,21 @@ public struct RESTTranscoder: Sendable {
                     return response
                 }
             }
-            return RESTResponse(status: 200, headers: [("content-type", "application/json")] + headers,
-                                body: .complete(RESTMessageBuilder.responseBody(first, field: responseBody)))
+            guard let json = Self.responseJSON(first, binding) else {
+                return Self.errorResponse(RPCError(code: .internal, message: "the response could not be written as JSON"))
+            }
+            return RESTResponse(status: 200, headers: [("content-type", "application/json")] + headers, body: .complete(json))
         }
         let (lines, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingOldest(16))
         continuation.onTermination = { _ in call.cancel() }
         let reader = Task { [iterator] in
             var iterator = iterator
-            if let first { continuation.yield(Self.resultLine(first, field: responseBody)) }
+            if let first { continuation.yield(Self.resultLine(first, binding)) }
             do {
                 while let part = try await iterator.next() {
                     switch part {
                     case .headers: continue
-                    case .message(let message): continuation.yield(Self.resultLine(message.bytes, field: responseBody))
+                    case .message(let message): continuation.yield(Self.resultLine(message.bytes, binding))
                     case .end(let error, _):
                         if let error { continuation.yield(Self.errorLine(error)) }
                     }
@@ -220,8 +226,19 @@ public struct RESTTranscoder: Sendable {
         }
     }
 
-    private static func resultLine(_ message: [UInt8], field: String) -> [UInt8] {
-        Array(#"{"result":"#.utf8) + RESTMessageBuilder.responseBody(message, field: field) + Array("}\n".utf8)
+    /// A response message, serialized, as the HTTP body: JSON of the whole message or of its
+    /// `response_body` field; nil if it does not decode or encode.
+    private static func responseJSON(_ bytes: [UInt8], _ binding: HTTPBinding) -> [UInt8]? {
+        guard let message = try? binding.responseType.init(serializedBytes: bytes),
+              let json = try? message.jsonUTF8Bytes(options: JSONEncodingOptions()) else { return nil }
+        return RESTMessageBuilder.responseBody(json, field: binding.responseBody)
+    }
+
+    private static func resultLine(_ message: [UInt8], _ binding: HTTPBinding) -> [UInt8] {
+        guard let json = responseJSON(message, binding) else {
+            return errorLine(RPCError(code: .internal, message: "a response could not be written as JSON"))
+        }
+        return Array(#"{"result":"#.utf8) + json + Array("}\n".utf8)
     }
 
     private static func errorLine(_ error: RPCError) -> [UInt8] {

@@ -369,7 +369,7 @@ extension {{swiftName}}: SluiceProto.JSONMessage {
     /// `Sluice.RESTTranscoder`.
     {{visibility}} static let httpBindings: [Sluice.HTTPBinding] = [
 {{#httpBindings}}
-        Sluice.HTTPBinding(method: Method.{{methodTypeName}}.descriptor, httpMethod: {{{httpMethod}}}, path: {{{path}}}, body: {{{body}}}, responseBody: {{{responseBody}}}, boolFields: {{{boolFields}}}, repeatedFields: {{{repeatedFields}}}),
+        Sluice.HTTPBinding(method: Method.{{methodTypeName}}.descriptor, requestType: Method.{{methodTypeName}}.Input.self, responseType: Method.{{methodTypeName}}.Output.self, httpMethod: {{{httpMethod}}}, path: {{{path}}}, body: {{{body}}}, responseBody: {{{responseBody}}}, boolFields: {{{boolFields}}}, repeatedFields: {{{repeatedFields}}}),
 {{/httpBindings}}
     ]
 {{/hasHTTPBindings}}

@@ -264,7 +264,7 @@ public enum Sluice_Rest_NameBinding {
     /// How the methods are served over HTTP/JSON (their `google.api.http` options), for
     /// `Sluice.RESTTranscoder`.
     public static let httpBindings: [Sluice.HTTPBinding] = [
-        Sluice.HTTPBinding(method: Method.GetMessage.descriptor, httpMethod: "GET", path: "/v1/{name=messages/*}", body: "", responseBody: "", boolFields: [], repeatedFields: []),
+        Sluice.HTTPBinding(method: Method.GetMessage.descriptor, requestType: Method.GetMessage.Input.self, responseType: Method.GetMessage.Output.self, httpMethod: "GET", path: "/v1/{name=messages/*}", body: "", responseBody: "", boolFields: [], repeatedFields: []),
     ]
 
     /// What a client of sluice.rest.NameBinding can call; conform a fake to it in tests.
@@ -346,7 +346,7 @@ public enum Sluice_Rest_QueryParameters {
     /// How the methods are served over HTTP/JSON (their `google.api.http` options), for
     /// `Sluice.RESTTranscoder`.
     public static let httpBindings: [Sluice.HTTPBinding] = [
-        Sluice.HTTPBinding(method: Method.GetMessage.descriptor, httpMethod: "GET", path: "/v1/messages/{message_id}", body: "", responseBody: "", boolFields: [], repeatedFields: []),
+        Sluice.HTTPBinding(method: Method.GetMessage.descriptor, requestType: Method.GetMessage.Input.self, responseType: Method.GetMessage.Output.self, httpMethod: "GET", path: "/v1/messages/{message_id}", body: "", responseBody: "", boolFields: [], repeatedFields: []),
     ]
 
     /// What a client of sluice.rest.QueryParameters can call; conform a fake to it in tests.
@@ -428,7 +428,7 @@ public enum Sluice_Rest_BodyField {
     /// How the methods are served over HTTP/JSON (their `google.api.http` options), for
     /// `Sluice.RESTTranscoder`.
     public static let httpBindings: [Sluice.HTTPBinding] = [
-        Sluice.HTTPBinding(method: Method.UpdateMessage.descriptor, httpMethod: "PATCH", path: "/v1/messages/{message_id}", body: "message", responseBody: "", boolFields: [], repeatedFields: []),
+        Sluice.HTTPBinding(method: Method.UpdateMessage.descriptor, requestType: Method.UpdateMessage.Input.self, responseType: Method.UpdateMessage.Output.self, httpMethod: "PATCH", path: "/v1/messages/{message_id}", body: "message", responseBody: "", boolFields: [], repeatedFields: []),
     ]
 
     /// What a client of sluice.rest.BodyField can call; conform a fake to it in tests.
@@ -510,7 +510,7 @@ public enum Sluice_Rest_BodyStar {
     /// How the methods are served over HTTP/JSON (their `google.api.http` options), for
     /// `Sluice.RESTTranscoder`.
     public static let httpBindings: [Sluice.HTTPBinding] = [
-        Sluice.HTTPBinding(method: Method.UpdateMessage.descriptor, httpMethod: "PATCH", path: "/v1/messages/{message_id}", body: "*", responseBody: "", boolFields: [], repeatedFields: []),
+        Sluice.HTTPBinding(method: Method.UpdateMessage.descriptor, requestType: Method.UpdateMessage.Input.self, responseType: Method.UpdateMessage.Output.self, httpMethod: "PATCH", path: "/v1/messages/{message_id}", body: "*", responseBody: "", boolFields: [], repeatedFields: []),
     ]
 
     /// What a client of sluice.rest.BodyStar can call; conform a fake to it in tests.
@@ -592,8 +592,8 @@ public enum Sluice_Rest_AdditionalBindings {
     /// How the methods are served over HTTP/JSON (their `google.api.http` options), for
     /// `Sluice.RESTTranscoder`.
     public static let httpBindings: [Sluice.HTTPBinding] = [
-        Sluice.HTTPBinding(method: Method.GetMessage.descriptor, httpMethod: "GET", path: "/v1/messages/{message_id}", body: "", responseBody: "", boolFields: [], repeatedFields: []),
-        Sluice.HTTPBinding(method: Method.GetMessage.descriptor, httpMethod: "GET", path: "/v1/users/{user_id}/messages/{message_id}", body: "", responseBody: "", boolFields: [], repeatedFields: []),
+        Sluice.HTTPBinding(method: Method.GetMessage.descriptor, requestType: Method.GetMessage.Input.self, responseType: Method.GetMessage.Output.self, httpMethod: "GET", path: "/v1/messages/{message_id}", body: "", responseBody: "", boolFields: [], repeatedFields: []),
+        Sluice.HTTPBinding(method: Method.GetMessage.descriptor, requestType: Method.GetMessage.Input.self, responseType: Method.GetMessage.Output.self, httpMethod: "GET", path: "/v1/users/{user_id}/messages/{message_id}", body: "", responseBody: "", boolFields: [], repeatedFields: []),
     ]
 
     /// What a client of sluice.rest.AdditionalBindings can call; conform a fake to it in tests.
@@ -712,13 +712,13 @@ public enum Sluice_Rest_Features {
     /// How the methods are served over HTTP/JSON (their `google.api.http` options), for
     /// `Sluice.RESTTranscoder`.
     public static let httpBindings: [Sluice.HTTPBinding] = [
-        Sluice.HTTPBinding(method: Method.GetFile.descriptor, httpMethod: "GET", path: "/v1/files/{path=**}", body: "", responseBody: "", boolFields: [], repeatedFields: []),
-        Sluice.HTTPBinding(method: Method.CancelOperation.descriptor, httpMethod: "POST", path: "/v1/{name=operations/*}:cancel", body: "*", responseBody: "", boolFields: [], repeatedFields: []),
-        Sluice.HTTPBinding(method: Method.GetLabels.descriptor, httpMethod: "GET", path: "/v1/{name=operations/*}/labels", body: "", responseBody: "labels", boolFields: [], repeatedFields: []),
-        Sluice.HTTPBinding(method: Method.Search.descriptor, httpMethod: "GET", path: "/v1/search", body: "", responseBody: "", boolFields: ["exact"], repeatedFields: ["ids", "tags"]),
-        Sluice.HTTPBinding(method: Method.Watch.descriptor, httpMethod: "GET", path: "/v1/watch/{topic}", body: "", responseBody: "", boolFields: [], repeatedFields: []),
-        Sluice.HTTPBinding(method: Method.Fail.descriptor, httpMethod: "POST", path: "/v1/fail", body: "*", responseBody: "", boolFields: [], repeatedFields: ["metadata"]),
-        Sluice.HTTPBinding(method: Method.Upload.descriptor, httpMethod: "POST", path: "/v1/upload", body: "*", responseBody: "", boolFields: [], repeatedFields: []),
+        Sluice.HTTPBinding(method: Method.GetFile.descriptor, requestType: Method.GetFile.Input.self, responseType: Method.GetFile.Output.self, httpMethod: "GET", path: "/v1/files/{path=**}", body: "", responseBody: "", boolFields: [], repeatedFields: []),
+        Sluice.HTTPBinding(method: Method.CancelOperation.descriptor, requestType: Method.CancelOperation.Input.self, responseType: Method.CancelOperation.Output.self, httpMethod: "POST", path: "/v1/{name=operations/*}:cancel", body: "*", responseBody: "", boolFields: [], repeatedFields: []),
+        Sluice.HTTPBinding(method: Method.GetLabels.descriptor, requestType: Method.GetLabels.Input.self, responseType: Method.GetLabels.Output.self, httpMethod: "GET", path: "/v1/{name=operations/*}/labels", body: "", responseBody: "labels", boolFields: [], repeatedFields: []),
+        Sluice.HTTPBinding(method: Method.Search.descriptor, requestType: Method.Search.Input.self, responseType: Method.Search.Output.self, httpMethod: "GET", path: "/v1/search", body: "", responseBody: "", boolFields: ["exact"], repeatedFields: ["ids", "tags"]),
+        Sluice.HTTPBinding(method: Method.Watch.descriptor, requestType: Method.Watch.Input.self, responseType: Method.Watch.Output.self, httpMethod: "GET", path: "/v1/watch/{topic}", body: "", responseBody: "", boolFields: [], repeatedFields: []),
+        Sluice.HTTPBinding(method: Method.Fail.descriptor, requestType: Method.Fail.Input.self, responseType: Method.Fail.Output.self, httpMethod: "POST", path: "/v1/fail", body: "*", responseBody: "", boolFields: [], repeatedFields: ["metadata"]),
+        Sluice.HTTPBinding(method: Method.Upload.descriptor, requestType: Method.Upload.Input.self, responseType: Method.Upload.Output.self, httpMethod: "POST", path: "/v1/upload", body: "*", responseBody: "", boolFields: [], repeatedFields: []),
     ]
 
     /// What a client of sluice.rest.Features can call; conform a fake to it in tests.

@@ -1,0 +1,162 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Sluice
+
+/// Serves a gRPC server's methods as REST/JSON over HTTP/1.1, on a port of its own, from
+/// their `google.api.http` bindings: each request goes through ``RESTTranscoder`` into the
+/// server's own routing and interceptors.
+///
+///     let server = GRPCServer(transport: HTTP2ServerTransport(target: .host("0.0.0.0", port: 50051)),
+///                             services: [queue])
+///     let rest = try RESTServer(server: server, services: [queue], port: 8080)
+///     async let grpc: Void = server.serve()
+///     try await rest.run()   // until the task is cancelled
+///
+/// Requests on one connection are answered in order (keep-alive and pipelining as HTTP/1.1
+/// allows); a server-streaming method's body is chunked, one JSON line per message. Bodies
+/// over ``RESTConfiguration/maxBodyBytes`` are refused with 413 before they are buffered, and
+/// request heads are bounded by NIO's parser (80 KiB).
+public final class RESTServer: Sendable {
+    private let server: GRPCServer
+    private let transcoder: RESTTranscoder
+    private let host: String
+    private let port: Int
+    private let group: any EventLoopGroup
+    private let bound = OneShot<Result<Int, any Error>>()
+
+    /// A REST server for `services`, which `server` serves.
+    ///
+    /// - Parameters:
+    ///   - server: The gRPC server whose routing and interceptors run each call.
+    ///   - services: The services whose `httpBindings` are served (the server's own).
+    ///   - configuration: Header forwarding and body limits.
+    ///   - host: The address to listen on.
+    ///   - port: The port; 0 for any free one (see ``listeningPort``).
+    ///   - eventLoopGroup: The event loops connections run on.
+    /// - Throws: `PathTemplateError` for a binding whose template breaks the grammar.
+    public init(server: GRPCServer, services: [any RegistrableService], configuration: RESTConfiguration = RESTConfiguration(),
+                host: String = "0.0.0.0", port: Int, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+        self.server = server
+        self.transcoder = try RESTTranscoder(services: services, configuration: configuration)
+        self.host = host
+        self.port = port
+        self.group = eventLoopGroup
+    }
+
+    /// The port the server listens on, once it does.
+    public var listeningPort: Int {
+        get async throws { try await bound.value.get() }
+    }
+
+    /// Listens and serves until the calling task is cancelled; throws if it cannot bind.
+    public func run() async throws {
+        let listener: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+        do {
+            listener = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            bound.set(.failure(error))
+            throw error
+        }
+        bound.set(.success(listener.channel.localAddress?.port ?? port))
+        let transcoder = self.transcoder
+        let server = self.server
+        try await withTaskCancellationHandler {
+            try await listener.executeThenClose { connections in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await connection in connections {
+                        group.addTask {
+                            // A connection that fails (a reset, a malformed request) ends alone.
+                            try? await Self.serve(connection, transcoder: transcoder, server: server)
+                        }
+                    }
+                }
+            }
+        } onCancel: {
+            listener.channel.close(promise: nil)
+        }
+    }
+
+    /// Reads requests off one connection and answers each in turn.
+    private static func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>,
+                              transcoder: RESTTranscoder, server: GRPCServer) async throws {
+        let peer = connection.channel.remoteAddress.map(Self.describe) ?? "unknown"
+        let limit = transcoder.configuration.maxBodyBytes
+        try await connection.executeThenClose { inbound, outbound in
+            var head: HTTPRequestHead?
+            var body: [UInt8] = []
+            var tooLarge = false
+            for try await part in inbound {
+                switch part {
+                case .head(let requestHead):
+                    head = requestHead
+                    body = []
+                    tooLarge = false
+                case .body(let buffer):
+                    guard !tooLarge else { continue }
+                    if body.count + buffer.readableBytes > limit {
+                        tooLarge = true
+                        body = []
+                    } else {
+                        body += buffer.readableBytesView
+                    }
+                case .end:
+                    guard let requestHead = head else { continue }
+                    head = nil
+                    let response: RESTResponse
+                    if tooLarge {
+                        response = RESTResponse(status: 413, headers: [("content-type", "application/json")], body: .complete(
+                            Array(#"{"code":8,"message":"the body exceeds the \#(limit)-byte limit"}"#.utf8)))
+                    } else {
+                        let request = RESTRequest(
+                            method: requestHead.method.rawValue, target: requestHead.uri,
+                            headers: requestHead.headers.map { ($0.name.lowercased(), $0.value) }, body: body, peer: peer)
+                        response = await transcoder.respond(to: request) { stream in await server.handle(stream) }
+                    }
+                    body = []
+                    let keepAlive = requestHead.isKeepAlive && !tooLarge
+                    try await write(response, to: outbound, version: requestHead.version, keepAlive: keepAlive,
+                                    headOnly: requestHead.method == .HEAD)
+                    if !keepAlive { return }
+                }
+            }
+        }
+    }
+
+    private static func write(_ response: RESTResponse, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
+                              version: HTTPVersion, keepAlive: Bool, headOnly: Bool) async throws {
+        var headers = HTTPHeaders(response.headers)
+        if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
+        let status = HTTPResponseStatus(statusCode: response.status)
+        switch response.body {
+        case .complete(let bytes):
+            headers.replaceOrAdd(name: "content-length", value: String(bytes.count))
+            try await outbound.write(.head(HTTPResponseHead(version: version, status: status, headers: headers)))
+            if !headOnly, !bytes.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: bytes)))) }
+            try await outbound.write(.end(nil))
+        case .stream(let chunks):
+            // HTTP/1.1 frames a body of unknown length in chunks; NIO adds the chunking.
+            headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+            try await outbound.write(.head(HTTPResponseHead(version: version, status: status, headers: headers)))
+            for await chunk in chunks where !headOnly {
+                try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: chunk))))
+            }
+            try await outbound.write(.end(nil))
+        }
+    }
+
+    private static func describe(_ address: SocketAddress) -> String {
+        switch address {
+        case .v4: "ipv4:\(address.ipAddress ?? ""):\(address.port ?? 0)"
+        case .v6: "ipv6:[\(address.ipAddress ?? "")]:\(address.port ?? 0)"
+        case .unixDomainSocket: "unix:\(address.pathname ?? "")"
+        }
+    }
+}

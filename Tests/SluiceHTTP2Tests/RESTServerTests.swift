@@ -1,0 +1,88 @@
+import Foundation
+import SeedServices
+import Sluice
+import SluiceHTTP2
+import SluiceProto
+import SluiceTestSupport
+import Testing
+
+/// Refuses Features/Fail without `x-api-key: secret`.
+private struct RequireKey: ServerInterceptor {
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>, context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        guard context.method.method != "Fail" || context.metadata.first("x-api-key") == "secret" else {
+            throw RPCError(code: .unauthenticated, message: "x-api-key is missing or wrong")
+        }
+        return try await next(request, context)
+    }
+}
+
+@Suite("REST over HTTP/1.1, driven by curl", .timeLimit(.minutes(1)))
+struct RESTServerTests {
+    /// curl's output: the status line and headers, then the body.
+    private func curl(_ arguments: [String]) async throws -> (status: Int, headers: String, body: String) {
+        let result = try await run("curl", ["--silent", "--show-error", "--include", "--http1.1"] + arguments)
+        #expect(result.status == 0, "\(result.output)")
+        let text = result.output.replacingOccurrences(of: "\r\n", with: "\n")
+        let parts = text.components(separatedBy: "\n\n")
+        let headers = parts.first ?? ""
+        let status = Int(headers.split(separator: " ").dropFirst().first ?? "") ?? 0
+        return (status, headers, parts.dropFirst().joined(separator: "\n\n"))
+    }
+
+    @Test("GET, POST with a body, errors as JSON statuses with their HTTP codes, NDJSON streaming, 404/405/413")
+    func curlDrivesIt() async throws {
+        let services: [any RegistrableService] = [FeaturesEcho(), QueryParametersEcho()]
+        let server = GRPCServer(transport: HTTP2ServerTransport(target: .host("127.0.0.1", port: 0)), services: services,
+                                interceptors: [RequireKey()])
+        var configuration = RESTConfiguration()
+        configuration.maxBodyBytes = 1024
+        let rest = try RESTServer(server: server, services: services, configuration: configuration, host: "127.0.0.1", port: 0)
+        let serving = Task { try await server.serve() }
+        let restServing = Task { try await rest.run() }
+        defer {
+            restServing.cancel()
+            serving.cancel()
+        }
+        let base = "http://127.0.0.1:\(try await rest.listeningPort)"
+
+        let get = try await curl(["\(base)/v1/messages/123456?revision=2&sub.subfield=foo"])
+        #expect(get.status == 200, "\(get)")
+        #expect(get.headers.lowercased().contains("content-type: application/json"))
+        #expect(try Sluice_Rest_QueryRequest(jsonString: get.body) == .with {
+            $0.messageID = "123456"
+            $0.revision = 2
+            $0.sub.subfield = "foo"
+        })
+
+        let unauthenticated = try await curl(["-X", "POST", "-H", "content-type: application/json", "-d", "{}", "\(base)/v1/fail"])
+        #expect(unauthenticated.status == 401)
+        #expect(try Google_Rpc_Status(jsonString: unauthenticated.body).code == 16)
+
+        let authorized = try await curl(["-X", "POST", "-H", "x-api-key: secret", "-d", #"{"code": 5, "message": "gone"}"#, "\(base)/v1/fail"])
+        #expect(authorized.status == 404)
+        #expect(try Google_Rpc_Status(jsonString: authorized.body) == .with { $0.code = 5; $0.message = "gone" })
+
+        let stream = try await curl(["\(base)/v1/watch/news?count=3"])
+        #expect(stream.status == 200)
+        #expect(stream.headers.lowercased().contains("transfer-encoding: chunked"))
+        let lines = stream.body.split(separator: "\n")
+        #expect(lines.count == 3, "\(stream.body)")
+        #expect(lines.last == #"{"result":{"text":"news 2"}}"#)
+
+        #expect(try await curl(["\(base)/nothing"]).status == 404)
+        let wrong = try await curl(["-X", "PUT", "\(base)/v1/search"])
+        #expect(wrong.status == 405)
+        #expect(wrong.headers.lowercased().contains("allow: get"))
+        let large = try await curl(["-X", "POST", "-d", String(repeating: "x", count: 5000), "\(base)/v1/fail"])
+        #expect(large.status == 413)
+
+        // Keep-alive: two requests on one connection, both answered.
+        let twice = try await run("curl", ["--silent", "--http1.1", "-w", "%{num_connects}\n",
+                                           "\(base)/v1/search?query=a", "\(base)/v1/search?query=b"])
+        // curl prints each body, then how many connections it opened for it.
+        #expect(twice.output == "{\"query\":\"a\"}1\n{\"query\":\"b\"}0\n", "\(twice.output)")
+    }
+}
