@@ -4,7 +4,7 @@ import NIOPosix
 import Sluice
 
 /// Serves a gRPC server's methods as REST/JSON over HTTP/1.1, on a port of its own, from
-/// their `google.api.http` bindings: each request goes through ``RESTTranscoder`` into the
+/// their `google.api.http` bindings: each request goes through `RESTTranscoder` into the
 /// server's own routing and interceptors.
 ///
 ///     let server = GRPCServer(transport: HTTP2ServerTransport(target: .host("0.0.0.0", port: 50051)),
@@ -15,7 +15,7 @@ import Sluice
 ///
 /// Requests on one connection are answered in order (keep-alive and pipelining as HTTP/1.1
 /// allows); a server-streaming method's body is chunked, one JSON line per message. Bodies
-/// over ``RESTConfiguration/maxBodyBytes`` are refused with 413 before they are buffered, and
+/// over `RESTConfiguration.maxBodyBytes` are refused with 413 before they are buffered, and
 /// request heads are bounded by NIO's parser (80 KiB).
 public final class RESTServer: Sendable {
     private let server: GRPCServer
