@@ -85,4 +85,49 @@ struct RESTServerTests {
         // curl prints each body, then how many connections it opened for it.
         #expect(twice.output == "{\"query\":\"a\"}1\n{\"query\":\"b\"}0\n", "\(twice.output)")
     }
+
+    @Test("on the gRPC port: HTTP/1.1 REST and HTTP/2 gRPC side by side, told apart by their first bytes")
+    func sharedPort() async throws {
+        let services: [any RegistrableService] = [FeaturesEcho(), UserService()]
+        var configuration = HTTP2ServerTransport.Configuration()
+        configuration.rest = try RESTTranscoder(services: services)
+        configuration.connectionLimits.handshakeTimeout = .seconds(1)
+        let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0), configuration: configuration)
+        let server = GRPCServer(transport: transport, services: services, interceptors: [RequireKey()])
+        let serving = Task { try await server.serve() }
+        defer { serving.cancel() }
+        let port = try #require(try await server.listeningAddress.port)
+
+        let search = try await curl(["http://127.0.0.1:\(port)/v1/search?query=shared"])
+        #expect(search.status == 200)
+        #expect(search.body == #"{"query":"shared"}"#)
+        let denied = try await curl(["-X", "POST", "-d", "{}", "http://127.0.0.1:\(port)/v1/fail"])
+        #expect(denied.status == 401)
+
+        let client = GRPCClient(transport: try HTTP2ClientTransport(target: .host("127.0.0.1", port: port)))
+        defer { Task { await client.close() } }
+        var request = Venta_User_GetUserRequest()
+        request.id = "123"
+        #expect(try await Venta_User_UserService.Client(wrapping: client).getUser(request).name == "John Doe")
+        // gRPC's JSON subtype still goes to gRPC, and REST after it still works.
+        let json = GRPCClient(transport: try HTTP2ClientTransport(target: .host("127.0.0.1", port: port)),
+                              defaultOptions: CallOptions(messageFormat: .json))
+        defer { Task { await json.close() } }
+        #expect(try await Venta_User_UserService.Client(wrapping: json).getUser(request).name == "John Doe")
+        #expect(try await curl(["http://127.0.0.1:\(port)/v1/watch/t?count=2"]).body.split(separator: "\n").count == 2)
+
+        // A client that sends part of the HTTP/2 preface and stops is closed at the handshake timeout.
+        let trickle = try await run("/usr/bin/env", ["python3", "-c", """
+            import socket, time
+            s = socket.create_connection(("127.0.0.1", \(port)))
+            s.sendall(b"PRI * HTTP/2")
+            start = time.monotonic()
+            s.settimeout(10)
+            data = s.recv(100)
+            print("closed after %.1f s with %d bytes" % (time.monotonic() - start, len(data)))
+            """])
+        #expect(trickle.output.contains("with 0 bytes"), "\(trickle.output)")
+        let seconds = Double(trickle.output.split(separator: " ").dropFirst(2).first ?? "") ?? 99
+        #expect(seconds < 5, "\(trickle.output)")
+    }
 }

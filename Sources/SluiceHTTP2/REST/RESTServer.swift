@@ -74,89 +74,13 @@ public final class RESTServer: Sendable {
                     for try await connection in connections {
                         group.addTask {
                             // A connection that fails (a reset, a malformed request) ends alone.
-                            try? await Self.serve(connection, transcoder: transcoder, server: server)
+                            try? await RESTConnection.serve(connection, transcoder: transcoder) { stream in await server.handle(stream) }
                         }
                     }
                 }
             }
         } onCancel: {
             listener.channel.close(promise: nil)
-        }
-    }
-
-    /// Reads requests off one connection and answers each in turn.
-    private static func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>,
-                              transcoder: RESTTranscoder, server: GRPCServer) async throws {
-        let peer = connection.channel.remoteAddress.map(Self.describe) ?? "unknown"
-        let limit = transcoder.configuration.maxBodyBytes
-        try await connection.executeThenClose { inbound, outbound in
-            var head: HTTPRequestHead?
-            var body: [UInt8] = []
-            var tooLarge = false
-            for try await part in inbound {
-                switch part {
-                case .head(let requestHead):
-                    head = requestHead
-                    body = []
-                    tooLarge = false
-                case .body(let buffer):
-                    guard !tooLarge else { continue }
-                    if body.count + buffer.readableBytes > limit {
-                        tooLarge = true
-                        body = []
-                    } else {
-                        body += buffer.readableBytesView
-                    }
-                case .end:
-                    guard let requestHead = head else { continue }
-                    head = nil
-                    let response: RESTResponse
-                    if tooLarge {
-                        response = RESTResponse(status: 413, headers: [("content-type", "application/json")], body: .complete(
-                            Array(#"{"code":8,"message":"the body exceeds the \#(limit)-byte limit"}"#.utf8)))
-                    } else {
-                        let request = RESTRequest(
-                            method: requestHead.method.rawValue, target: requestHead.uri,
-                            headers: requestHead.headers.map { ($0.name.lowercased(), $0.value) }, body: body, peer: peer)
-                        response = await transcoder.respond(to: request) { stream in await server.handle(stream) }
-                    }
-                    body = []
-                    let keepAlive = requestHead.isKeepAlive && !tooLarge
-                    try await write(response, to: outbound, version: requestHead.version, keepAlive: keepAlive,
-                                    headOnly: requestHead.method == .HEAD)
-                    if !keepAlive { return }
-                }
-            }
-        }
-    }
-
-    private static func write(_ response: RESTResponse, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
-                              version: HTTPVersion, keepAlive: Bool, headOnly: Bool) async throws {
-        var headers = HTTPHeaders(response.headers)
-        if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
-        let status = HTTPResponseStatus(statusCode: response.status)
-        switch response.body {
-        case .complete(let bytes):
-            headers.replaceOrAdd(name: "content-length", value: String(bytes.count))
-            try await outbound.write(.head(HTTPResponseHead(version: version, status: status, headers: headers)))
-            if !headOnly, !bytes.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: bytes)))) }
-            try await outbound.write(.end(nil))
-        case .stream(let chunks):
-            // HTTP/1.1 frames a body of unknown length in chunks; NIO adds the chunking.
-            headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
-            try await outbound.write(.head(HTTPResponseHead(version: version, status: status, headers: headers)))
-            for await chunk in chunks where !headOnly {
-                try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: chunk))))
-            }
-            try await outbound.write(.end(nil))
-        }
-    }
-
-    private static func describe(_ address: SocketAddress) -> String {
-        switch address {
-        case .v4: "ipv4:\(address.ipAddress ?? ""):\(address.port ?? 0)"
-        case .v6: "ipv6:[\(address.ipAddress ?? "")]:\(address.port ?? 0)"
-        case .unixDomainSocket: "unix:\(address.pathname ?? "")"
         }
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
 import NIOSSL
@@ -43,6 +44,11 @@ public final class HTTP2ServerTransport: ServerTransport {
         /// connection errors; at `trace` each keepalive ping strike. nil, the default, logs
         /// nothing.
         public var logger: Logger?
+        /// REST/JSON on this port beside gRPC: HTTP/1.1 connections (told from HTTP/2 by
+        /// their first bytes; with TLS, ALPN offers `http/1.1` too) go to this transcoder,
+        /// whose calls run through the server like any other. nil, the default, serves gRPC
+        /// alone. (For a port of REST's own, see ``RESTServer``.)
+        public var rest: RESTTranscoder?
 
         public init() {}
     }
@@ -103,7 +109,7 @@ public final class HTTP2ServerTransport: ServerTransport {
         do {
             sslContext = try configuration.tls.map { tls -> NIOSSLContext in
                 var tls = tls
-                tls.applicationProtocols = ["h2"]
+                tls.applicationProtocols = self.configuration.rest == nil ? ["h2"] : ["h2", "http/1.1"]
                 return try NIOSSLContext(configuration: tls)
             }
         } catch {
@@ -234,6 +240,35 @@ public final class HTTP2ServerTransport: ServerTransport {
         if let sslContext {
             try sync.addHandler(NIOSSLServerHandler(context: sslContext))
         }
+        guard let rest = configuration.rest else {
+            try configureHTTP2(channel, configuration: configuration)
+            return
+        }
+        try sync.addHandler(HTTPVersionSniffer(timeout: configuration.connectionLimits.handshakeTimeout) { [self] version, channel in
+            switch version {
+            case .http2: try self.configureHTTP2(channel, configuration: configuration)
+            case .http1: try self.configureHTTP1(channel, transcoder: rest)
+            }
+        })
+    }
+
+    /// An HTTP/1.1 connection of REST requests, whose calls count as the server's own.
+    private func configureHTTP1(_ channel: any Channel, transcoder: RESTTranscoder) throws {
+        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+        let connection = try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
+        let dispatch: @Sendable (ServerStream) async -> Void = { [weak self] stream in
+            guard let call = self?.startCall(stream) else {
+                stream.responses.yield(.end(RPCError(code: .unavailable, message: "the server is shutting down"), trailers: [:]))
+                stream.responses.finish()
+                return
+            }
+            await call.value
+        }
+        Task { try? await RESTConnection.serve(connection, transcoder: transcoder, dispatch: dispatch) }
+    }
+
+    private func configureHTTP2(_ channel: any Channel, configuration: Configuration) throws {
+        let sync = channel.pipeline.syncOperations
         let peer = Self.describe(channel.remoteAddress)
         let logger = configuration.logger.map { logger in
             var logger = logger

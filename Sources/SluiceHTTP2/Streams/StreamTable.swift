@@ -193,8 +193,15 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
 
     // MARK: - Channel events
 
+    /// Whether the connection window's WINDOW_UPDATE went out (once, from whichever of
+    /// handlerAdded and channelActive finds the channel live first).
+    private var connectionWindowGrown = false
+
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        // Added to a live connection (after a look at its first bytes told it HTTP/2):
+        // channelActive has passed, and NIOHTTP2Handler, added just before, wrote the preamble.
+        if context.channel.isActive { growConnectionWindow(context: context) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -203,15 +210,21 @@ final class StreamTable<Endpoint: StreamEndpoint>: ChannelDuplexHandler, NIOHTTP
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        // NIOHTTP2Handler has written the preamble; grow the connection window past the
-        // protocol's 64 KiB, which would otherwise cap every stream together.
+        growConnectionWindow(context: context)
+        context.fireChannelActive()
+    }
+
+    /// NIOHTTP2Handler has written the preamble; grow the connection window past the
+    /// protocol's 64 KiB, which would otherwise cap every stream together.
+    private func growConnectionWindow(context: ChannelHandlerContext) {
+        guard !connectionWindowGrown else { return }
+        connectionWindowGrown = true
         let growth = connectionWindow.target - Self.defaultConnectionWindow
         if growth > 0 {
             context.writeAndFlush(
                 wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: growth))),
                 promise: nil)
         }
-        context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
