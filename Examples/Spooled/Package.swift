@@ -24,11 +24,14 @@ let package = Package(
     ],
     targets: [
         // spooled.proto becomes Swift at build time (SwiftPM needs one Swift file in the target).
+        // It imports google/api/annotations.proto (from Sluice's Protos/, see
+        // sluice-protoc.json), whose types live in SluiceDescriptors.
         .target(
             name: "SpooledAPI",
             dependencies: [
                 .product(name: "SluiceProto", package: "sluice"),
                 .product(name: "Sluice", package: "sluice"),
+                .product(name: "SluiceDescriptors", package: "sluice"),
             ],
             plugins: [.plugin(name: "SluiceProtoGenerator", package: "sluice")]
         ),

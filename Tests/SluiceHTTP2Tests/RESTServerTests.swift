@@ -86,11 +86,13 @@ struct RESTServerTests {
         #expect(twice.output == "{\"query\":\"a\"}1\n{\"query\":\"b\"}0\n", "\(twice.output)")
     }
 
-    @Test("on the gRPC port: HTTP/1.1 REST and HTTP/2 gRPC side by side, told apart by their first bytes")
+    @Test("on the gRPC port: REST over HTTP/1.1 and HTTP/2 beside gRPC, told apart by first bytes and content type")
     func sharedPort() async throws {
         let services: [any RegistrableService] = [FeaturesEcho(), UserService()]
         var configuration = HTTP2ServerTransport.Configuration()
-        configuration.rest = try RESTTranscoder(services: services)
+        var rest = RESTConfiguration()
+        rest.maxBodyBytes = 65_536
+        configuration.rest = try RESTTranscoder(services: services, configuration: rest)
         configuration.connectionLimits.handshakeTimeout = .seconds(1)
         let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0), configuration: configuration)
         let server = GRPCServer(transport: transport, services: services, interceptors: [RequireKey()])
@@ -115,6 +117,22 @@ struct RESTServerTests {
         defer { Task { await json.close() } }
         #expect(try await Venta_User_UserService.Client(wrapping: json).getUser(request).name == "John Doe")
         #expect(try await curl(["http://127.0.0.1:\(port)/v1/watch/t?count=2"]).body.split(separator: "\n").count == 2)
+
+        // REST over HTTP/2 on the same port: told from gRPC by its content type.
+        let h2 = try await run("curl", ["--silent", "--show-error", "--http2-prior-knowledge", "-w", "\n%{http_version} %{http_code}\n",
+                                        "http://127.0.0.1:\(port)/v1/search?query=h2",
+                                        "-H", "accept: application/json"])
+        #expect(h2.output == "{\"query\":\"h2\"}\n2 200\n", "\(h2.output)")
+        let h2Denied = try await run("curl", ["--silent", "--http2-prior-knowledge", "-X", "POST", "-d", "{}",
+                                              "-H", "content-type: application/json", "-w", "\n%{http_code}\n",
+                                              "http://127.0.0.1:\(port)/v1/fail"])
+        #expect(h2Denied.output.hasSuffix("\n401\n"), "\(h2Denied.output)")
+        #expect(h2Denied.output.contains("\"code\":16"), "\(h2Denied.output)")
+        let h2Stream = try await run("curl", ["--silent", "--http2-prior-knowledge", "http://127.0.0.1:\(port)/v1/watch/t?count=3"])
+        #expect(h2Stream.output.split(separator: "\n").count == 3, "\(h2Stream.output)")
+        let h2Large = try await run("curl", ["--silent", "--http2-prior-knowledge", "-X", "POST", "-o", "/dev/null", "-w", "%{http_code}",
+                                             "-d", String(repeating: "x", count: 70_000), "http://127.0.0.1:\(port)/v1/fail"])
+        #expect(h2Large.output == "413", "\(h2Large.output)")
 
         // A client that sends part of the HTTP/2 preface and stops is closed at the handshake timeout.
         let trickle = try await run("/usr/bin/env", ["python3", "-c", """

@@ -1,4 +1,5 @@
-// Protobuf encode and decode: Sluice against swift-protobuf 1.39, same messages, same run.
+// Protobuf encode and decode, binary and proto3 JSON: Sluice against swift-protobuf 1.39, same
+// messages, same run.
 //
 //   swift run -c release sluice-benchmarks [--quick]
 //
@@ -20,6 +21,8 @@ typealias SNested = SluiceBenchMessages.Bench_Nested
 typealias PNested = SwiftProtobufBenchMessages.Bench_Nested
 typealias SBlob = SluiceBenchMessages.Bench_Blob
 typealias PBlob = SwiftProtobufBenchMessages.Bench_Blob
+typealias SWellKnown = SluiceBenchMessages.Bench_WellKnown
+typealias PWellKnown = SwiftProtobufBenchMessages.Bench_WellKnown
 
 let quick = CommandLine.arguments.contains("--quick")
 let rounds = quick ? 2 : 5
@@ -127,6 +130,47 @@ func makeBlob() -> SBlob {
     return blob
 }
 
+func makeWellKnown() -> SWellKnown {
+    var message = SWellKnown()
+    for i in 0..<20 {
+        message.times.append(Google_Protobuf_Timestamp(seconds: 1_795_000_000 + Int64(i) * 3_600, nanos: Int32(i) * 1_000_000))
+        message.durations.append(Google_Protobuf_Duration(seconds: Int64(i), nanos: Int32(i % 3) * 500_000_000))
+    }
+    message.attributes = ["service": "spooled", "replicas": 3, "ratio": 0.75, "canary": false, "zones": ["a", "b", "c"],
+                          "limits": ["cpu": "500m", "memory": "1Gi"], "owner": nil]
+    message.mask = Google_Protobuf_FieldMask(paths: ["times", "attributes.service", "count"])
+    message.count = Google_Protobuf_Int64Value(9_007_199_254_740_993)
+    message.note = Google_Protobuf_StringValue("well-known types, in their JSON forms")
+    message.flag = Google_Protobuf_BoolValue(true)
+    message.ratio = Google_Protobuf_DoubleValue(0.125)
+    for i in 0..<4 {
+        message.anys.append(Google_Protobuf_Any(packing: Google_Protobuf_Timestamp(seconds: 1_795_000_000 + Int64(i), nanos: 0)))
+    }
+    return message
+}
+
+/// The same message as proto3 JSON, each library printing and parsing its own copy; each
+/// side's JSON must parse on the other to the same message.
+func jsonPair<S: SluiceProto.JSONMessage, P: SwiftProtobuf.Message>(
+    _ name: String, _ sluice: S, _ peer: P.Type
+) throws -> [Scenario] {
+    let other = try P(serializedBytes: sluice.serializedBytes())
+    let json = try sluice.jsonUTF8Bytes()
+    let otherJSON = try other.jsonUTF8Bytes() as [UInt8]
+    precondition(try P(jsonUTF8Bytes: json) == other, "\(name): swift-protobuf reads Sluice's JSON differently")
+    precondition(try S(jsonUTF8Bytes: otherJSON) == sluice, "\(name): Sluice reads swift-protobuf's JSON differently")
+    return [
+        Scenario(
+            name: "\(name) JSON encode", bytes: json.count,
+            sluice: { blackHole(try sluice.jsonUTF8Bytes()) },
+            swiftProtobuf: { blackHole(try other.jsonUTF8Bytes() as [UInt8]) }),
+        Scenario(
+            name: "\(name) JSON decode", bytes: json.count,
+            sluice: { blackHole(try S(jsonUTF8Bytes: json)) },
+            swiftProtobuf: { blackHole(try P(jsonUTF8Bytes: json)) }),
+    ]
+}
+
 func scenarios() throws -> [Scenario] {
     func pair<S: SluiceProto.Message, P: SwiftProtobuf.Message>(
         _ name: String, _ sluice: S, _ peer: P.Type
@@ -152,6 +196,9 @@ func scenarios() throws -> [Scenario] {
         + pair("1,000 submessages", makeBatch(), PBatch.self)
         + pair("50-deep nesting", makeNested(), PNested.self)
         + pair("1 MiB bytes", makeBlob(), PBlob.self)
+        + jsonPair("job", makeJob(), PJob.self)
+        + jsonPair("1,000 submessages", makeBatch(), PBatch.self)
+        + jsonPair("well-known types", makeWellKnown(), PWellKnown.self)
 }
 
 // MARK: - Report
@@ -182,7 +229,7 @@ if let flag = CommandLine.arguments.firstIndex(of: "--profile"), flag + 1 < Comm
 }
 
 print("Sluice vs swift-protobuf 1.39, release build, best of \(rounds) rounds of \(roundSeconds)s")
-print(pad("scenario", 26) + lpad("bytes", 9) + lpad("sluice ns", 12) + lpad("s-pb ns", 12)
+print(pad("scenario", 30) + lpad("bytes", 9) + lpad("sluice ns", 12) + lpad("s-pb ns", 12)
       + lpad("sluice MB/s", 13) + lpad("allocs", 8) + lpad("s-pb allocs", 12) + lpad("speedup", 9))
 var ratios: [String: Double] = [:]
 for scenario in try scenarios() {
@@ -197,15 +244,20 @@ for scenario in try scenarios() {
     let speedup = best.peer.nanosPerOp / best.sluice.nanosPerOp
     ratios[scenario.name] = speedup
     let megabytesPerSecond = Double(scenario.bytes) / best.sluice.nanosPerOp * 1e9 / 1e6
-    print(pad(scenario.name, 26) + lpad("\(scenario.bytes)", 9)
+    print(pad(scenario.name, 30) + lpad("\(scenario.bytes)", 9)
           + lpad(format(best.sluice.nanosPerOp), 12) + lpad(format(best.peer.nanosPerOp), 12)
           + lpad(format(megabytesPerSecond), 13)
           + lpad(format(best.sluice.allocationsPerOp, 1), 8) + lpad(format(best.peer.allocationsPerOp, 1), 12)
           + lpad(format(speedup, 2) + "x", 9))
 }
-let encode = ratios.filter { $0.key.hasSuffix("encode") }.map(\.value)
-let decode = ratios.filter { $0.key.hasSuffix("decode") }.map(\.value)
+let binary = ratios.filter { !$0.key.contains("JSON") }
+let json = ratios.filter { $0.key.contains("JSON") }
+let encode = binary.filter { $0.key.hasSuffix("encode") }.map(\.value)
+let decode = binary.filter { $0.key.hasSuffix("decode") }.map(\.value)
+let jsonEncode = json.filter { $0.key.hasSuffix("encode") }.map(\.value)
+let jsonDecode = json.filter { $0.key.hasSuffix("decode") }.map(\.value)
 func geometricMean(_ values: [Double]) -> Double {
     exp(values.map { log($0) }.reduce(0, +) / Double(values.count))
 }
-print("geometric mean speedup: encode \(format(geometricMean(encode), 2))x, decode \(format(geometricMean(decode), 2))x")
+print("geometric mean speedup, binary: encode \(format(geometricMean(encode), 2))x, decode \(format(geometricMean(decode), 2))x")
+print("geometric mean speedup, JSON: encode \(format(geometricMean(jsonEncode), 2))x, decode \(format(geometricMean(jsonDecode), 2))x")

@@ -305,7 +305,7 @@ public final class HTTP2ServerTransport: ServerTransport {
         ) { streamID, table in
             ServerStreamHandler(table: table, streamID: streamID, accept: accept, maxReceiveMessageSize: maxReceive,
                                 pipeByteLimit: buffers.receivedMessageBytesPerStream,
-                                outboxByteLimit: buffers.outboundBytesPerStream, peer: peer)
+                                outboxByteLimit: buffers.outboundBytesPerStream, peer: peer, rest: configuration.rest)
         }
         try sync.addHandler(NIOHTTP2Handler(mode: .server, frameDelegate: streams,
                                             connectionConfiguration: connectionConfiguration))

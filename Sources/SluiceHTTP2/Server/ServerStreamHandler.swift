@@ -17,19 +17,25 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
     /// Starts the call's task; nil when the server no longer accepts calls.
     typealias Accept = @Sendable (ServerStream) -> Task<Void, Never>?
 
-    private enum State {
+    enum State {
         case idle
         /// Reading requests.
         case open(requests: RPCWriter<SerializedMessage>)
+        /// A REST request (see ServerStreamHandler+REST.swift): its body is being read.
+        case readingREST(RESTRequest)
         /// The client half-closed; responses may still go out.
         case halfClosed
         case closed
     }
 
-    private let accept: Accept
+    let accept: Accept
     private let maxReceiveMessageSize: Int
-    private let peer: String
-    private var state = State.idle
+    let peer: String
+    var state = State.idle
+    /// REST/JSON for requests that are not gRPC, when the transport serves it.
+    let rest: RESTTranscoder?
+    /// The stream answers a REST request: parts are written as plain HTTP, not gRPC.
+    var answersREST = false
     private var deframer: MessageDeframer
     private var requestEncoding: CompressionAlgorithm?
     /// The request's content subtype, which the response's content type repeats.
@@ -40,28 +46,29 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
     private var endOfRequestsPending = false
     /// Bytes of requests the pipe holds before the client is held back.
     private let pipeByteLimit: Int
-    private var task: Task<Void, Never>?
+    var task: Task<Void, Never>?
     /// The call, accepted but not yet started: it starts once the read that brought its
     /// HEADERS is done, so a unary request that came in the same read (as it usually does) is
     /// already waiting in the pipe and the handler never parks for it, which would cost a
     /// thread hop and dispatch's allocations to wake it.
     private var pendingStart: ServerStream?
-    private let table: StreamTable<ServerStreamHandler>
-    private let streamID: HTTP2StreamID
+    let table: StreamTable<ServerStreamHandler>
+    let streamID: HTTP2StreamID
 
     // Response side: the call's task queues parts in the outbox; the loop drains them.
-    private let responses: Outbox<ResponsePart>
+    let responses: Outbox<ResponsePart>
     /// The outbox's other buffer, swapped in on every drain.
     private var drained = InlineBatch<ResponsePart>()
-    private var headersSent = false
+    var headersSent = false
     private var responseEncoding: CompressionAlgorithm?
-    private var ended = false
+    var ended = false
     /// A drain found the stream unwritable and left the parts in the outbox, for
     /// ``writabilityChanged()`` to write once the peer's window opens.
     private var drainDeferred = false
 
     init(table: StreamTable<ServerStreamHandler>, streamID: HTTP2StreamID, accept: @escaping Accept,
-         maxReceiveMessageSize: Int, pipeByteLimit: Int, outboxByteLimit: Int, peer: String) {
+         maxReceiveMessageSize: Int, pipeByteLimit: Int, outboxByteLimit: Int, peer: String, rest: RESTTranscoder? = nil) {
+        self.rest = rest
         self.responses = Outbox(byteLimit: outboxByteLimit, weigh: { part in
             if case .message(let message) = part { return message.bytes.count }
             return 0
@@ -89,6 +96,10 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
                 if !deliveryPaused { receiveEndOfRequests() }
             }
         case .data(let data):
+            if case .readingREST = state {
+                receiveRESTBody(data)
+                return
+            }
             guard case .open = state, case .byteBuffer(let buffer) = data.data else {
                 if data.endStream { receiveEndOfRequests() }
                 return
@@ -131,11 +142,16 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
     // MARK: Request handling
 
     private func receiveRequestHeaders(_ headers: HPACKHeaders, endStream: Bool) {
+        let contentType = headers.first(name: "content-type").map(GRPCHeaders.messageFormat(contentType:)) ?? .notGRPC
+        if contentType == .notGRPC, rest != nil {
+            receiveRESTHeaders(headers, endStream: endStream)
+            return
+        }
         guard headers.first(name: ":method") == "POST" else {
             rejectWithHTTPStatus("405", message: "gRPC requires POST")
             return
         }
-        switch headers.first(name: "content-type").map(GRPCHeaders.messageFormat(contentType:)) ?? .notGRPC {
+        switch contentType {
         case .grpc(let format):
             messageFormat = format
         case .unsupported(let subtype):
@@ -272,7 +288,7 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
         switch state {
         case .open(let requests):
             requests.finish(throwing: error)
-        case .idle, .halfClosed, .closed:
+        case .idle, .halfClosed, .closed, .readingREST:
             break
         }
         state = .closed
@@ -313,6 +329,10 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
     /// Writes a part; messages are gathered in `batch`, which is written before anything else.
     private func write(_ part: ResponsePart, batch: inout DataBatcher) {
         guard !ended else { return }
+        if answersREST {
+            writeREST(part)
+            return
+        }
         if case .message = part {} else { writeData(batch.take()) }
         switch part {
         case .headers(let metadata, let compression):

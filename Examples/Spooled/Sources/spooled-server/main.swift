@@ -48,13 +48,17 @@ struct SpooledServer: AsyncParsableCommand {
         }
         say("spooled-server store \(location)")
 
-        var transportConfiguration = HTTP2ServerTransport.Configuration()
-        transportConfiguration.maxReceiveMessageSize = maxMessageBytes
-        let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: port), configuration: transportConfiguration)
         let health = HealthService()
         let services: [any RegistrableService] = [
             QueueServiceProvider(store: jobs, tenants: tenants), WorkerServiceProvider(store: jobs, tenants: tenants), health,
         ]
+        var transportConfiguration = HTTP2ServerTransport.Configuration()
+        transportConfiguration.maxReceiveMessageSize = maxMessageBytes
+        // REST/JSON beside gRPC on the same port, from spooled.proto's google.api.http options.
+        var restConfiguration = RESTConfiguration()
+        restConfiguration.maxBodyBytes = maxMessageBytes
+        transportConfiguration.rest = try RESTTranscoder(services: services, configuration: restConfiguration)
+        let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: port), configuration: transportConfiguration)
         let registry = PrometheusCollectorRegistry()
         let factory = GRPCPrometheusNaming.metricsFactory(registry: registry)
         let server = GRPCServer(
