@@ -24,8 +24,8 @@ let package = Package(
     ],
     targets: [
         // spooled.proto becomes Swift at build time (SwiftPM needs one Swift file in the target).
-        // It imports google/api/annotations.proto (from Sluice's Protos/, see
-        // sluice-protoc.json), whose types live in SluiceDescriptors.
+        // It imports google/api/annotations.proto (from Sluice's Protos/, which the build
+        // plugin puts on protoc's path), whose types live in SluiceDescriptors.
         .target(
             name: "SpooledAPI",
             dependencies: [

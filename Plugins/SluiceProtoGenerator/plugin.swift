@@ -47,6 +47,14 @@ struct SluiceProtoGenerator: BuildToolPlugin {
         } else if let path = protocOnPath(environment) {
             arguments += ["--protoc-on-path", path]
         }
+        // Sluice's Protos/ (google/api/annotations.proto for google.api.http, google/rpc/...),
+        // found beside this plugin's source in Sluice's checkout, so that a target's protos
+        // import them without an importPaths entry.
+        let sluiceProtos = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appending(path: "Protos")
+        if FileManager.default.fileExists(atPath: sluiceProtos.appending(path: "google/api/annotations.proto").path) {
+            arguments += ["--sluice-protos", sluiceProtos.path]
+        }
         arguments.append("--")
         arguments += relative
 

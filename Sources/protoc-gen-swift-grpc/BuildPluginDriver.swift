@@ -21,6 +21,9 @@ enum BuildPluginDriver {
         var output: String = ""
         var protocFromEnvironment: String?
         var protocOnPath: String?
+        /// Sluice's own Protos/ folder (google/api/annotations.proto, google/rpc/status.proto,
+        /// ...), searched after the target's folder and its import paths.
+        var sluiceProtos: String?
         var files: [String] = []
 
         init(arguments: [String]) throws {
@@ -37,6 +40,7 @@ enum BuildPluginDriver {
                 case "--output": output = value
                 case "--protoc-from-environment": protocFromEnvironment = value
                 case "--protoc-on-path": protocOnPath = value
+                case "--sluice-protos": sluiceProtos = value
                 default: throw Failure(description: "unknown argument \(argument)")
                 }
             }
@@ -106,6 +110,9 @@ enum BuildPluginDriver {
                     throw Failure(description: "\(plan.config): import path '\(path)' does not exist (\(url.standardizedFileURL.path))")
                 }
                 protocArguments.append("--proto_path=\(url.standardizedFileURL.path)")
+            }
+            if let sluiceProtos = plan.sluiceProtos, FileManager.default.fileExists(atPath: sluiceProtos) {
+                protocArguments.append("--proto_path=\(sluiceProtos)")
             }
             // The well-known types ship beside protoc: /usr/bin/protoc with /usr/include on
             // Debian, bin/protoc with include/ in protoc's release archives.

@@ -47,6 +47,28 @@ struct BuildPluginDriverTests {
         #expect(regenerated.contains("ClientProtocol"))
     }
 
+    @Test("with --sluice-protos a proto imports google/api/annotations.proto and its HTTP bindings are generated")
+    func sluiceProtos() async throws {
+        let dir = try target(config: nil)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+            syntax = "proto3";
+            package demo;
+            import "google/api/annotations.proto";
+            message Ping { string text = 1; }
+            service Pinger { rpc Send(Ping) returns (Ping) { option (google.api.http) = { post: "/v1/ping" body: "*" }; } }
+            """.write(to: dir.appending(path: "api/ping.proto"), atomically: true, encoding: .utf8)
+        let result = try await run(pluginBinary.path, [
+            "--sluice-build-plugin", "--config", dir.appending(path: "sluice-protoc.json").path, "--root", dir.path,
+            "--output", dir.appending(path: "out").path, "--protoc-on-path", "/usr/bin/protoc",
+            "--sluice-protos", repositoryRoot.appending(path: "Protos").path, "--", "api/ping.proto",
+        ])
+        #expect(result.status == 0, "\(result.output)")
+        let generated = try String(contentsOf: dir.appending(path: "out/api_ping.pb.swift"), encoding: .utf8)
+        #expect(generated.contains(#"httpMethod: "POST", path: "/v1/ping", body: "*""#))
+        #expect(generated.contains("import SluiceDescriptors"))
+    }
+
     @Test("without sluice-protoc.json the defaults apply")
     func noConfiguration() async throws {
         let dir = try target(config: nil)
