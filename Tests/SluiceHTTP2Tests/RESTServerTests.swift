@@ -39,6 +39,7 @@ struct RESTServerTests {
                                 interceptors: [RequireKey()])
         var configuration = RESTConfiguration()
         configuration.maxBodyBytes = 1024
+        configuration.requestTimeout = .seconds(1)
         let rest = try RESTServer(server: server, services: services, configuration: configuration, host: "127.0.0.1", port: 0)
         let serving = Task { try await server.serve() }
         let restServing = Task { try await rest.run() }
@@ -84,6 +85,24 @@ struct RESTServerTests {
                                            "\(base)/v1/search?query=a", "\(base)/v1/search?query=b"])
         // curl prints each body, then how many connections it opened for it.
         #expect(twice.output == "{\"query\":\"a\"}1\n{\"query\":\"b\"}0\n", "\(twice.output)")
+
+        // A trickled request and an idle keep-alive connection are both closed at the timeout.
+        let slow = try await run("/usr/bin/env", ["python3", "-c", """
+            import socket, time
+            def closed_after(first):
+                s = socket.create_connection(("127.0.0.1", \(try await rest.listeningPort)))
+                s.sendall(first)
+                start = time.monotonic()
+                s.settimeout(10)
+                while s.recv(4096):
+                    pass
+                return time.monotonic() - start
+            trickle = closed_after(b"GET /v1/search HTTP/1.1\\r\\nHost: x\\r\\n")
+            idle = closed_after(b"GET /v1/search?query=q HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+            print("trickle %.1f idle %.1f" % (trickle, idle))
+            """])
+        let times = slow.output.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        #expect(times.count == 2 && times.allSatisfy { $0 >= 0.5 && $0 < 5 }, "\(slow.output)")
     }
 
     @Test("on the gRPC port: REST over HTTP/1.1 and HTTP/2 beside gRPC, told apart by first bytes and content type")

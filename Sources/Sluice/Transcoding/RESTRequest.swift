@@ -79,6 +79,9 @@ public struct RESTConfiguration: Sendable {
     public var forwardedHeaders: Set<String> = ["authorization", "x-api-key", "x-request-id", "traceparent", "tracestate"]
     /// The largest request body accepted; a larger one is 413.
     public var maxBodyBytes = MessageSizeLimits.defaultMaxReceive
+    /// How long an HTTP/1.1 connection may take to send a whole request, and may stay idle
+    /// between requests, before it is closed (the clock stops while a request is answered).
+    public var requestTimeout = Duration.seconds(30)
 
     /// The defaults.
     public init() {}

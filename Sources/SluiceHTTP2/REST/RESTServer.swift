@@ -51,6 +51,7 @@ public final class RESTServer: Sendable {
 
     /// Listens and serves until the calling task is cancelled; throws if it cannot bind.
     public func run() async throws {
+        let requestTimeout = transcoder.configuration.requestTimeout
         let listener: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
         do {
             listener = try await ServerBootstrap(group: group)
@@ -58,6 +59,7 @@ public final class RESTServer: Sendable {
                 .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(RESTRequestTimeout(timeout: requestTimeout))
                         return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
                     }
                 }

@@ -255,6 +255,7 @@ public final class HTTP2ServerTransport: ServerTransport {
     /// An HTTP/1.1 connection of REST requests, whose calls count as the server's own.
     private func configureHTTP1(_ channel: any Channel, transcoder: RESTTranscoder) throws {
         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+        try channel.pipeline.syncOperations.addHandler(RESTRequestTimeout(timeout: transcoder.configuration.requestTimeout))
         let connection = try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
         let dispatch: @Sendable (ServerStream) async -> Void = { [weak self] stream in
             guard let call = self?.startCall(stream) else {
