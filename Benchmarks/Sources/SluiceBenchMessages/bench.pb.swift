@@ -52,7 +52,7 @@ public struct Bench_Job: Sendable, Hashable {
 
     public var unknownFields = SluiceProto.UnknownFields()
 
-    public enum Status: SluiceProto.ProtoEnum, CaseIterable {
+    public enum Status: SluiceProto.JSONEnum, CaseIterable {
         case unspecified // = 0
         case pending // = 1
         case processing // = 2
@@ -90,6 +90,26 @@ public struct Bench_Job: Sendable, Hashable {
             .processing,
             .completed,
         ]
+
+        public init?(protoName name: String) {
+            switch name {
+            case "STATUS_UNSPECIFIED": self = .unspecified
+            case "STATUS_PENDING": self = .pending
+            case "STATUS_PROCESSING": self = .processing
+            case "STATUS_COMPLETED": self = .completed
+            default: return nil
+            }
+        }
+
+        public var protoName: String? {
+            switch self {
+            case .unspecified: return "STATUS_UNSPECIFIED"
+            case .pending: return "STATUS_PENDING"
+            case .processing: return "STATUS_PROCESSING"
+            case .completed: return "STATUS_COMPLETED"
+            case .UNRECOGNIZED: return nil
+            }
+        }
     }
 
     public struct RetryPolicy: Sendable, Hashable {
@@ -188,12 +208,89 @@ public struct Bench_Blob: Sendable, Hashable {
     public init() {}
 }
 
+/// Heavy on the well-known types, which JSON writes in their special forms.
+public struct Bench_WellKnown: Sendable, Hashable {
+    public var times: [Google_Protobuf_Timestamp] = []
+
+    public var durations: [Google_Protobuf_Duration] = []
+
+    public var attributes: Google_Protobuf_Struct {
+        get { self._attributes ?? Google_Protobuf_Struct() }
+        set { self._attributes = newValue }
+    }
+    /// Whether `attributes` has been set.
+    public var hasAttributes: Bool { self._attributes != nil }
+    /// Resets `attributes` to its default and clears its presence.
+    public mutating func clearAttributes() { self._attributes = nil }
+
+    public var mask: Google_Protobuf_FieldMask {
+        get { self._mask ?? Google_Protobuf_FieldMask() }
+        set { self._mask = newValue }
+    }
+    /// Whether `mask` has been set.
+    public var hasMask: Bool { self._mask != nil }
+    /// Resets `mask` to its default and clears its presence.
+    public mutating func clearMask() { self._mask = nil }
+
+    public var count: Google_Protobuf_Int64Value {
+        get { self._count ?? Google_Protobuf_Int64Value() }
+        set { self._count = newValue }
+    }
+    /// Whether `count` has been set.
+    public var hasCount: Bool { self._count != nil }
+    /// Resets `count` to its default and clears its presence.
+    public mutating func clearCount() { self._count = nil }
+
+    public var note: Google_Protobuf_StringValue {
+        get { self._note ?? Google_Protobuf_StringValue() }
+        set { self._note = newValue }
+    }
+    /// Whether `note` has been set.
+    public var hasNote: Bool { self._note != nil }
+    /// Resets `note` to its default and clears its presence.
+    public mutating func clearNote() { self._note = nil }
+
+    public var flag: Google_Protobuf_BoolValue {
+        get { self._flag ?? Google_Protobuf_BoolValue() }
+        set { self._flag = newValue }
+    }
+    /// Whether `flag` has been set.
+    public var hasFlag: Bool { self._flag != nil }
+    /// Resets `flag` to its default and clears its presence.
+    public mutating func clearFlag() { self._flag = nil }
+
+    public var anys: [Google_Protobuf_Any] = []
+
+    public var ratio: Google_Protobuf_DoubleValue {
+        get { self._ratio ?? Google_Protobuf_DoubleValue() }
+        set { self._ratio = newValue }
+    }
+    /// Whether `ratio` has been set.
+    public var hasRatio: Bool { self._ratio != nil }
+    /// Resets `ratio` to its default and clears its presence.
+    public mutating func clearRatio() { self._ratio = nil }
+
+    public var unknownFields = SluiceProto.UnknownFields()
+
+    public init() {}
+
+    fileprivate var _attributes: Google_Protobuf_Struct? = nil
+    fileprivate var _mask: Google_Protobuf_FieldMask? = nil
+    fileprivate var _count: Google_Protobuf_Int64Value? = nil
+    fileprivate var _note: Google_Protobuf_StringValue? = nil
+    fileprivate var _flag: Google_Protobuf_BoolValue? = nil
+    fileprivate var _ratio: Google_Protobuf_DoubleValue? = nil
+}
+
 // MARK: - bench.Echo
 
 /// The RPC benchmarks' echo service.
 public enum Bench_Echo {
     /// The service's fully qualified name.
     public static let name = "bench.Echo"
+
+    /// The `.proto` file that defines the service, with its imports, for reflection.
+    public static var fileDescriptor: SluiceProto.ProtoFileDescriptor { ProtoFile_bench_proto.descriptor }
 
     /// Descriptors of the service's methods, for routing, interceptors and reflection.
     public enum Method {
@@ -272,6 +369,9 @@ extension Bench_Echo.ClientProtocol {
 }
 
 extension Bench_Echo.ServiceProtocol {
+    /// The `.proto` file that defines bench.Echo, for reflection.
+    public var fileDescriptor: SluiceProto.ProtoFileDescriptor? { Bench_Echo.fileDescriptor }
+
     public func registerMethods(with router: inout Sluice.RPCRouter) {
         router.register(Bench_Echo.Method.Unary.descriptor, handler: Sluice.ServerHandlers.unary { request, context in
             try await self.unary(request: request, context: context)
@@ -280,6 +380,61 @@ extension Bench_Echo.ServiceProtocol {
             try await self.stream(requests: requests, responses: responses, context: context)
         })
     }
+}
+
+// MARK: - Descriptor
+
+/// `bench.proto` as protoc saw it (without comments), for reflection and schema tools.
+public enum ProtoFile_bench_proto {
+    /// The file's `FileDescriptorProto` and the descriptors of the files it imports.
+    public static let descriptor = SluiceProto.ProtoFileDescriptor(name: "bench.proto", base64: base64, dependencies: dependencies)
+
+    private static var dependencies: [SluiceProto.ProtoFileDescriptor] {
+        [
+            SluiceProto.ProtoFile_google_protobuf_any_proto.descriptor,
+            SluiceProto.ProtoFile_google_protobuf_duration_proto.descriptor,
+            SluiceProto.ProtoFile_google_protobuf_field_mask_proto.descriptor,
+            SluiceProto.ProtoFile_google_protobuf_struct_proto.descriptor,
+            SluiceProto.ProtoFile_google_protobuf_timestamp_proto.descriptor,
+            SluiceProto.ProtoFile_google_protobuf_wrappers_proto.descriptor,
+        ]
+    }
+
+    private static let base64 = """
+    CgtiZW5jaC5wcm90bxIFYmVuY2gaGWdvb2dsZS9wcm90b2J1Zi9hbnkucHJvdG8aHmdvb2dsZS9w
+    cm90b2J1Zi9kdXJhdGlvbi5wcm90bxogZ29vZ2xlL3Byb3RvYnVmL2ZpZWxkX21hc2sucHJvdG8a
+    HGdvb2dsZS9wcm90b2J1Zi9zdHJ1Y3QucHJvdG8aH2dvb2dsZS9wcm90b2J1Zi90aW1lc3RhbXAu
+    cHJvdG8aHmdvb2dsZS9wcm90b2J1Zi93cmFwcGVycy5wcm90byK+BgoDSm9iEg4KAmlkGAEgASgJ
+    UgJpZBIdCgpxdWV1ZV9uYW1lGAIgASgJUglxdWV1ZU5hbWUSGAoHcGF5bG9hZBgDIAEoCVIHcGF5
+    bG9hZBIaCghwcmlvcml0eRgEIAEoBVIIcHJpb3JpdHkSKQoGc3RhdHVzGAUgASgOMhEuYmVuY2gu
+    Sm9iLlN0YXR1c1IGc3RhdHVzEjkKCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYu
+    VGltZXN0YW1wUgljcmVhdGVkQXQSRAoQbGVhc2VfZXhwaXJlc19hdBgHIAEoCzIaLmdvb2dsZS5w
+    cm90b2J1Zi5UaW1lc3RhbXBSDmxlYXNlRXhwaXJlc0F0EigKBHRhZ3MYCCADKAsyFC5iZW5jaC5K
+    b2IuVGFnc0VudHJ5UgR0YWdzEiwKBXJldHJ5GAkgASgLMhYuYmVuY2guSm9iLlJldHJ5UG9saWN5
+    UgVyZXRyeRIuCghhdHRlbXB0cxgKIAMoCzISLmJlbmNoLkpvYi5BdHRlbXB0UghhdHRlbXB0cxIa
+    CghzZXF1ZW5jZRgLIAEoBFIIc2VxdWVuY2UabQoLUmV0cnlQb2xpY3kSHwoLbWF4X3JldHJpZXMY
+    ASABKAVSCm1heFJldHJpZXMSHQoKYmFja29mZl9tcxgCIAEoA1IJYmFja29mZk1zEh4KCm11bHRp
+    cGxpZXIYAyABKAFSCm11bHRpcGxpZXIadwoHQXR0ZW1wdBIbCgl3b3JrZXJfaWQYASABKAlSCHdv
+    cmtlcklkEjkKCnN0YXJ0ZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUglz
+    dGFydGVkQXQSFAoFZXJyb3IYAyABKAlSBWVycm9yGjcKCVRhZ3NFbnRyeRIQCgNrZXkYASABKAlS
+    A2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBImEKBlN0YXR1cxIWChJTVEFUVVNfVU5TUEVD
+    SUZJRUQQABISCg5TVEFUVVNfUEVORElORxABEhUKEVNUQVRVU19QUk9DRVNTSU5HEAISFAoQU1RB
+    VFVTX0NPTVBMRVRFRBADIlYKBEl0ZW0SDgoCaWQYASABKANSAmlkEhIKBG5hbWUYAiABKAlSBG5h
+    bWUSFAoFcHJpY2UYAyABKAFSBXByaWNlEhQKBWZsYWdzGAQgAygFUgVmbGFncyIqCgVCYXRjaBIh
+    CgVpdGVtcxgBIAMoCzILLmJlbmNoLkl0ZW1SBWl0ZW1zIlkKBk5lc3RlZBIjCgVjaGlsZBgBIAEo
+    CzINLmJlbmNoLk5lc3RlZFIFY2hpbGQSFAoFZGVwdGgYAiABKAVSBWRlcHRoEhQKBWxhYmVsGAMg
+    ASgJUgVsYWJlbCIuCgRCbG9iEhIKBG5hbWUYASABKAlSBG5hbWUSEgoEZGF0YRgCIAEoDFIEZGF0
+    YSLSAwoJV2VsbEtub3duEjAKBXRpbWVzGAEgAygLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFt
+    cFIFdGltZXMSNwoJZHVyYXRpb25zGAIgAygLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uUglk
+    dXJhdGlvbnMSNwoKYXR0cmlidXRlcxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3RSCmF0
+    dHJpYnV0ZXMSLgoEbWFzaxgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tSBG1hc2sS
+    MQoFY291bnQYBSABKAsyGy5nb29nbGUucHJvdG9idWYuSW50NjRWYWx1ZVIFY291bnQSMAoEbm90
+    ZRgGIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5TdHJpbmdWYWx1ZVIEbm90ZRIuCgRmbGFnGAcgASgL
+    MhouZ29vZ2xlLnByb3RvYnVmLkJvb2xWYWx1ZVIEZmxhZxIoCgRhbnlzGAggAygLMhQuZ29vZ2xl
+    LnByb3RvYnVmLkFueVIEYW55cxIyCgVyYXRpbxgJIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5Eb3Vi
+    bGVWYWx1ZVIFcmF0aW8yUQoERWNobxIhCgVVbmFyeRILLmJlbmNoLkl0ZW0aCy5iZW5jaC5JdGVt
+    EiYKBlN0cmVhbRILLmJlbmNoLkl0ZW0aCy5iZW5jaC5JdGVtKAEwAWIGcHJvdG8z
+    """
 }
 
 // MARK: - Wire format
@@ -621,5 +776,463 @@ extension Bench_Blob: SluiceProto.Message {
             writer.write(SluiceProto.ProtoBytes.self, field: 2, self.data)
         }
         writer.writeUnknown(self.unknownFields)
+    }
+}
+
+extension Bench_WellKnown: SluiceProto.Message {
+    public static let protoMessageName = "bench.WellKnown"
+
+    public mutating func decodeField(number: Int, wireType: SluiceProto.WireType, from reader: inout SluiceProto.WireReader) throws {
+        switch number {
+        case 1 where wireType == .lengthDelimited:
+            try reader.readRepeatedMessage(into: &self.times)
+        case 2 where wireType == .lengthDelimited:
+            try reader.readRepeatedMessage(into: &self.durations)
+        case 3 where wireType == .lengthDelimited:
+            try reader.readMessage(into: &self._attributes)
+        case 4 where wireType == .lengthDelimited:
+            try reader.readMessage(into: &self._mask)
+        case 5 where wireType == .lengthDelimited:
+            try reader.readMessage(into: &self._count)
+        case 6 where wireType == .lengthDelimited:
+            try reader.readMessage(into: &self._note)
+        case 7 where wireType == .lengthDelimited:
+            try reader.readMessage(into: &self._flag)
+        case 8 where wireType == .lengthDelimited:
+            try reader.readRepeatedMessage(into: &self.anys)
+        case 9 where wireType == .lengthDelimited:
+            try reader.readMessage(into: &self._ratio)
+        default:
+            try reader.skipField(wireType: wireType, fieldNumber: number, into: &self.unknownFields)
+        }
+    }
+
+    public func computeSize(_ cache: inout SluiceProto.SizeCache) -> Int {
+        var size = self.unknownFields.count
+        size += cache.sizeRepeatedMessage(field: 1, self.times)
+        size += cache.sizeRepeatedMessage(field: 2, self.durations)
+        if let value = self._attributes {
+            size += cache.sizeMessage(field: 3, value)
+        }
+        if let value = self._mask {
+            size += cache.sizeMessage(field: 4, value)
+        }
+        if let value = self._count {
+            size += cache.sizeMessage(field: 5, value)
+        }
+        if let value = self._note {
+            size += cache.sizeMessage(field: 6, value)
+        }
+        if let value = self._flag {
+            size += cache.sizeMessage(field: 7, value)
+        }
+        size += cache.sizeRepeatedMessage(field: 8, self.anys)
+        if let value = self._ratio {
+            size += cache.sizeMessage(field: 9, value)
+        }
+        return size
+    }
+
+    public func encode(to writer: inout SluiceProto.WireWriter) {
+        writer.writeRepeatedMessage(field: 1, self.times)
+        writer.writeRepeatedMessage(field: 2, self.durations)
+        if let value = self._attributes {
+            writer.writeMessage(field: 3, value)
+        }
+        if let value = self._mask {
+            writer.writeMessage(field: 4, value)
+        }
+        if let value = self._count {
+            writer.writeMessage(field: 5, value)
+        }
+        if let value = self._note {
+            writer.writeMessage(field: 6, value)
+        }
+        if let value = self._flag {
+            writer.writeMessage(field: 7, value)
+        }
+        writer.writeRepeatedMessage(field: 8, self.anys)
+        if let value = self._ratio {
+            writer.writeMessage(field: 9, value)
+        }
+        writer.writeUnknown(self.unknownFields)
+    }
+}
+
+// MARK: - JSON
+
+extension Bench_Job: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "id", protoName: "id"),
+        .init(number: 2, jsonName: "queueName", protoName: "queue_name"),
+        .init(number: 3, jsonName: "payload", protoName: "payload"),
+        .init(number: 4, jsonName: "priority", protoName: "priority"),
+        .init(number: 5, jsonName: "status", protoName: "status"),
+        .init(number: 6, jsonName: "createdAt", protoName: "created_at"),
+        .init(number: 7, jsonName: "leaseExpiresAt", protoName: "lease_expires_at"),
+        .init(number: 8, jsonName: "tags", protoName: "tags"),
+        .init(number: 9, jsonName: "retry", protoName: "retry"),
+        .init(number: 10, jsonName: "attempts", protoName: "attempts"),
+        .init(number: 11, jsonName: "sequence", protoName: "sequence"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.id.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("id", "id", SluiceProto.ProtoString.self, self.id)
+        }
+        if !self.queueName.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("queueName", "queue_name", SluiceProto.ProtoString.self, self.queueName)
+        }
+        if !self.payload.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("payload", "payload", SluiceProto.ProtoString.self, self.payload)
+        }
+        if self.priority != 0 || encoder.writesDefaults {
+            try encoder.writeField("priority", "priority", SluiceProto.ProtoInt32.self, self.priority)
+        }
+        if self.status.rawValue != 0 || encoder.writesDefaults {
+            try encoder.writeField("status", "status", SluiceProto.ProtoEnumCodec<Bench_Job.Status>.self, self.status)
+        }
+        if let value = self._createdAt {
+            try encoder.writeField("createdAt", "created_at", SluiceProto.ProtoMessageCodec<Google_Protobuf_Timestamp>.self, value)
+        }
+        if let value = self._leaseExpiresAt {
+            try encoder.writeField("leaseExpiresAt", "lease_expires_at", SluiceProto.ProtoMessageCodec<Google_Protobuf_Timestamp>.self, value)
+        }
+        if !self.tags.isEmpty || encoder.writesDefaults {
+            try encoder.writeMapField("tags", "tags", SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, self.tags)
+        }
+        if let value = self._retry {
+            try encoder.writeField("retry", "retry", SluiceProto.ProtoMessageCodec<Bench_Job.RetryPolicy>.self, value)
+        }
+        if !self.attempts.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("attempts", "attempts", SluiceProto.ProtoMessageCodec<Bench_Job.Attempt>.self, self.attempts)
+        }
+        if self.sequence != 0 || encoder.writesDefaults {
+            try encoder.writeField("sequence", "sequence", SluiceProto.ProtoUInt64.self, self.sequence)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "bench.Job") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.id)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.queueName)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.payload)
+            case 4:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.priority)
+            case 5:
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Bench_Job.Status>.self, value, into: &message.status)
+            case 6:
+                try decoder.readMessage(value, into: &message._createdAt)
+            case 7:
+                try decoder.readMessage(value, into: &message._leaseExpiresAt)
+            case 8:
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, value, into: &message.tags)
+            case 9:
+                try decoder.readMessage(value, into: &message._retry)
+            case 10:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Bench_Job.Attempt>.self, value, into: &message.attempts)
+            case 11:
+                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, value, into: &message.sequence)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Bench_Job.RetryPolicy: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "maxRetries", protoName: "max_retries"),
+        .init(number: 2, jsonName: "backoffMs", protoName: "backoff_ms"),
+        .init(number: 3, jsonName: "multiplier", protoName: "multiplier"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.maxRetries != 0 || encoder.writesDefaults {
+            try encoder.writeField("maxRetries", "max_retries", SluiceProto.ProtoInt32.self, self.maxRetries)
+        }
+        if self.backoffMs != 0 || encoder.writesDefaults {
+            try encoder.writeField("backoffMs", "backoff_ms", SluiceProto.ProtoInt64.self, self.backoffMs)
+        }
+        if self.multiplier.bitPattern != 0 || encoder.writesDefaults {
+            try encoder.writeField("multiplier", "multiplier", SluiceProto.ProtoDouble.self, self.multiplier)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "bench.Job.RetryPolicy") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.maxRetries)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.backoffMs)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.multiplier)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Bench_Job.Attempt: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "workerId", protoName: "worker_id"),
+        .init(number: 2, jsonName: "startedAt", protoName: "started_at"),
+        .init(number: 3, jsonName: "error", protoName: "error"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.workerID.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("workerId", "worker_id", SluiceProto.ProtoString.self, self.workerID)
+        }
+        if let value = self._startedAt {
+            try encoder.writeField("startedAt", "started_at", SluiceProto.ProtoMessageCodec<Google_Protobuf_Timestamp>.self, value)
+        }
+        if !self.error.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("error", "error", SluiceProto.ProtoString.self, self.error)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "bench.Job.Attempt") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.workerID)
+            case 2:
+                try decoder.readMessage(value, into: &message._startedAt)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.error)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Bench_Item: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "id", protoName: "id"),
+        .init(number: 2, jsonName: "name", protoName: "name"),
+        .init(number: 3, jsonName: "price", protoName: "price"),
+        .init(number: 4, jsonName: "flags", protoName: "flags"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if self.id != 0 || encoder.writesDefaults {
+            try encoder.writeField("id", "id", SluiceProto.ProtoInt64.self, self.id)
+        }
+        if !self.name.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, self.name)
+        }
+        if self.price.bitPattern != 0 || encoder.writesDefaults {
+            try encoder.writeField("price", "price", SluiceProto.ProtoDouble.self, self.price)
+        }
+        if !self.flags.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("flags", "flags", SluiceProto.ProtoInt32.self, self.flags)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "bench.Item") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.id)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.price)
+            case 4:
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.flags)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Bench_Batch: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "items", protoName: "items"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.items.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("items", "items", SluiceProto.ProtoMessageCodec<Bench_Item>.self, self.items)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "bench.Batch") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Bench_Item>.self, value, into: &message.items)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Bench_Nested: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "child", protoName: "child"),
+        .init(number: 2, jsonName: "depth", protoName: "depth"),
+        .init(number: 3, jsonName: "label", protoName: "label"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if let value = self._child?.wrapped {
+            try encoder.writeField("child", "child", SluiceProto.ProtoMessageCodec<Bench_Nested>.self, value)
+        }
+        if self.depth != 0 || encoder.writesDefaults {
+            try encoder.writeField("depth", "depth", SluiceProto.ProtoInt32.self, self.depth)
+        }
+        if !self.label.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("label", "label", SluiceProto.ProtoString.self, self.label)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "bench.Nested") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readMessage(value, into: &message._child)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.depth)
+            case 3:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.label)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Bench_Blob: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "name", protoName: "name"),
+        .init(number: 2, jsonName: "data", protoName: "data"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.name.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("name", "name", SluiceProto.ProtoString.self, self.name)
+        }
+        if !self.data.isEmpty || encoder.writesDefaults {
+            try encoder.writeField("data", "data", SluiceProto.ProtoBytes.self, self.data)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "bench.Blob") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+            case 2:
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.data)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Bench_WellKnown: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "times", protoName: "times"),
+        .init(number: 2, jsonName: "durations", protoName: "durations"),
+        .init(number: 3, jsonName: "attributes", protoName: "attributes"),
+        .init(number: 4, jsonName: "mask", protoName: "mask"),
+        .init(number: 5, jsonName: "count", protoName: "count"),
+        .init(number: 6, jsonName: "note", protoName: "note"),
+        .init(number: 7, jsonName: "flag", protoName: "flag"),
+        .init(number: 8, jsonName: "anys", protoName: "anys"),
+        .init(number: 9, jsonName: "ratio", protoName: "ratio"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.times.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("times", "times", SluiceProto.ProtoMessageCodec<Google_Protobuf_Timestamp>.self, self.times)
+        }
+        if !self.durations.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("durations", "durations", SluiceProto.ProtoMessageCodec<Google_Protobuf_Duration>.self, self.durations)
+        }
+        if let value = self._attributes {
+            try encoder.writeField("attributes", "attributes", SluiceProto.ProtoMessageCodec<Google_Protobuf_Struct>.self, value)
+        }
+        if let value = self._mask {
+            try encoder.writeField("mask", "mask", SluiceProto.ProtoMessageCodec<Google_Protobuf_FieldMask>.self, value)
+        }
+        if let value = self._count {
+            try encoder.writeField("count", "count", SluiceProto.ProtoMessageCodec<Google_Protobuf_Int64Value>.self, value)
+        }
+        if let value = self._note {
+            try encoder.writeField("note", "note", SluiceProto.ProtoMessageCodec<Google_Protobuf_StringValue>.self, value)
+        }
+        if let value = self._flag {
+            try encoder.writeField("flag", "flag", SluiceProto.ProtoMessageCodec<Google_Protobuf_BoolValue>.self, value)
+        }
+        if !self.anys.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("anys", "anys", SluiceProto.ProtoMessageCodec<Google_Protobuf_Any>.self, self.anys)
+        }
+        if let value = self._ratio {
+            try encoder.writeField("ratio", "ratio", SluiceProto.ProtoMessageCodec<Google_Protobuf_DoubleValue>.self, value)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "bench.WellKnown") { message, number, value, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Timestamp>.self, value, into: &message.times)
+            case 2:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Duration>.self, value, into: &message.durations)
+            case 3:
+                try decoder.readMessage(value, into: &message._attributes)
+            case 4:
+                try decoder.readMessage(value, into: &message._mask)
+            case 5:
+                try decoder.readMessage(value, into: &message._count)
+            case 6:
+                try decoder.readMessage(value, into: &message._note)
+            case 7:
+                try decoder.readMessage(value, into: &message._flag)
+            case 8:
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Any>.self, value, into: &message.anys)
+            case 9:
+                try decoder.readMessage(value, into: &message._ratio)
+            default:
+                break
+            }
+        }
     }
 }

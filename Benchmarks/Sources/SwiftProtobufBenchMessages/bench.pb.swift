@@ -247,6 +247,84 @@ public nonisolated struct Bench_Blob: Sendable {
   public init() {}
 }
 
+/// Heavy on the well-known types, which JSON writes in their special forms.
+public nonisolated struct Bench_WellKnown: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var times: [SwiftProtobuf.Google_Protobuf_Timestamp] = []
+
+  public var durations: [SwiftProtobuf.Google_Protobuf_Duration] = []
+
+  public var attributes: SwiftProtobuf.Google_Protobuf_Struct {
+    get {_attributes ?? SwiftProtobuf.Google_Protobuf_Struct()}
+    set {_attributes = newValue}
+  }
+  /// Returns true if `attributes` has been explicitly set.
+  public var hasAttributes: Bool {self._attributes != nil}
+  /// Clears the value of `attributes`. Subsequent reads from it will return its default value.
+  public mutating func clearAttributes() {self._attributes = nil}
+
+  public var mask: SwiftProtobuf.Google_Protobuf_FieldMask {
+    get {_mask ?? SwiftProtobuf.Google_Protobuf_FieldMask()}
+    set {_mask = newValue}
+  }
+  /// Returns true if `mask` has been explicitly set.
+  public var hasMask: Bool {self._mask != nil}
+  /// Clears the value of `mask`. Subsequent reads from it will return its default value.
+  public mutating func clearMask() {self._mask = nil}
+
+  public var count: SwiftProtobuf.Google_Protobuf_Int64Value {
+    get {_count ?? SwiftProtobuf.Google_Protobuf_Int64Value()}
+    set {_count = newValue}
+  }
+  /// Returns true if `count` has been explicitly set.
+  public var hasCount: Bool {self._count != nil}
+  /// Clears the value of `count`. Subsequent reads from it will return its default value.
+  public mutating func clearCount() {self._count = nil}
+
+  public var note: SwiftProtobuf.Google_Protobuf_StringValue {
+    get {_note ?? SwiftProtobuf.Google_Protobuf_StringValue()}
+    set {_note = newValue}
+  }
+  /// Returns true if `note` has been explicitly set.
+  public var hasNote: Bool {self._note != nil}
+  /// Clears the value of `note`. Subsequent reads from it will return its default value.
+  public mutating func clearNote() {self._note = nil}
+
+  public var flag: SwiftProtobuf.Google_Protobuf_BoolValue {
+    get {_flag ?? SwiftProtobuf.Google_Protobuf_BoolValue()}
+    set {_flag = newValue}
+  }
+  /// Returns true if `flag` has been explicitly set.
+  public var hasFlag: Bool {self._flag != nil}
+  /// Clears the value of `flag`. Subsequent reads from it will return its default value.
+  public mutating func clearFlag() {self._flag = nil}
+
+  public var anys: [SwiftProtobuf.Google_Protobuf_Any] = []
+
+  public var ratio: SwiftProtobuf.Google_Protobuf_DoubleValue {
+    get {_ratio ?? SwiftProtobuf.Google_Protobuf_DoubleValue()}
+    set {_ratio = newValue}
+  }
+  /// Returns true if `ratio` has been explicitly set.
+  public var hasRatio: Bool {self._ratio != nil}
+  /// Clears the value of `ratio`. Subsequent reads from it will return its default value.
+  public mutating func clearRatio() {self._ratio = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _attributes: SwiftProtobuf.Google_Protobuf_Struct? = nil
+  fileprivate var _mask: SwiftProtobuf.Google_Protobuf_FieldMask? = nil
+  fileprivate var _count: SwiftProtobuf.Google_Protobuf_Int64Value? = nil
+  fileprivate var _note: SwiftProtobuf.Google_Protobuf_StringValue? = nil
+  fileprivate var _flag: SwiftProtobuf.Google_Protobuf_BoolValue? = nil
+  fileprivate var _ratio: SwiftProtobuf.Google_Protobuf_DoubleValue? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "bench"
@@ -612,6 +690,80 @@ nonisolated extension Bench_Blob: SwiftProtobuf.Message, SwiftProtobuf._MessageI
   public static func ==(lhs: Bench_Blob, rhs: Bench_Blob) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.data != rhs.data {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bench_WellKnown: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WellKnown"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}times\0\u{1}durations\0\u{1}attributes\0\u{1}mask\0\u{1}count\0\u{1}note\0\u{1}flag\0\u{1}anys\0\u{1}ratio\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.times) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.durations) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._attributes) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._mask) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._count) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._note) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._flag) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.anys) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._ratio) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.times.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.times, fieldNumber: 1)
+    }
+    if !self.durations.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.durations, fieldNumber: 2)
+    }
+    try { if let v = self._attributes {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._mask {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._count {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._note {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._flag {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if !self.anys.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.anys, fieldNumber: 8)
+    }
+    try { if let v = self._ratio {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bench_WellKnown, rhs: Bench_WellKnown) -> Bool {
+    if lhs.times != rhs.times {return false}
+    if lhs.durations != rhs.durations {return false}
+    if lhs._attributes != rhs._attributes {return false}
+    if lhs._mask != rhs._mask {return false}
+    if lhs._count != rhs._count {return false}
+    if lhs._note != rhs._note {return false}
+    if lhs._flag != rhs._flag {return false}
+    if lhs.anys != rhs.anys {return false}
+    if lhs._ratio != rhs._ratio {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

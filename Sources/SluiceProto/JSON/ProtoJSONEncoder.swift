@@ -114,6 +114,8 @@ public struct ProtoJSONEncoder {
         bytes.append(contentsOf: text.utf8)
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     /// Writes a string, escaped as RFC 8259 requires (quotes, backslashes, control characters).
     public mutating func writeString(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
@@ -127,9 +129,8 @@ public struct ProtoJSONEncoder {
             case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
             case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
             case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
                 bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                          hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                                          Self.hexDigits[Int(byte >> 4)], Self.hexDigits[Int(byte & 0xF)]])
             default: bytes.append(byte)
             }
         }
