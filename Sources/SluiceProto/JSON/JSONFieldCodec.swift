@@ -9,7 +9,7 @@ import Foundation
 /// The same codec types that generated code names for the wire format conform, so a field's
 /// JSON is chosen by the codec it already has: `ProtoInt64` writes a string, `ProtoFloat`
 /// writes `"NaN"`, `ProtoBytes` base64, `ProtoEnumCodec` the value's name.
-public protocol JSONFieldCodec: FieldCodec {
+public protocol JSONFieldCodec: FieldCodec, SendableMetatype {
     /// Whether `null` is a value of this type rather than "not set" (`Value`, `NullValue`).
     static var acceptsJSONNull: Bool { get }
     /// Writes one value.

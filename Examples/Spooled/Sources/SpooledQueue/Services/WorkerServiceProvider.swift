@@ -79,6 +79,8 @@ private final class WorkerSession: Sendable {
         var free = 0
         var dispatcher: Task<Void, Never>?
         var timedOut = false
+        /// The worker sent `drain`: the dispatcher claims nothing more.
+        var draining = false
     }
 
     let tenant: Tenant
@@ -129,10 +131,14 @@ private final class WorkerSession: Sendable {
             case .heartbeat?:
                 try await outbox.send(try await heartbeat())
             case .drain?:
-                // No more jobs. A job already claimed is still sent (the dispatcher does not
-                // stop between a claim and its send), then `drained` says that was the last.
-                let dispatcher = state.withLock { $0.dispatcher }
-                dispatcher?.cancel()
+                // No more jobs. The dispatcher is told, not cancelled: a cancellation could land
+                // inside a claim the store has committed, leaving jobs leased but never sent.
+                // A claim in progress is finished and sent; then `drained` says it was the last.
+                let dispatcher = state.withLock { state -> Task<Void, Never>? in
+                    state.draining = true
+                    return state.dispatcher
+                }
+                wake.finish()
                 await dispatcher?.value
                 var drained = Spooled_V1_ServerMessage()
                 drained.drained = Spooled_V1_DrainAck()
@@ -164,8 +170,8 @@ private final class WorkerSession: Sendable {
     private func dispatch(_ queue: QueueID, worker: String, lease: Duration) async {
         for await _ in wakes {
             while !Task.isCancelled {
-                let free = state.withLock { $0.free }
-                guard free > 0 else { break }
+                let (free, draining) = state.withLock { ($0.free, $0.draining) }
+                guard free > 0, !draining else { break }
                 do {
                     let jobs = try await provider.delivery.next(queue, worker: worker, limit: free, lease: lease)
                     state.withLock { state in
@@ -180,7 +186,7 @@ private final class WorkerSession: Sendable {
                     }
                 } catch {
                     // The store failed (or the stream is ending): try again in a second.
-                    if Task.isCancelled { return }
+                    if Task.isCancelled || state.withLock({ $0.draining }) { return }
                     try? await Task.sleep(for: .seconds(1))
                 }
             }
