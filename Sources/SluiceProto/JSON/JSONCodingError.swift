@@ -39,6 +39,7 @@ public struct JSONDecodingError: Error, Hashable, Sendable, CustomStringConverti
     }
 
     /// The same error one level further out: `component` is `.name`, `[3]` or `["key"]`.
+    @usableFromInline
     func nested(under component: String) -> JSONDecodingError {
         var copy = self
         copy.path = "$" + component + path.dropFirst()
@@ -86,6 +87,7 @@ public struct JSONEncodingError: Error, Hashable, Sendable, CustomStringConverti
         self.path = path
     }
 
+    @usableFromInline
     func nested(under component: String) -> JSONEncodingError {
         var copy = self
         copy.path = "$" + component + path.dropFirst()
@@ -96,6 +98,7 @@ public struct JSONEncodingError: Error, Hashable, Sendable, CustomStringConverti
 }
 
 /// The path component of a map key: `["key"]`, with the key escaped as a JSON string.
+@usableFromInline
 func jsonPathKey(_ key: String) -> String {
     var text = "[\""
     for scalar in key.unicodeScalars {

@@ -39,12 +39,9 @@ public protocol JSONIntegerCodec: JSONMapKeyCodec where Value: FixedWidthInteger
 }
 
 extension JSONIntegerCodec {
+    @inlinable
     public static func writeJSON(_ value: Value, to encoder: inout ProtoJSONEncoder) throws {
-        if Value.bitWidth == 64 {
-            encoder.writeString(String(value))
-        } else {
-            encoder.writeRaw(String(value))
-        }
+        encoder.writeInteger(value, quoted: Value.bitWidth == 64)
     }
 
     public static func readJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws -> Value? {

@@ -6,6 +6,23 @@ enum JSONNumbers {
     /// Exponent and fraction forms are whole numbers when they come out even (`1e3`,
     /// `100.000`), as protobuf's parsers accept them; `0.5` and `1e-1` are not.
     static func exactInteger(_ text: Substring.UTF8View) -> (negative: Bool, magnitude: UInt64)? {
+        // The common form, plain digits (up to 19, which cannot overflow), read without the
+        // general path's digit buffer.
+        var plain = text[...]
+        let plainNegative = plain.first == UInt8(ascii: "-")
+        if plainNegative { plain = plain.dropFirst() }
+        if !plain.isEmpty, plain.count <= 19, plain.first != UInt8(ascii: "0") || plain.count == 1 {
+            var value: UInt64 = 0
+            var allDigits = true
+            for byte in plain {
+                guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else {
+                    allDigits = false
+                    break
+                }
+                value = value * 10 + UInt64(byte - UInt8(ascii: "0"))
+            }
+            if allDigits { return (plainNegative, value) }
+        }
         var bytes = text[...]
         var negative = false
         if bytes.first == UInt8(ascii: "-") {

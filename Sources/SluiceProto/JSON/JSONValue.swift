@@ -150,6 +150,8 @@ struct JSONParser {
             position += 1
             return .object(members)
         }
+        // Most objects have a few members: one allocation instead of a doubling per member.
+        members.reserveCapacity(8)
         while true {
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
@@ -181,6 +183,7 @@ struct JSONParser {
             position += 1
             return .array(values)
         }
+        values.reserveCapacity(4)
         while true {
             skipWhitespace()
             values.append(try parseValue())
@@ -213,7 +216,9 @@ struct JSONParser {
             guard position < bytes.count, isDigit(bytes[position]) else { throw error("expected a digit in the exponent") }
             while position < bytes.count, isDigit(bytes[position]) { position += 1 }
         }
-        return String(decoding: bytes[start..<position], as: UTF8.self)
+        // ASCII digits, signs and exponents: valid UTF-8 by construction.
+        let end = position
+        return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
     }
 
     private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
@@ -224,10 +229,14 @@ struct JSONParser {
         var result = ""
         func flush(_ end: Int) throws {
             guard runStart < end else { return }
-            guard let run = String(validating: bytes[runStart..<end], as: UTF8.self) else {
-                throw JSONParsingError("invalid UTF-8 in a string", at: runStart)
+            // The binary decoder's validator: the standard library's `String(validating:)`
+            // looks up runtime metadata on every call on Linux.
+            let run = try bytes.withUnsafeBufferPointer { buffer -> String in
+                let slice = UnsafeBufferPointer(rebasing: buffer[runStart..<end])
+                guard UTF8Validation.isValid(slice) else { throw JSONParsingError("invalid UTF-8 in a string", at: runStart) }
+                return String(decoding: slice, as: UTF8.self)
             }
-            result += run
+            if result.isEmpty { result = run } else { result += run }
         }
         while true {
             guard position < bytes.count else { throw error("unterminated string") }

@@ -22,6 +22,7 @@ public struct ProtoJSONDecoder {
     ///   - message: The message the fields are merged into.
     ///   - messageName: The message's full name, for errors.
     ///   - decodeField: Called with each known field's number and value.
+    @inlinable
     public mutating func decodeObject<M: JSONMessage>(
         _ json: JSONValue, fields: JSONFieldTable, into message: inout M, messageName: String,
         decodeField: (inout M, Int, JSONValue, inout ProtoJSONDecoder) throws -> Void
@@ -29,8 +30,18 @@ public struct ProtoJSONDecoder {
         guard case .object(let members) = json else {
             throw JSONDecodingError(.typeMismatch(expected: "an object (\(messageName))", found: json.kindDescription))
         }
-        var seenNumbers: [Int] = []
-        var seenOneofs: [Int] = []
+        // Which fields and oneofs were seen: bits for the first 64 (no allocation), a set past them.
+        var seenNumberBits: UInt64 = 0
+        var seenOneofBits: UInt64 = 0
+        var seenBeyond = Set<Int>()
+        func firstSighting(_ value: Int, _ bits: inout UInt64, offset: Int) -> Bool {
+            if value >= 0 && value < 64 {
+                let bit: UInt64 = 1 << UInt64(value)
+                defer { bits |= bit }
+                return bits & bit == 0
+            }
+            return seenBeyond.insert(value &+ offset).inserted
+        }
         for member in members {
             do {
                 guard let field = fields.field(named: member.name) else {
@@ -41,15 +52,14 @@ public struct ProtoJSONDecoder {
                     if options.ignoreUnknownFields { continue }
                     throw JSONDecodingError(.unknownField(name: member.name, message: messageName))
                 }
-                if seenNumbers.contains(field.number) {
+                guard firstSighting(field.number, &seenNumberBits, offset: 0) else {
                     throw JSONDecodingError(.duplicateField(name: member.name))
                 }
-                seenNumbers.append(field.number)
                 if field.oneofIndex >= 0, member.value != .null {
-                    if seenOneofs.contains(field.oneofIndex) {
+                    // Oneof indexes are kept apart from field numbers past 64 by a negative offset.
+                    guard firstSighting(field.oneofIndex, &seenOneofBits, offset: Int.min / 2) else {
                         throw JSONDecodingError(.oneofConflict(oneof: field.oneofName, message: messageName))
                     }
-                    seenOneofs.append(field.oneofIndex)
                 }
                 try decodeField(&message, field.number, member.value, &self)
             } catch let error as JSONDecodingError {
@@ -60,7 +70,8 @@ public struct ProtoJSONDecoder {
 
     /// A `"[pkg.ext]"` member: an extension from the registry, kept in the message's unknown
     /// fields as the binary decoder keeps it.
-    private mutating func decodeExtension<M: JSONMessage>(_ name: String, _ value: JSONValue, into message: inout M) throws {
+    @usableFromInline
+    mutating func decodeExtension<M: JSONMessage>(_ name: String, _ value: JSONValue, into message: inout M) throws {
         let extensionName = String(name.dropFirst().dropLast())
         guard let ext = options.extensions.extensionNamed(extensionName, extending: M.protoMessageName) else {
             if options.ignoreUnknownFields { return }
@@ -73,6 +84,7 @@ public struct ProtoJSONDecoder {
     // MARK: Fields
 
     /// A proto3 field without presence: `null` resets it to its default.
+    @inlinable
     public mutating func readImplicit<C: JSONFieldCodec>(_: C.Type, _ json: JSONValue, into field: inout C.Value) throws {
         if json == .null && !C.acceptsJSONNull {
             field = C.defaultValue
@@ -82,6 +94,7 @@ public struct ProtoJSONDecoder {
     }
 
     /// A field with presence: `null` clears it.
+    @inlinable
     public mutating func readOptional<C: JSONFieldCodec>(_: C.Type, _ json: JSONValue, into field: inout C.Value?) throws {
         if json == .null && !C.acceptsJSONNull {
             field = nil
@@ -91,12 +104,14 @@ public struct ProtoJSONDecoder {
     }
 
     /// A oneof member's value, or nil when it is `null` (which leaves the oneof as it was).
+    @inlinable
     public mutating func readOneofMember<C: JSONFieldCodec>(_: C.Type, _ json: JSONValue) throws -> C.Value? {
         if json == .null && !C.acceptsJSONNull { return nil }
         return try C.readJSON(json, decoder: &self)
     }
 
     /// A singular embedded message: merged into what is there; `null` clears it.
+    @inlinable
     public mutating func readMessage<M: JSONMessage>(_ json: JSONValue, into field: inout M?) throws {
         if json == .null && !M.acceptsJSONNull {
             field = nil
@@ -108,6 +123,7 @@ public struct ProtoJSONDecoder {
     }
 
     /// A singular embedded message on a reference cycle, boxed.
+    @inlinable
     public mutating func readMessage<M: JSONMessage>(_ json: JSONValue, into field: inout Indirect<M>?) throws {
         var unboxed = field?.wrapped
         try readMessage(json, into: &unboxed)
@@ -115,13 +131,15 @@ public struct ProtoJSONDecoder {
     }
 
     /// A repeated field: the array's elements are appended; `null` clears the field.
+    @inlinable
     public mutating func readRepeated<C: JSONFieldCodec>(_: C.Type, _ json: JSONValue, into field: inout [C.Value]) throws {
         switch json {
         case .null:
             field = []
         case .array(let elements):
             field.reserveCapacity(field.count + elements.count)
-            for (index, element) in elements.enumerated() {
+            for index in elements.indices {
+                let element = elements[index]
                 do {
                     if element == .null && !C.acceptsJSONNull {
                         throw JSONDecodingError(.typeMismatch(expected: "an element of a repeated field", found: "null"))
@@ -137,6 +155,7 @@ public struct ProtoJSONDecoder {
     }
 
     /// A map field: the object's members are merged in; `null` clears the field.
+    @inlinable
     public mutating func readMap<K: JSONMapKeyCodec, V: JSONFieldCodec>(
         _: K.Type, _: V.Type, _ json: JSONValue, into field: inout [K.Value: V.Value]
     ) throws {

@@ -8,13 +8,13 @@
 public struct ProtoJSONEncoder {
     /// What the caller asked for.
     public let options: JSONEncodingOptions
-    private var bytes: [UInt8] = []
+    @usableFromInline var bytes: [UInt8] = []
     /// Whether the innermost open container already holds an element, so the next needs a comma.
-    private var containerHasElements = false
-    private var depth = 0
+    @usableFromInline var containerHasElements = false
+    @usableFromInline var depth = 0
     /// Set by ``continueNextObject()``: the next ``beginObject()`` adds to the object already
     /// open instead of opening one (how an `Any` puts `@type` among its message's fields).
-    private var spliceNextObject = false
+    @usableFromInline var spliceNextObject = false
 
     /// An encoder writing with `options`.
     public init(options: JSONEncodingOptions) {
@@ -34,6 +34,7 @@ public struct ProtoJSONEncoder {
     // MARK: Structure
 
     /// Opens an object.
+    @inlinable
     public mutating func beginObject() {
         if spliceNextObject {
             spliceNextObject = false
@@ -45,11 +46,13 @@ public struct ProtoJSONEncoder {
     }
 
     /// Closes the innermost object.
+    @inlinable
     public mutating func endObject() {
         closeContainer(UInt8(ascii: "}"))
     }
 
     /// Opens an array.
+    @inlinable
     public mutating func beginArray() {
         bytes.append(UInt8(ascii: "["))
         depth += 1
@@ -57,11 +60,13 @@ public struct ProtoJSONEncoder {
     }
 
     /// Closes the innermost array.
+    @inlinable
     public mutating func endArray() {
         closeContainer(UInt8(ascii: "]"))
     }
 
-    private mutating func closeContainer(_ byte: UInt8) {
+    @inlinable
+    mutating func closeContainer(_ byte: UInt8) {
         depth -= 1
         if containerHasElements { newline() }
         bytes.append(byte)
@@ -75,6 +80,7 @@ public struct ProtoJSONEncoder {
     }
 
     /// Starts an array element: a comma after the previous one.
+    @inlinable
     public mutating func beginElement() {
         if containerHasElements { bytes.append(UInt8(ascii: ",")) }
         newline()
@@ -82,6 +88,7 @@ public struct ProtoJSONEncoder {
     }
 
     /// Writes a member's name and colon; its value follows.
+    @inlinable
     public mutating func writeMemberName(_ name: String) {
         beginElement()
         writeString(name)
@@ -95,7 +102,8 @@ public struct ProtoJSONEncoder {
         writeMemberName(options.preservingProtoFieldNames ? protoName : jsonName)
     }
 
-    private mutating func newline() {
+    @inlinable
+    mutating func newline() {
         guard let indentation = options.indentation else { return }
         bytes.append(UInt8(ascii: "\n"))
         bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indentation * depth))
@@ -104,19 +112,44 @@ public struct ProtoJSONEncoder {
     // MARK: Values
 
     /// Writes `null`.
+    @inlinable
     public mutating func writeNull() { writeRaw("null") }
 
     /// Writes `true` or `false`.
+    @inlinable
     public mutating func writeBool(_ value: Bool) { writeRaw(value ? "true" : "false") }
 
     /// Writes text that is already JSON: a number or a literal.
+    @inlinable
     public mutating func writeRaw(_ text: String) {
         bytes.append(contentsOf: text.utf8)
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
+    @usableFromInline static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Writes an integer's decimal digits, in quotes if asked (64-bit integers are strings in
+    /// proto3 JSON), without making a `String` of them.
+    @inlinable
+    public mutating func writeInteger<T: FixedWidthInteger>(_ value: T, quoted: Bool) {
+        if quoted { bytes.append(UInt8(ascii: "\"")) }
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        // The magnitude, as UInt64: T.min's magnitude fits there for every width up to 64.
+        var magnitude = UInt64(truncatingIfNeeded: value.magnitude)
+        if magnitude == 0 {
+            bytes.append(UInt8(ascii: "0"))
+        } else {
+            let start = bytes.count
+            while magnitude > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+                magnitude /= 10
+            }
+            bytes[start...].reverse()
+        }
+        if quoted { bytes.append(UInt8(ascii: "\"")) }
+    }
 
     /// Writes a string, escaped as RFC 8259 requires (quotes, backslashes, control characters).
+    @inlinable
     public mutating func writeString(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
         for byte in value.utf8 {
@@ -164,6 +197,7 @@ public struct ProtoJSONEncoder {
     // MARK: Fields
 
     /// Writes a singular field.
+    @inlinable
     public mutating func writeField<C: JSONFieldCodec>(
         _ jsonName: String, _ protoName: String, _: C.Type, _ value: C.Value, memberName: String? = nil
     ) throws {
@@ -176,15 +210,16 @@ public struct ProtoJSONEncoder {
     }
 
     /// Writes a repeated field as an array.
+    @inlinable
     public mutating func writeRepeatedField<C: JSONFieldCodec>(
         _ jsonName: String, _ protoName: String, _: C.Type, _ values: [C.Value], memberName: String? = nil
     ) throws {
         if let memberName { writeMemberName(memberName) } else { writeFieldName(jsonName, protoName) }
         beginArray()
-        for (index, value) in values.enumerated() {
+        for index in values.indices {
             beginElement()
             do {
-                try C.writeJSON(value, to: &self)
+                try C.writeJSON(values[index], to: &self)
             } catch let error as JSONEncodingError {
                 throw error.nested(under: ".\(jsonName)[\(index)]")
             }
@@ -194,6 +229,7 @@ public struct ProtoJSONEncoder {
 
     /// Writes a map field as an object, its entries sorted by key so that output is
     /// deterministic.
+    @inlinable
     public mutating func writeMapField<K: JSONMapKeyCodec, V: JSONFieldCodec>(
         _ jsonName: String, _ protoName: String, _: K.Type, _: V.Type, _ map: [K.Value: V.Value]
     ) throws {
