@@ -34,7 +34,7 @@ extension ServerStreamHandler {
     }
 
     /// Runs the request in a task; its answer comes back through the outbox.
-    private func startREST(_ request: RESTRequest) {
+    func startREST(_ request: RESTRequest) {
         guard let rest, let eventLoop = table.eventLoop else { return }
         state = .halfClosed
         answersREST = true

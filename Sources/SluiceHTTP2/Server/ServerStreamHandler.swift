@@ -89,6 +89,9 @@ final class ServerStreamHandler: StreamEndpoint, OutboxDrainer {
         case .headers(let headers):
             if case .idle = state {
                 receiveRequestHeaders(headers.headers, endStream: headers.endStream)
+            } else if case .readingREST(let request) = state, headers.endStream {
+                // A REST request's trailers end its body.
+                startREST(request)
             } else if headers.endStream {
                 // Trailers from the client carry nothing gRPC uses: treat as half-close, once
                 // the messages before them are delivered.
