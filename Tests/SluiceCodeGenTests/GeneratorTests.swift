@@ -73,11 +73,17 @@ struct GeneratorTests {
         let symbols = try SymbolTable(files: req.protoFile, modules: options.modules, generating: Set(req.fileToGenerate))
         let file = try #require(req.protoFile.first { $0.name == "spooled/v1/spooled.proto" })
         let model = try FileViewModelBuilder(file: file, symbols: symbols, options: options, generating: Set(req.fileToGenerate)).build()
-        #expect(model.imports == ["Sluice", "SluiceProto"])
+        // SluiceDescriptors: spooled.proto imports google/api/annotations.proto.
+        #expect(model.imports == ["Sluice", "SluiceProto", "SluiceDescriptors"])
         #expect(model.services.map(\.name) == ["Spooled_V1_QueueService", "Spooled_V1_WorkerService"])
         let streamJobs = try #require(model.services.first?.methods.first { $0.protoName == "StreamJobs" })
         #expect(streamJobs.isServerStreaming && streamJobs.funcName == "streamJobs" && streamJobs.output == "Spooled_V1_Job")
-        #expect(streamJobs.docLines == ["/// Jobs as a continuous stream, each leased to the worker as it is sent."])
+        #expect(streamJobs.docLines == ["/// Jobs as a continuous stream, each leased to the worker as it is sent (over REST: one JSON",
+                                        "/// line per job)."])
+        // Its google.api.http option, among the service's bindings.
+        let bindings = try #require(model.services.first?.httpBindings)
+        #expect(bindings.count == 7)
+        #expect(bindings.contains { $0.methodTypeName == "StreamJobs" && $0.path == #""/v1/queues/{queue_name}/jobs:stream""# })
         let job = try #require(model.messages.first { $0.name == "Spooled_V1_Job" })
         #expect(job.fields.first { $0.name == "payload" }?.docLines == ["/// JSON payload, as the seed's clients send it."])
         #expect(job.fields.first { $0.name == "createdAt" }?.hasPresence == true)

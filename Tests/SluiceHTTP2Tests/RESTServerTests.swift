@@ -39,7 +39,8 @@ struct RESTServerTests {
                                 interceptors: [RequireKey()])
         var configuration = RESTConfiguration()
         configuration.maxBodyBytes = 1024
-        configuration.requestTimeout = .seconds(1)
+        // Not shorter: a CI machine's event loops can stall for a second.
+        configuration.requestTimeout = .seconds(3)
         let rest = try RESTServer(server: server, services: services, configuration: configuration, host: "127.0.0.1", port: 0)
         let serving = Task { try await server.serve() }
         let restServing = Task { try await rest.run() }
@@ -93,7 +94,7 @@ struct RESTServerTests {
                 s = socket.create_connection(("127.0.0.1", \(try await rest.listeningPort)))
                 s.sendall(first)
                 start = time.monotonic()
-                s.settimeout(10)
+                s.settimeout(20)
                 while s.recv(4096):
                     pass
                 return time.monotonic() - start
@@ -102,7 +103,7 @@ struct RESTServerTests {
             print("trickle %.1f idle %.1f" % (trickle, idle))
             """])
         let times = slow.output.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        #expect(times.count == 2 && times.allSatisfy { $0 >= 0.5 && $0 < 5 }, "\(slow.output)")
+        #expect(times.count == 2 && times.allSatisfy { $0 >= 1.5 && $0 < 12 }, "\(slow.output)")
     }
 
     @Test("on the gRPC port: REST over HTTP/1.1 and HTTP/2 beside gRPC, told apart by first bytes and content type")
@@ -112,7 +113,9 @@ struct RESTServerTests {
         var rest = RESTConfiguration()
         rest.maxBodyBytes = 65_536
         configuration.rest = try RESTTranscoder(services: services, configuration: rest)
-        configuration.connectionLimits.handshakeTimeout = .seconds(1)
+        // Long enough for a CI machine whose event loops stall (a shorter one closed a good
+        // client's connection there), short enough to see the trickle cut off.
+        configuration.connectionLimits.handshakeTimeout = .seconds(5)
         let transport = HTTP2ServerTransport(target: .host("127.0.0.1", port: 0), configuration: configuration)
         let server = GRPCServer(transport: transport, services: services, interceptors: [RequireKey()])
         let serving = Task { try await server.serve() }
@@ -159,12 +162,12 @@ struct RESTServerTests {
             s = socket.create_connection(("127.0.0.1", \(port)))
             s.sendall(b"PRI * HTTP/2")
             start = time.monotonic()
-            s.settimeout(10)
+            s.settimeout(30)
             data = s.recv(100)
             print("closed after %.1f s with %d bytes" % (time.monotonic() - start, len(data)))
             """])
         #expect(trickle.output.contains("with 0 bytes"), "\(trickle.output)")
         let seconds = Double(trickle.output.split(separator: " ").dropFirst(2).first ?? "") ?? 99
-        #expect(seconds < 5, "\(trickle.output)")
+        #expect(seconds >= 3 && seconds < 15, "\(trickle.output)")
     }
 }
