@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "SluiceReflection", targets: ["SluiceReflection"]),
         .library(name: "SluicePrometheus", targets: ["SluicePrometheus"]),
         .library(name: "SluiceServiceLifecycle", targets: ["SluiceServiceLifecycle"]),
+        .library(name: "SluiceEtcd", targets: ["SluiceEtcd"]),
         .executable(name: "protoc-gen-swift-grpc", targets: ["protoc-gen-swift-grpc"]),
         .executable(name: "interop-server", targets: ["interop-server"]),
         .executable(name: "interop-client", targets: ["interop-client"]),
@@ -77,6 +78,12 @@ let package = Package(
         // The standard health service (grpc.health.v1), generated from grpc-proto's health.proto.
         // (Sources/SluiceHealth/Generated links to Generated/SluiceHealth.)
         .target(name: "SluiceHealth", dependencies: ["Sluice", "SluiceProto"]),
+        // Discovery and leader election on etcd, through etcd's gRPC API as generated from
+        // Protos/etcd. (Sources/SluiceEtcd/Generated links to Generated/SluiceEtcd.)
+        .target(name: "SluiceEtcd", dependencies: [
+            "Sluice", "SluiceProto", "SluiceHTTP2", .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         // Server reflection (grpc.reflection.v1 and v1alpha) from the descriptors generated code
         // embeds. (Sources/SluiceReflection/Generated links to Generated/SluiceReflection.)
         .target(name: "SluiceReflection", dependencies: ["Sluice", "SluiceProto", "SluiceDescriptors"]),
@@ -137,6 +144,12 @@ let package = Package(
                            .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Registrations and campaigns in processes of their own, for the etcd tests to kill and pause.
+        .executableTarget(
+            name: "etcd-node",
+            dependencies: ["SluiceEtcd", "Sluice", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "interop-client",
             dependencies: ["SluiceInterop", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -193,6 +206,12 @@ let package = Package(
             name: "InteropTests",
             dependencies: ["interop-server", "interop-client", "SluiceInterop", "SluiceTestSupport", "InteropMessages", "Sluice", "SluiceHTTP2",
                            "SluiceHealth"]
+        ),
+        // Against real etcd members (scripts/throwaway-etcd), and processes of etcd-node.
+        .testTarget(
+            name: "SluiceEtcdTests",
+            dependencies: ["SluiceEtcd", "etcd-node", "Sluice", "SluiceHTTP2", "SluiceTestSupport", "SeedServices",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "SluiceCodeGenTests",

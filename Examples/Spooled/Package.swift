@@ -51,6 +51,7 @@ let package = Package(
             dependencies: [
                 "SpooledQueue",
                 .product(name: "SluiceHTTP2", package: "sluice"),
+                .product(name: "SluiceEtcd", package: "sluice"),
                 .product(name: "SluiceHealth", package: "sluice"),
                 .product(name: "SluiceReflection", package: "sluice"),
                 .product(name: "SluiceObservability", package: "sluice"),
@@ -78,6 +79,7 @@ let package = Package(
             name: "spooled-worker",
             dependencies: [
                 "SpooledWorker",
+                .product(name: "SluiceEtcd", package: "sluice"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

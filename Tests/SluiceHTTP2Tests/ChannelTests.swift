@@ -7,24 +7,6 @@ import SluiceTestSupport
 import Synchronization
 import Testing
 
-/// Answers GetProduct with its own name, so a test can tell which server took a call.
-struct NamedCatalog: Catalog_ProductService.ServiceProtocol {
-    let name: String
-
-    func getProduct(request: Catalog_GetProductRequest, context: ServerContext) async throws -> Catalog_Product {
-        var product = Catalog_Product()
-        product.id = request.productID
-        product.name = name
-        return product
-    }
-
-    func listProducts(request: Catalog_ListProductsRequest, responses: MessageWriter<Catalog_Product>, context: ServerContext) async throws {}
-
-    func getRecommendations(request: Catalog_GetRecommendationsRequest, context: ServerContext) async throws -> Catalog_ListProductsResponse {
-        Catalog_ListProductsResponse()
-    }
-}
-
 /// A named server on a loopback port, which can be stopped and started again on that port.
 final class RestartableServer: Sendable {
     let name: String

@@ -6,7 +6,7 @@ import SluiceTestSupport
 import Synchronization
 import Testing
 
-/// Answers with its name; every `slowEvery`-th call first sleeps 2 s (and counts it if
+/// Answers with its name; every `slowEvery`-th call first sleeps 10 s (and counts it if
 /// cancelled meanwhile).
 final class SometimesSlowCatalog: Catalog_ProductService.ServiceProtocol {
     let name: String
@@ -29,8 +29,9 @@ final class SometimesSlowCatalog: Catalog_ProductService.ServiceProtocol {
             slowCalls.update { $0 += 1 }
             do {
                 // Long enough that the losing attempt's RST_STREAM arrives first even on a
-                // machine kept busy (at 500 ms, one slow call in a CI run finished first).
-                try await Task.sleep(for: .seconds(2))
+                // machine kept busy (at 500 ms, one slow call in a CI run finished first), and
+                // far from the bound below that tells a hedged call from one that waited.
+                try await Task.sleep(for: .seconds(10))
             } catch {
                 cancelledWhileSlow.update { $0 += 1 }
                 throw error
@@ -58,7 +59,7 @@ func hedgingConfig(delay: String, nonFatal: String = #""UNAVAILABLE""#) throws -
 
 @Suite("Hedging over HTTP/2 (gRFC A6)", .serialized, .timeLimit(.minutes(2)))
 struct HedgingTests {
-    @Test("with a server slowing every tenth call it gets by 2 s and a 20 ms hedging delay, no call is slow, and each losing attempt is cancelled on the server")
+    @Test("with a server slowing every tenth call it gets by 10 s and a 20 ms hedging delay, no call is slow, and each losing attempt is cancelled on the server")
     func hedgesAroundSlowCalls() async throws {
         // One server, so that it gets every first attempt whatever the load: with two behind
         // round_robin, a loaded machine hedges every call, each call takes two picks, and the
@@ -83,10 +84,11 @@ struct HedgingTests {
             if response.attempts > 1 { hedged += 1 }
         }
         #expect(slow.slowCalls.value > 0)
-        // No call waited out the slow server's 2 s: each was answered by a hedge. (The
-        // spec's figure is ~100 ms; CI's 2 cores are kept busy, so the bound is what tells a
-        // hedged call from one that waited, not a latency target.)
-        #expect(slowest < .milliseconds(450), "slowest call took \(slowest)")
+        // No call waited out the slow server's 10 s: each was answered by a hedge. (The
+        // spec's figure is ~100 ms; CI's 2 cores are kept busy beside the rest of the suite,
+        // where one call was seen to stall for 1.4 s, so the bound is what tells a hedged call
+        // from one that waited, not a latency target.)
+        #expect(slowest < .seconds(5), "slowest call took \(slowest)")
         #expect(hedged > 0)
         try await waitWhile { slow.cancelledWhileSlow.value < slow.slowCalls.value }
         #expect(slow.cancelledWhileSlow.value == slow.slowCalls.value)

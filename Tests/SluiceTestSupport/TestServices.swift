@@ -208,3 +208,25 @@ public struct StallingCatalog: Catalog_ProductService.ServiceProtocol {
         Catalog_ListProductsResponse()
     }
 }
+
+/// Answers GetProduct with its own name, so a test can tell which server took a call.
+public struct NamedCatalog: Catalog_ProductService.ServiceProtocol {
+    public let name: String
+
+    public init(name: String) {
+        self.name = name
+    }
+
+    public func getProduct(request: Catalog_GetProductRequest, context: ServerContext) async throws -> Catalog_Product {
+        var product = Catalog_Product()
+        product.id = request.productID
+        product.name = name
+        return product
+    }
+
+    public func listProducts(request: Catalog_ListProductsRequest, responses: MessageWriter<Catalog_Product>, context: ServerContext) async throws {}
+
+    public func getRecommendations(request: Catalog_GetRecommendationsRequest, context: ServerContext) async throws -> Catalog_ListProductsResponse {
+        Catalog_ListProductsResponse()
+    }
+}

@@ -51,9 +51,6 @@ public struct GRPCServer: Sendable {
         }
     }
 
-    /// Where the server accepts calls, once ``serve()`` listens: awaiting it is how a test or a
-    /// caller knows the server is ready, and with port 0 which port it got. Throws the error
-    /// that kept the server from listening.
     /// Serves one stream that did not come from the server's transport: a gateway's or the
     /// REST transcoder's, through the same routing and interceptors. Returns when the call
     /// has ended and its response stream is finished.
@@ -63,6 +60,9 @@ public struct GRPCServer: Sendable {
         await ServerEngine.handle(stream, router: router, interceptors: interceptors)
     }
 
+    /// Where the server accepts calls, once ``serve()`` listens: awaiting it is how a test or a
+    /// caller knows the server is ready, and with port 0 which port it got. Throws the error
+    /// that kept the server from listening.
     public var listeningAddress: ListeningAddress {
         get async throws { try await transport.listeningAddress }
     }

@@ -129,8 +129,11 @@ public final class HTTP2ClientTransport: ClientTransport {
             return state.connections
         }
         report(.shutdown)
-        for connection in connections {
-            try? await connection.channel.close()
+        // Calls in flight run to their end (a channel drops a subchannel its resolver no
+        // longer lists this way, and the calls on it must not fail); idle connections close
+        // now, the others when their last call ends.
+        for connection in connections where connection.closeWhenIdle() {
+            try? await connection.channel.closeFuture.get()
         }
     }
 

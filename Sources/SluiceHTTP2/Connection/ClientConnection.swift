@@ -71,6 +71,17 @@ final class ClientConnection: Sendable {
         if idleAndGoingAway { channel.close(promise: nil) }
     }
 
+    /// Takes no new calls and closes once those in flight end: at once if there are none.
+    /// Returns whether it closed at once.
+    func closeWhenIdle() -> Bool {
+        let idle = state.withLock { state -> Bool in
+            state.goingAway = true
+            return state.openStreams == 0
+        }
+        if idle { channel.close(promise: nil) }
+        return idle
+    }
+
     var isUsable: Bool {
         state.withLock { !$0.goingAway && !$0.closed }
     }

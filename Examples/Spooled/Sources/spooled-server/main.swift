@@ -1,8 +1,11 @@
 // Spooled's gRPC API (QueueService and WorkerService) on a durable store, with the batteries:
 // health, reflection, a log line per call with its x-trace-id, Prometheus metrics, a lease
-// reaper, and a graceful shutdown on SIGTERM.
+// reaper, and a graceful shutdown on SIGTERM. With --registry it registers in etcd as service
+// `spooled` (workers find it as etcd:///spooled) and, on a shared PostgreSQL store, runs the
+// lease reaper only while it leads the election `spooled/lease-reaper`.
 //   spooled-server --port 50051 --api-key sk_test_demo [--store sqlite:PATH | --store postgres://USER@HOST:PORT/DB]
 //                  [--api-keys keys.json] [--metrics-port 9464]
+//                  [--registry etcd://HOST:PORT[,HOST:PORT...] [--node-id ID] [--advertise-host HOST]]
 import ArgumentParser
 import Foundation
 import Logging
@@ -10,6 +13,7 @@ import Prometheus
 import ServiceLifecycle
 import Sluice
 import SluiceHealth
+import SluiceEtcd
 import SluiceHTTP2
 import SluiceObservability
 import SluicePrometheus
@@ -30,6 +34,11 @@ struct SpooledServer: AsyncParsableCommand {
     var store: String?
     @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics on this port (0 picks one).") var metricsPort: Int?
     @Option(name: .customLong("max-message-bytes"), help: "The largest request message accepted.") var maxMessageBytes = 1 << 20
+    @Option(help: "Register in this etcd as service 'spooled': etcd://HOST:PORT[,HOST:PORT...].") var registry: String?
+    @Option(name: .customLong("node-id"), help: "This server's id in the registry and the election (default: spooled-PID).")
+    var nodeID: String?
+    @Option(name: .customLong("advertise-host"), help: "The address registered for clients to reach this server.")
+    var advertiseHost = "127.0.0.1"
 
     func run() async throws {
         var logger = Logger(label: "spooled") { StreamLogHandler.standardOutput(label: $0) }
@@ -77,12 +86,30 @@ struct SpooledServer: AsyncParsableCommand {
         if let metrics {
             lifecycle.append(.init(service: ClosureService { try await cancelWhenGracefulShutdown { try await metrics.run() } }))
         }
+        let cluster = try cluster(logger: logger)
         let reaper = LeaseReaper(store: jobs)
         let reaperLogger = logger
+        let electReaper = cluster != nil && { if case .postgres = location { true } else { false } }()
         lifecycle.append(.init(service: ClosureService {
-            await cancelWhenGracefulShutdown { await reaper.run { reaperLogger.warning("reaping expired leases failed: \($0)") } }
+            await cancelWhenGracefulShutdown {
+                let reap: @Sendable () async -> Void = { await reaper.run { reaperLogger.warning("reaping expired leases failed: \($0)") } }
+                guard electReaper, let cluster else { return await reap() }
+                // Several servers on one database: one of them reaps, the one leading.
+                await cluster.election.leading(as: cluster.nodeID, onChange: { _, leads in
+                    say("spooled-server \(cluster.nodeID) \(leads ? "leads" : "no longer leads") the lease reaper")
+                }) { leadership in
+                    if let info = try? await cluster.info(leadership: leadership) { say("spooled-server cluster \(info.json)") }
+                    await reap()
+                }
+            }
         }))
-        lifecycle.append(.init(service: GRPCServerService(server: server, health: health)))
+        let registration = cluster.map { cluster in
+            let host = advertiseHost
+            return GRPCServerService.Registration(in: cluster.registry) { address in
+                ServiceInstance(service: "spooled", id: cluster.nodeID, address: "\(host):\(address.port ?? 0)", version: "1")
+            }
+        }
+        lifecycle.append(.init(service: GRPCServerService(server: server, health: health, registration: registration)))
         var groupLogger = logger
         groupLogger.logLevel = .notice
         let group = ServiceGroup(configuration: .init(services: lifecycle, gracefulShutdownSignals: [.sigterm, .sigint],
@@ -97,9 +124,34 @@ struct SpooledServer: AsyncParsableCommand {
             }
             let status = String(decoding: try JSONEncoder().encode(server.statusSnapshot(health: health)), as: UTF8.self)
             say("spooled-server status \(status)")
+            if let cluster {
+                say("spooled-server registering in \(cluster.registry.client.configuration.endpoints.joined(separator: ",")) as spooled/\(cluster.nodeID)")
+            }
             try await tasks.next()
         }
+        await cluster?.registry.client.close()
         await jobs.close()
+    }
+
+    /// The cluster on etcd that `--registry` names, if it names one.
+    private func cluster(logger: Logger) throws -> EtcdCluster? {
+        guard let registry else { return nil }
+        var configuration: EtcdConfiguration
+        do {
+            configuration = try EtcdConfiguration(url: registry)
+        } catch let error as EtcdError {
+            throw ValidationError("--registry: \(error)")
+        }
+        var etcdLogger = logger
+        etcdLogger.logLevel = .warning
+        configuration.logger = etcdLogger
+        let client = try EtcdClient(configuration)
+        let nodeID = self.nodeID ?? "spooled-\(getpid())"
+        // The election's timeout is the time a crashed leader keeps reaping stopped: short,
+        // since a stopped reaper only delays requeueing.
+        let election = EtcdElection(client: client, name: "spooled/lease-reaper", heartbeatInterval: .seconds(1),
+                                    electionTimeout: .seconds(3))
+        return EtcdCluster(registry: EtcdServiceRegistry(client: client), service: "spooled", election: election, nodeID: nodeID)
     }
 
     private func storeLocation() throws -> StoreLocation {
@@ -126,6 +178,15 @@ struct SpooledServer: AsyncParsableCommand {
         }
         guard !keys.isEmpty else { throw ValidationError("give at least one --api-key or an --api-keys file") }
         return TenantDirectory(keys: keys)
+    }
+}
+
+extension ClusterInfo {
+    /// One line of JSON, for the log.
+    var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }
 

@@ -28,11 +28,16 @@ struct Demo: AsyncParsableCommand {
               "retryPolicy": {"maxAttempts": 5, "initialBackoff": "0.1s", "maxBackoff": "2s",
                               "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}
             """)
-        let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(server.port)", defaultServiceConfig: config)
+        let (channel, etcd) = try server.channel(serviceConfig: config)
         // Every call carries an x-trace-id (the task's CorrelationID, or a new one), which the
         // server logs: one id follows a request through every service it reaches.
         let client = GRPCClient(transport: channel, interceptors: [ClientCorrelationInterceptor()], serviceConfig: config)
-        defer { Task { await client.close() } }
+        defer {
+            Task {
+                await client.close()
+                await etcd?.close()
+            }
+        }
         let metadata: Metadata = ["x-api-key": .string(server.apiKey)]
         let queue = Spooled_V1_QueueService.Client(wrapping: client)
         let worker = Spooled_V1_WorkerService.Client(wrapping: client)

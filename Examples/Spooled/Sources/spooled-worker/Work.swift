@@ -25,7 +25,8 @@ struct Work: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "spooled-worker") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .notice
-        let client = GRPCClient(transport: try GRPCChannel(http2: "ipv4:127.0.0.1:\(server.port)"))
+        let (channel, etcd) = try server.channel()
+        let client = GRPCClient(transport: channel)
         var options = SpooledWorker.Options(queue: queue, workerID: workerID ?? "worker-\(getpid())")
         options.concurrency = concurrency
         options.leaseSeconds = leaseSeconds
@@ -44,11 +45,12 @@ struct Work: AsyncParsableCommand {
             if failPercent > 0, Int.random(in: 0..<100) < failPercent { throw WorkError.simulated }
             return #"{"ok":true}"#
         }
-        say("spooled-worker \(options.workerID) working queue \(queue) on port \(server.port)")
+        say("spooled-worker \(options.workerID) working queue \(queue) on \(server.target ?? "port \(server.port)")")
         await worker.run {
             for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) { return }
         }
         await client.close()
+        await etcd?.close()
         say("spooled-worker \(options.workerID) stopped")
     }
 }

@@ -86,7 +86,14 @@ final class Child: Sendable {
                 return (status, String(decoding: state.output, as: UTF8.self))
             }
             if let ended { return ended }
-            try? await Task.sleep(for: .milliseconds(10))
+            do {
+                try await Task.sleep(for: .milliseconds(10))
+            } catch {
+                // Cancelled (a test's time limit): end the child rather than spin on a sleep
+                // that no longer waits.
+                kill(pid, SIGKILL)
+                await Task.yield()
+            }
         }
     }
 
