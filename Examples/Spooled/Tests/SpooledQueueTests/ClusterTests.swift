@@ -32,7 +32,7 @@ struct ClusterTests {
             let keys = try await TestEtcd.shared.etcdctl(["get", "--prefix", "/sluice/services/spooled/", "--keys-only"])
             return keys.contains("/sluice/services/spooled/node-0") && keys.contains("/sluice/services/spooled/node-1")
         }
-        let leader = try await eventually("a reaper leader") { servers.firstIndex { $0.outputs.joined().contains("leads the lease reaper") } }
+        let leader = try await firstValue("a reaper leader") { servers.firstIndex { $0.outputs.joined().contains("leads the lease reaper") } }
         let follower = 1 - leader
         #expect(try await reaperLeader() == "node-\(leader)")
         #expect(!servers[follower].outputs.joined().contains("node-\(follower) leads"))
@@ -130,21 +130,19 @@ struct ClusterTests {
         """)  // a literal known to parse
 }
 
-/// Polls `condition` every 100 ms until it holds (or returns non-nil), for up to `limit`.
-@discardableResult
-func eventually<T>(_ what: String, within limit: Duration = .seconds(30), _ condition: () async throws -> T?) async throws -> T {
+/// Polls `produce` every 100 ms until it returns a value (an error counts as not yet), for up
+/// to `limit`.
+func firstValue<T>(_ what: String, within limit: Duration = .seconds(30), _ produce: () async throws -> T?) async throws -> T {
     let deadline = ContinuousClock.now + limit
-    let started = ContinuousClock.now
     while true {
-        if let value = try? await condition() {
-            print("cluster: \(what) after \(ContinuousClock.now - started)")
-            return value
-        }
+        if let value = try? await produce() { return value }
         guard ContinuousClock.now < deadline else { throw ChildError("not within \(limit): \(what)") }
         try await Task.sleep(for: .milliseconds(100))
     }
 }
 
+/// Polls `condition` every 100 ms until it holds (an error counts as not yet), for up to
+/// `limit`.
 func eventually(_ what: String, within limit: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
-    _ = try await eventually(what, within: limit) { try await condition() ? true : nil } as Bool
+    _ = try await firstValue(what, within: limit) { try await condition() ? true : nil }
 }

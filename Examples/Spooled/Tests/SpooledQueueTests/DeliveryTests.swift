@@ -186,6 +186,38 @@ struct DeliveryTests {
         await server.stop()
         await store.close()
     }
+
+    @Test("a worker told to stop while its queue is empty stops at once: the drain ends the server's wait for jobs",
+          arguments: StoreKind.allCases)
+    func idleWorkerStops(kind: StoreKind) async throws {
+        let (store, _) = try await kind.open()
+        let server = try await TestServer(store: store)
+        let client = try server.client()
+        let queue = Spooled_V1_QueueService.Client(wrapping: client)
+        _ = try await queue.enqueue(enqueueRequest(), metadata: acme)
+        let outcomes = Mutex(0)
+        let worker = SpooledWorker(client: client, apiKey: "sk_acme_all_queues", options: .init(queue: "emails", workerID: "w"),
+                                   onOutcome: { _ in outcomes.withLock { $0 += 1 } }) { _ in "ok" }
+        let stop = Event()
+        let working = Task { await worker.run { await stop.wait() } }
+        // The one job done, the server's dispatcher waits for the next (its fallback poll is
+        // 5 s, and it used to go on waiting through a drain forever).
+        try await waitUntil { outcomes.withLock { $0 } == 1 }
+        try await Task.sleep(for: .milliseconds(200))
+        let stopping = ContinuousClock.now
+        stop.set()
+        let stopped = Task {
+            try await Task.sleep(for: .seconds(20))
+            working.cancel()
+        }
+        await working.value
+        stopped.cancel()
+        #expect(ContinuousClock.now - stopping < .seconds(4), "the drain waited for a job to come")
+        #expect(try await store.counts(emails).completed == 1)
+        await client.close()
+        await server.stop()
+        await store.close()
+    }
 }
 
 /// Waits until `condition` holds, for at most `limit`.

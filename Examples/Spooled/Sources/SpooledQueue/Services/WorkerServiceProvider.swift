@@ -72,6 +72,8 @@ public struct WorkerServiceProvider: Spooled_V1_WorkerService.ServiceProtocol {
 private final class WorkerSession: Sendable {
     private struct State {
         var subscription: Spooled_V1_SubscribeRequest?
+        /// The queue subscribed to.
+        var queue: QueueID?
         var lease: Duration = .seconds(30)
         /// Leased to this stream and not yet completed or failed: job id to lease token.
         var held: [Int64: String] = [:]
@@ -134,11 +136,14 @@ private final class WorkerSession: Sendable {
                 // No more jobs. The dispatcher is told, not cancelled: a cancellation could land
                 // inside a claim the store has committed, leaving jobs leased but never sent.
                 // A claim in progress is finished and sent; then `drained` says it was the last.
-                let dispatcher = state.withLock { state -> Task<Void, Never>? in
+                let (dispatcher, queue) = state.withLock { state -> (Task<Void, Never>?, QueueID?) in
                     state.draining = true
-                    return state.dispatcher
+                    return (state.dispatcher, state.queue)
                 }
                 wake.finish()
+                // A dispatcher waiting for jobs to become ready wakes, sees the drain and
+                // returns (the queue's other waiters wake too and simply look again).
+                if let queue { provider.delivery.store.signal.notify(queue) }
                 await dispatcher?.value
                 var drained = Spooled_V1_ServerMessage()
                 drained.drained = Spooled_V1_DrainAck()
@@ -159,6 +164,7 @@ private final class WorkerSession: Sendable {
         try state.withLock { state in
             guard state.subscription == nil else { throw RPCError(code: .failedPrecondition, message: "already subscribed") }
             state.subscription = subscribe
+            state.queue = queue
             state.lease = lease
             state.free = concurrent
             state.dispatcher = Task { [self] in await dispatch(queue, worker: worker, lease: lease) }
@@ -173,7 +179,10 @@ private final class WorkerSession: Sendable {
                 let (free, draining) = state.withLock { ($0.free, $0.draining) }
                 guard free > 0, !draining else { break }
                 do {
-                    let jobs = try await provider.delivery.next(queue, worker: worker, limit: free, lease: lease)
+                    let jobs = try await provider.delivery.next(queue, worker: worker, limit: free, lease: lease) {
+                        self.state.withLock { $0.draining }
+                    }
+                    if jobs.isEmpty { return }  // draining
                     state.withLock { state in
                         for job in jobs { state.held[job.ref.id] = job.lease?.token }
                         state.free -= jobs.count

@@ -18,10 +18,16 @@ public struct JobDelivery: Sendable {
     }
 
     /// Up to `limit` jobs of `queue` leased to `worker`, waiting until there is at least one.
+    /// - Parameter stopped: Asked before each claim; once it says true, `next` returns no jobs
+    ///   instead of claiming or waiting on. A caller that sets it notifies the queue's
+    ///   ``JobSignal`` to end a wait at once. Unlike cancellation, it never interrupts a claim
+    ///   the store may already have committed.
     /// - Throws: `CancellationError` when the task is cancelled; the store's errors.
-    public func next(_ queue: QueueID, worker: String, limit: Int, lease: Duration) async throws -> [StoredJob] {
+    public func next(_ queue: QueueID, worker: String, limit: Int, lease: Duration,
+                     stopped: @Sendable () -> Bool = { false }) async throws -> [StoredJob] {
         while true {
             try Task.checkCancellation()
+            if stopped() { return [] }
             // Read before the claim, so a notification between the claim and the wait counts.
             let seen = store.signal.generation(of: queue)
             let jobs = try await store.claim(queue, worker: worker, limit: limit, lease: lease)
