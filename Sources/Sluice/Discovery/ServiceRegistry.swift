@@ -38,15 +38,19 @@ public protocol ServiceRegistration: Sendable {
 ///
 /// An instance whose address is not an IP address and port (or a `unix:` path) is left out.
 public struct ServiceRegistryResolverFactory: NameResolverFactory {
+    /// The target scheme resolved (`etcd` in `etcd:///orders`).
     public let scheme: String
     /// The registry resolved.
     public let registry: any ServiceRegistry
 
+    /// Resolves `<scheme>:///<service>` targets in `registry`.
     public init(scheme: String, registry: any ServiceRegistry) {
         self.scheme = scheme
         self.registry = registry
     }
 
+    /// A resolver of the one service `target` names.
+    /// - Throws: ``ResolverTargetError`` when the target names no service, or a path.
     public func makeResolver(for target: ResolverTarget) throws -> any NameResolver {
         guard !target.endpoint.isEmpty, !target.endpoint.contains("/") else {
             throw ResolverTargetError(target: target.description, problem: "a \(scheme) target names one service, as in \(scheme):///orders")

@@ -41,6 +41,7 @@ public struct GRPCServer: Sendable {
         // cancelled when serving ends first.
         let forced = ForcedShutdownTimer()
         defer { forced.cancel() }
+        await TimerRuntime.prepare()
         try await withTaskCancellationHandler {
             try await transport.listen { stream in
                 await ServerEngine.handle(stream, router: router, interceptors: interceptors)
