@@ -1,6 +1,7 @@
 import Foundation
 import Sluice
 @testable import SluiceEtcd
+import SluiceHTTP2
 import SluiceTestSupport
 import Testing
 
@@ -199,6 +200,37 @@ struct EtcdClientTests {
         #expect(refused?.code == .invalidArgument || refused?.code == .unauthenticated, "\(String(describing: refused))")
         await client.close()
         await impostor.close()
+    }
+
+    @Test("over mutual TLS the client puts and reads; without the CA, or without a client certificate, it fails UNAVAILABLE")
+    func mutualTLS() async throws {
+        let certificates = try await testCertificates()
+        let cluster = try await ThrowawayEtcd.start(tlsCertificates: certificates)
+        defer { Task { await cluster.stop() } }
+        func file(_ name: String) -> String { certificates.appending(path: name).path }
+        var configuration = EtcdConfiguration(endpoints: cluster.endpoints)
+        configuration.tls = try PEMFiles.clientTLS(trustRoots: file("ca.pem"), certificateChain: file("client.pem"),
+                                                   privateKey: file("client.key"))
+        configuration.connectTimeout = .seconds(2)
+        let client = try EtcdClient(configuration)
+        try await client.put("/tls/setting", value: "on")
+        #expect(try await client.get("/tls/setting").map { String(decoding: $0.value, as: UTF8.self) } == "on")
+        // etcdctl, over the same TLS, reads what Sluice wrote.
+        let read = try await cluster.etcdctl(["--cacert", file("ca.pem"), "--cert", file("client.pem"), "--key", file("client.key"),
+                                              "get", "/tls/setting", "--print-value-only"])
+        #expect(read.trimmingCharacters(in: .whitespacesAndNewlines) == "on")
+        await client.close()
+
+        // Not trusting the members' CA (the system's roots instead), and with no client
+        // certificate: the handshake fails, and the call with it.
+        for tls in [try PEMFiles.clientTLS(certificateChain: file("client.pem"), privateKey: file("client.key")),
+                    try PEMFiles.clientTLS(trustRoots: file("ca.pem"))] {
+            configuration.tls = tls
+            let refused = try EtcdClient(configuration)
+            let error = await #expect(throws: RPCError.self) { _ = try await refused.get("/tls/setting") }
+            #expect(error?.code == .unavailable, "\(String(describing: error))")
+            await refused.close()
+        }
     }
 
     @Test("with nothing listening, a call fails with UNAVAILABLE within the connect timeout")

@@ -262,6 +262,27 @@ struct ChannelTests {
         await servers[0].stop()
     }
 
+    @Test("closing the channel ends its calls in flight with UNAVAILABLE, and the server's handlers are cancelled")
+    func closeEndsCalls() async throws {
+        let stalling = StallingCatalog()
+        let server = GRPCServer(transport: HTTP2ServerTransport(target: .host("127.0.0.1", port: 0)), services: [stalling])
+        let serving = Task { try await server.serve() }
+        let port = try await server.listeningAddress.port ?? 0
+        let channel = try GRPCChannel(http2: "ipv4:127.0.0.1:\(port)")
+        let catalog = Catalog_ProductService.Client(wrapping: GRPCClient(transport: channel))
+        let call = Task { try await catalog.getProduct(Catalog_GetProductRequest()) }
+        try await waitWhile(limit: .seconds(30)) { stalling.started.value == 0 }
+        #expect(stalling.started.value == 1)
+        await channel.close()
+        let error = await #expect(throws: RPCError.self) { _ = try await call.value }
+        #expect(error?.code == .unavailable, "\(String(describing: error))")
+        try await waitWhile(limit: .seconds(30)) { stalling.cancelled.value == 0 }
+        #expect(stalling.cancelled.value == 1)
+        // Nothing is left for the server's graceful shutdown to wait for.
+        server.beginGracefulShutdown()
+        try await serving.value
+    }
+
     @Test("a bad target fails when the channel is made, naming the part that is wrong")
     func badTarget() {
         #expect(throws: ResolverTargetError(target: "ipv4:10.0.0:80", problem: "'10.0.0' is not an IPv4 address")) {

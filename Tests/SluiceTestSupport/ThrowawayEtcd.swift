@@ -16,11 +16,13 @@ public final class ThrowawayEtcd: Sendable {
         self.server = server
     }
 
-    /// A cluster of `members` (1 or 3) of its own.
-    public static func start(members: Int = 1) async throws -> ThrowawayEtcd {
+    /// A cluster of `members` (1 or 3) of its own; with `tlsCertificates` (a folder that
+    /// `testCertificates()` made), clients must use mutual TLS.
+    public static func start(members: Int = 1, tlsCertificates: URL? = nil) async throws -> ThrowawayEtcd {
         let directory = FileManager.default.temporaryDirectory.appending(path: "sluice-etcd-\(getpid())-\(UUID().uuidString.prefix(8))")
+        let environment = tlsCertificates.map { ProcessInfo.processInfo.environment.merging(["THROWAWAY_ETCD_TLS": $0.path]) { $1 } }
         let server = try ChildProcess(repositoryRoot.appending(path: "scripts/throwaway-etcd").path,
-                                      ["serve", directory.path, "\(members)"])
+                                      ["serve", directory.path, "\(members)"], environment: environment)
         let line: String
         do {
             line = try await server.waitForLine(containing: "127.0.0.1:", timeout: .seconds(90))

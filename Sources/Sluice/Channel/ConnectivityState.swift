@@ -29,8 +29,12 @@ public protocol Subchannel: Sendable {
     func connect()
     /// Opens a stream for one call on a ready connection (or fails with UNAVAILABLE).
     func openStream(_ head: RequestHead) async throws -> ClientStream
-    /// Takes no new calls, and closes once those in flight end.
+    /// Takes no new calls, and closes once those in flight end: for an endpoint the
+    /// resolver no longer lists, or a channel gone idle.
     func shutdown() async
+    /// Closes at once: calls in flight on it fail with UNAVAILABLE. For a channel that is
+    /// closed, as grpc-go's `ClientConn.Close` ends its RPCs.
+    func close() async
 }
 
 /// Makes subchannels for a channel's endpoints.

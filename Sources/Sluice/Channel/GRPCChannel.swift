@@ -234,6 +234,9 @@ public final class GRPCChannel: ClientTransport, ResolvedServiceConfigSource {
         stream.end.whenSet { end in breaker.record(ticket, code: end.error?.code ?? .ok) }
     }
 
+    /// Closes the channel: the resolver stops, calls waiting for a connection fail, and calls
+    /// in flight on its connections fail with UNAVAILABLE (as grpc-go's `ClientConn.Close`).
+    /// The state becomes SHUTDOWN.
     public func close() async {
         let (entries, waiters, watchers) = state.withLock { state in
             state.closed = true
@@ -253,7 +256,9 @@ public final class GRPCChannel: ClientTransport, ResolvedServiceConfigSource {
             watcher.yield(.shutdown)
             watcher.finish()
         }
-        for entry in entries { await entry.subchannel.shutdown() }
+        // Closing a channel ends its calls in flight (a server stream nobody reads any more
+        // would otherwise keep its connection, and the server's drain, waiting for ever).
+        for entry in entries { await entry.subchannel.close() }
     }
 
     /// Waits until a subchannel's state or the endpoints change after `version` (at once if

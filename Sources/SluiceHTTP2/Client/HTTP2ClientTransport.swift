@@ -123,15 +123,30 @@ public final class HTTP2ClientTransport: ClientTransport {
         }
     }
 
+    /// Closes every connection at once: calls in flight on them fail with UNAVAILABLE, as
+    /// grpc-go's `ClientConn.Close` ends its RPCs. (A channel dropping an endpoint its resolver
+    /// no longer lists drains the subchannel instead, with ``drain()``.)
     public func close() async {
         let connections = pool.withLock { state -> [ClientConnection] in
             state.closed = true
             return state.connections
         }
         report(.shutdown)
-        // Calls in flight run to their end (a channel drops a subchannel its resolver no
-        // longer lists this way, and the calls on it must not fail); idle connections close
-        // now, the others when their last call ends.
+        for connection in connections {
+            try? await connection.channel.close()
+        }
+    }
+
+    /// Takes no new calls and lets those in flight run to their end: idle connections close
+    /// now, the others when their last call ends. A channel drops a subchannel its resolver
+    /// no longer lists this way, so that the calls on it do not fail. Returns once the idle
+    /// connections have closed.
+    func drain() async {
+        let connections = pool.withLock { state -> [ClientConnection] in
+            state.closed = true
+            return state.connections
+        }
+        report(.shutdown)
         for connection in connections where connection.closeWhenIdle() {
             try? await connection.channel.closeFuture.get()
         }

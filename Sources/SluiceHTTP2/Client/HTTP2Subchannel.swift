@@ -62,6 +62,11 @@ final class HTTP2Subchannel: Subchannel {
 
     func shutdown() async {
         reconnect.withLock { $0?.cancel() }
+        await transport.drain()
+    }
+
+    func close() async {
+        reconnect.withLock { $0?.cancel() }
         await transport.close()
     }
 
