@@ -125,7 +125,7 @@ public final class HTTP2ClientTransport: ClientTransport {
 
     /// Closes every connection at once: calls in flight on them fail with UNAVAILABLE, as
     /// grpc-go's `ClientConn.Close` ends its RPCs. (A channel dropping an endpoint its resolver
-    /// no longer lists drains the subchannel instead, with ``drain()``.)
+    /// no longer lists drains the subchannel instead.)
     public func close() async {
         let connections = pool.withLock { state -> [ClientConnection] in
             state.closed = true
