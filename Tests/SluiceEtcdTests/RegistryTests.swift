@@ -107,7 +107,7 @@ struct RegistryTests {
         await client.close()
     }
 
-    @Test("a round_robin channel on etcd:/// follows servers as they come, drain and die: no call fails on a graceful removal",
+    @Test("a round_robin channel on etcd:/// follows servers as they come, drain and die: no call fails, a killed server's retried",
           .timeLimit(.minutes(3)))
     func channelFollowsRegistry() async throws {
         let etcd = try await ThrowawayEtcd.shared()
@@ -130,9 +130,15 @@ struct RegistryTests {
 
         var resolvers = NameResolverRegistry.http2
         resolvers.register(registry.resolverFactory)
-        let channel = try GRPCChannel(http2: "etcd:///\(service)", defaultServiceConfig: ServiceConfig(loadBalancingConfig: [.roundRobin]),
-                                      resolvers: resolvers)
-        let grpc = GRPCClient(transport: channel)
+        // Retrying UNAVAILABLE, for the killed server's calls; graceful removals need no retry.
+        let config = try ServiceConfig(json: """
+            {"loadBalancingConfig": [{"round_robin": {}}],
+             "methodConfig": [{"name": [{"service": "catalog.ProductService"}],
+               "retryPolicy": {"maxAttempts": 5, "initialBackoff": "0.01s", "maxBackoff": "0.1s",
+                               "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}
+            """)
+        let channel = try GRPCChannel(http2: "etcd:///\(service)", defaultServiceConfig: config, resolvers: resolvers)
+        let grpc = GRPCClient(transport: channel, serviceConfig: config)
         let catalog = Catalog_ProductService.Client(wrapping: grpc)
         let answers = Observed<[String: Int]>([:])
         let failures = Observed<[String]>([])
@@ -150,6 +156,23 @@ struct RegistryTests {
         servers["b"] = startServer("b")
         servers["c"] = startServer("c")
         try await eventually(.seconds(20)) { answers.value["b", default: 0] > 20 && answers.value["c", default: 0] > 20 }
+
+        // A kill: server "d" is registered through an etcd client of its own; both end at once,
+        // the connections cut and the lease left to lapse (nobody deregisters). "d" never
+        // answers, so the calling loop is certainly in a call on it when it dies: that call
+        // fails UNAVAILABLE and is retried on the others. Its key goes with its TTL.
+        let crashing = try EtcdClient(EtcdConfiguration(endpoints: etcd.endpoints))
+        let stalling = StallingCatalog()
+        let doomed = GRPCServer(transport: HTTP2ServerTransport(target: .host("127.0.0.1", port: 0)), services: [stalling])
+        let doomedServing = Task { try await doomed.serve() }
+        let doomedPort = try await doomed.listeningAddress.port ?? 0
+        _ = try await EtcdServiceRegistry(client: crashing, leaseTTL: .seconds(2))
+            .register(ServiceInstance(service: service, id: "d", address: "127.0.0.1:\(doomedPort)"))
+        try await eventually(.seconds(20)) { stalling.started.value > 0 }
+        doomed.shutdownNow()
+        await crashing.close()
+        _ = try? await doomedServing.value
+        try await eventually(.seconds(20)) { try await !registry.discover(service).contains { $0.id == "d" } }
 
         // Graceful removal: cancelling serve() deregisters, waits, then drains.
         servers["a"]?.cancel()
