@@ -2,7 +2,6 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Sluice
-import Synchronization
 
 /// Serves a gRPC server's methods as REST/JSON over HTTP/1.1, on a port of its own, from
 /// their `google.api.http` bindings: each request goes through `RESTTranscoder` into the
@@ -17,9 +16,7 @@ import Synchronization
 /// Requests on one connection are answered in order (keep-alive and pipelining as HTTP/1.1
 /// allows); a server-streaming method's body is chunked, one JSON line per message. Bodies
 /// over `RESTConfiguration.maxBodyBytes` are refused with 413 before they are buffered, and
-/// request heads are bounded by NIO's parser (80 KiB). Connections past ``maxConnections`` are
-/// closed as they are accepted, as the gRPC transport does past its own limit, so a flood of
-/// connections costs each a descriptor for a moment, never the server's memory.
+/// request heads are bounded by NIO's parser (80 KiB).
 public final class RESTServer: Sendable {
     private let server: GRPCServer
     private let transcoder: RESTTranscoder
@@ -27,9 +24,6 @@ public final class RESTServer: Sendable {
     private let port: Int
     private let group: any EventLoopGroup
     private let bound = OneShot<Result<Int, any Error>>()
-    /// Connections served at once.
-    public let maxConnections: Int
-    private let open = Mutex(0)
 
     /// A REST server for `services`, which `server` serves.
     ///
@@ -40,15 +34,9 @@ public final class RESTServer: Sendable {
     ///   - host: The address to listen on.
     ///   - port: The port; 0 for any free one (see ``listeningPort``).
     ///   - eventLoopGroup: The event loops connections run on.
-    ///   - maxConnections: Connections served at once; nil derives it from the process's
-    ///     descriptor limit as ``ServerConnectionLimits/maxConnections`` does.
     /// - Throws: `PathTemplateError` for a binding whose template breaks the grammar.
     public init(server: GRPCServer, services: [any RegistrableService], configuration: RESTConfiguration = RESTConfiguration(),
-                host: String = "0.0.0.0", port: Int, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-                maxConnections: Int? = nil) throws {
-        var limits = ServerConnectionLimits()
-        limits.maxConnections = maxConnections
-        self.maxConnections = limits.effectiveMaxConnections
+                host: String = "0.0.0.0", port: Int, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         self.server = server
         self.transcoder = try RESTTranscoder(services: services, configuration: configuration)
         self.host = host
@@ -68,14 +56,8 @@ public final class RESTServer: Sendable {
         do {
             listener = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .bind(host: host, port: port) { [self] channel in
+                .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        // Past the limit the connection is closed at once. (Failing the
-                        // initializer alone leaves an async bootstrap's connection open.)
-                        guard self.admit(channel) else {
-                            channel.close(promise: nil)
-                            throw ConnectionLimitReached()
-                        }
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandler(RESTRequestTimeout(timeout: requestTimeout))
                         return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
@@ -102,18 +84,5 @@ public final class RESTServer: Sendable {
         } onCancel: {
             listener.channel.close(promise: nil)
         }
-    }
-
-    /// Counts `channel` in, until it closes, unless the server is at its limit.
-    private func admit(_ channel: any Channel) -> Bool {
-        let admitted = open.withLock { open -> Bool in
-            guard open < maxConnections else { return false }
-            open += 1
-            return true
-        }
-        if admitted {
-            channel.closeFuture.whenComplete { [self] _ in open.withLock { $0 -= 1 } }
-        }
-        return admitted
     }
 }
