@@ -63,7 +63,8 @@ public final class EtcdClient: Sendable {
         maintenance = Etcdserverpb_Maintenance.Client(wrapping: grpc)
     }
 
-    /// Closes the channel: calls in flight finish, new ones fail.
+    /// Closes the channel: calls in flight (watches, keep-alives) end with UNAVAILABLE, new ones
+    /// fail. Deregister first what should leave etcd at once; leases not revoked lapse.
     public func close() async {
         await channel.close()
     }
