@@ -739,29 +739,29 @@ extension Grpc_Reflection_V1Alpha_ServerReflectionRequest: SluiceProto.JSONMessa
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1alpha.ServerReflectionRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1alpha.ServerReflectionRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.host)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.host)
             case 3:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self) {
                     message.messageRequest = .fileByFilename(member)
                 }
             case 4:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self) {
                     message.messageRequest = .fileContainingSymbol(member)
                 }
             case 5:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1Alpha_ExtensionRequest>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1Alpha_ExtensionRequest>.self) {
                     message.messageRequest = .fileContainingExtension(member)
                 }
             case 6:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self) {
                     message.messageRequest = .allExtensionNumbersOfType(member)
                 }
             case 7:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self) {
                     message.messageRequest = .listServices(member)
                 }
             default:
@@ -789,13 +789,13 @@ extension Grpc_Reflection_V1Alpha_ExtensionRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1alpha.ExtensionRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1alpha.ExtensionRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.containingType)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.containingType)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.extensionNumber)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.extensionNumber)
             default:
                 break
             }
@@ -837,27 +837,27 @@ extension Grpc_Reflection_V1Alpha_ServerReflectionResponse: SluiceProto.JSONMess
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1alpha.ServerReflectionResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1alpha.ServerReflectionResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.validHost)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.validHost)
             case 2:
-                try decoder.readMessage(value, into: &message._originalRequest)
+                try decoder.readMessage(into: &message._originalRequest)
             case 4:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1Alpha_FileDescriptorResponse>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1Alpha_FileDescriptorResponse>.self) {
                     message.messageResponse = .fileDescriptorResponse(member)
                 }
             case 5:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1Alpha_ExtensionNumberResponse>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1Alpha_ExtensionNumberResponse>.self) {
                     message.messageResponse = .allExtensionNumbersResponse(member)
                 }
             case 6:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1Alpha_ListServiceResponse>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1Alpha_ListServiceResponse>.self) {
                     message.messageResponse = .listServicesResponse(member)
                 }
             case 7:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1Alpha_ErrorResponse>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1Alpha_ErrorResponse>.self) {
                     message.messageResponse = .errorResponse(member)
                 }
             default:
@@ -881,11 +881,11 @@ extension Grpc_Reflection_V1Alpha_FileDescriptorResponse: SluiceProto.JSONMessag
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1alpha.FileDescriptorResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1alpha.FileDescriptorResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoBytes.self, value, into: &message.fileDescriptorProto)
+                try decoder.readRepeated(SluiceProto.ProtoBytes.self, into: &message.fileDescriptorProto)
             default:
                 break
             }
@@ -911,13 +911,13 @@ extension Grpc_Reflection_V1Alpha_ExtensionNumberResponse: SluiceProto.JSONMessa
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1alpha.ExtensionNumberResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1alpha.ExtensionNumberResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.baseTypeName)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.baseTypeName)
             case 2:
-                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.extensionNumber)
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, into: &message.extensionNumber)
             default:
                 break
             }
@@ -939,11 +939,11 @@ extension Grpc_Reflection_V1Alpha_ListServiceResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1alpha.ListServiceResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1alpha.ListServiceResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1Alpha_ServiceResponse>.self, value, into: &message.service)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Grpc_Reflection_V1Alpha_ServiceResponse>.self, into: &message.service)
             default:
                 break
             }
@@ -965,11 +965,11 @@ extension Grpc_Reflection_V1Alpha_ServiceResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1alpha.ServiceResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1alpha.ServiceResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             default:
                 break
             }
@@ -995,13 +995,13 @@ extension Grpc_Reflection_V1Alpha_ErrorResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1alpha.ErrorResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.reflection.v1alpha.ErrorResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.errorCode)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.errorCode)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.errorMessage)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.errorMessage)
             default:
                 break
             }

@@ -915,31 +915,31 @@ extension Bench_Job: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "bench.Job") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "bench.Job") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.id)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.id)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.queueName)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.queueName)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.payload)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.payload)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.priority)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.priority)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Bench_Job.Status>.self, value, into: &message.status)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Bench_Job.Status>.self, into: &message.status)
             case 6:
-                try decoder.readMessage(value, into: &message._createdAt)
+                try decoder.readMessage(into: &message._createdAt)
             case 7:
-                try decoder.readMessage(value, into: &message._leaseExpiresAt)
+                try decoder.readMessage(into: &message._leaseExpiresAt)
             case 8:
-                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, value, into: &message.tags)
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, into: &message.tags)
             case 9:
-                try decoder.readMessage(value, into: &message._retry)
+                try decoder.readMessage(into: &message._retry)
             case 10:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Bench_Job.Attempt>.self, value, into: &message.attempts)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Bench_Job.Attempt>.self, into: &message.attempts)
             case 11:
-                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, value, into: &message.sequence)
+                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, into: &message.sequence)
             default:
                 break
             }
@@ -969,15 +969,15 @@ extension Bench_Job.RetryPolicy: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "bench.Job.RetryPolicy") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "bench.Job.RetryPolicy") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.maxRetries)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.maxRetries)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.backoffMs)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.backoffMs)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.multiplier)
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, into: &message.multiplier)
             default:
                 break
             }
@@ -1007,15 +1007,15 @@ extension Bench_Job.Attempt: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "bench.Job.Attempt") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "bench.Job.Attempt") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.workerID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.workerID)
             case 2:
-                try decoder.readMessage(value, into: &message._startedAt)
+                try decoder.readMessage(into: &message._startedAt)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.error)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.error)
             default:
                 break
             }
@@ -1049,17 +1049,17 @@ extension Bench_Item: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "bench.Item") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "bench.Item") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.id)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.id)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.price)
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, into: &message.price)
             case 4:
-                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.flags)
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, into: &message.flags)
             default:
                 break
             }
@@ -1081,11 +1081,11 @@ extension Bench_Batch: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "bench.Batch") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "bench.Batch") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Bench_Item>.self, value, into: &message.items)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Bench_Item>.self, into: &message.items)
             default:
                 break
             }
@@ -1115,15 +1115,15 @@ extension Bench_Nested: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "bench.Nested") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "bench.Nested") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._child)
+                try decoder.readMessage(into: &message._child)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.depth)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.depth)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.label)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.label)
             default:
                 break
             }
@@ -1149,13 +1149,13 @@ extension Bench_Blob: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "bench.Blob") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "bench.Blob") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.data)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.data)
             default:
                 break
             }
@@ -1209,27 +1209,27 @@ extension Bench_WellKnown: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "bench.WellKnown") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "bench.WellKnown") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Timestamp>.self, value, into: &message.times)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Timestamp>.self, into: &message.times)
             case 2:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Duration>.self, value, into: &message.durations)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Duration>.self, into: &message.durations)
             case 3:
-                try decoder.readMessage(value, into: &message._attributes)
+                try decoder.readMessage(into: &message._attributes)
             case 4:
-                try decoder.readMessage(value, into: &message._mask)
+                try decoder.readMessage(into: &message._mask)
             case 5:
-                try decoder.readMessage(value, into: &message._count)
+                try decoder.readMessage(into: &message._count)
             case 6:
-                try decoder.readMessage(value, into: &message._note)
+                try decoder.readMessage(into: &message._note)
             case 7:
-                try decoder.readMessage(value, into: &message._flag)
+                try decoder.readMessage(into: &message._flag)
             case 8:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Any>.self, value, into: &message.anys)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Any>.self, into: &message.anys)
             case 9:
-                try decoder.readMessage(value, into: &message._ratio)
+                try decoder.readMessage(into: &message._ratio)
             default:
                 break
             }

@@ -221,13 +221,13 @@ extension Analytics_StatisticsRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "analytics.StatisticsRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "analytics.StatisticsRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.startDate)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.startDate)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.endDate)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.endDate)
             default:
                 break
             }
@@ -257,15 +257,15 @@ extension Analytics_StatisticsResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "analytics.StatisticsResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "analytics.StatisticsResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.totalUsers)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.totalUsers)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.activeUsers)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.activeUsers)
             case 3:
-                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoInt64.self, value, into: &message.signupsByDay)
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoInt64.self, into: &message.signupsByDay)
             default:
                 break
             }

@@ -416,19 +416,19 @@ extension Catalog_Product: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "catalog.Product") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "catalog.Product") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.id)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.id)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.price)
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, into: &message.price)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.category)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.category)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.stock)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.stock)
             default:
                 break
             }
@@ -450,11 +450,11 @@ extension Catalog_GetProductRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "catalog.GetProductRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "catalog.GetProductRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.productID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.productID)
             default:
                 break
             }
@@ -480,13 +480,13 @@ extension Catalog_ListProductsRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "catalog.ListProductsRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "catalog.ListProductsRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.category)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.category)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.limit)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.limit)
             default:
                 break
             }
@@ -508,11 +508,11 @@ extension Catalog_ListProductsResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "catalog.ListProductsResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "catalog.ListProductsResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Catalog_Product>.self, value, into: &message.products)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Catalog_Product>.self, into: &message.products)
             default:
                 break
             }
@@ -534,11 +534,11 @@ extension Catalog_GetRecommendationsRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "catalog.GetRecommendationsRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "catalog.GetRecommendationsRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.userID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.userID)
             default:
                 break
             }

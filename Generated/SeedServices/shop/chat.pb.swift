@@ -204,17 +204,17 @@ extension Chat_ChatMessage: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "chat.ChatMessage") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "chat.ChatMessage") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.room)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.room)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.sender)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.sender)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.text)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.text)
             case 4:
-                try decoder.readMessage(value, into: &message._sentAt)
+                try decoder.readMessage(into: &message._sentAt)
             default:
                 break
             }

@@ -237,15 +237,15 @@ extension Files_FileChunk: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "files.FileChunk") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "files.FileChunk") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.fileName)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.fileName)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.content)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.content)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.offset)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.offset)
             default:
                 break
             }
@@ -275,15 +275,15 @@ extension Files_UploadStatus: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "files.UploadStatus") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "files.UploadStatus") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.success)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.success)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.size)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.size)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.sha256)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.sha256)
             default:
                 break
             }

@@ -494,15 +494,15 @@ extension Order_OrderItem: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "order.OrderItem") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "order.OrderItem") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.productID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.productID)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.quantity)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.quantity)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.price)
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, into: &message.price)
             default:
                 break
             }
@@ -532,15 +532,15 @@ extension Order_CreateOrderRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "order.CreateOrderRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "order.CreateOrderRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.userID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.userID)
             case 2:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Order_OrderItem>.self, value, into: &message.items)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Order_OrderItem>.self, into: &message.items)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.total)
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, into: &message.total)
             default:
                 break
             }
@@ -582,21 +582,21 @@ extension Order_Order: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "order.Order") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "order.Order") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.orderID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.orderID)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.userID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.userID)
             case 3:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Order_OrderItem>.self, value, into: &message.items)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Order_OrderItem>.self, into: &message.items)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.total)
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, into: &message.total)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Order_OrderStatus>.self, value, into: &message.status)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Order_OrderStatus>.self, into: &message.status)
             case 6:
-                try decoder.readMessage(value, into: &message._createdAt)
+                try decoder.readMessage(into: &message._createdAt)
             default:
                 break
             }
@@ -618,11 +618,11 @@ extension Order_GetUserOrdersRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "order.GetUserOrdersRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "order.GetUserOrdersRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.userID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.userID)
             default:
                 break
             }
@@ -644,11 +644,11 @@ extension Order_GetUserOrdersResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "order.GetUserOrdersResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "order.GetUserOrdersResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Order_Order>.self, value, into: &message.orders)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Order_Order>.self, into: &message.orders)
             default:
                 break
             }

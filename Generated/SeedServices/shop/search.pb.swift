@@ -208,13 +208,13 @@ extension Search_SearchRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "search.SearchRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "search.SearchRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.query)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.query)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.limit)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.limit)
             default:
                 break
             }
@@ -240,13 +240,13 @@ extension Search_SearchResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "search.SearchResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "search.SearchResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Catalog_Product>.self, value, into: &message.products)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Catalog_Product>.self, into: &message.products)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.total)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.total)
             default:
                 break
             }

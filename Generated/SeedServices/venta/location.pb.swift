@@ -342,13 +342,13 @@ extension Venta_Location_LatLng: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.location.LatLng") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "venta.location.LatLng") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.latitude)
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, into: &message.latitude)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.longitude)
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, into: &message.longitude)
             default:
                 break
             }
@@ -378,15 +378,15 @@ extension Venta_Location_LocationUpdate: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.location.LocationUpdate") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "venta.location.LocationUpdate") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.vendorID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.vendorID)
             case 2:
-                try decoder.readMessage(value, into: &message._position)
+                try decoder.readMessage(into: &message._position)
             case 3:
-                try decoder.readMessage(value, into: &message._at)
+                try decoder.readMessage(into: &message._at)
             default:
                 break
             }
@@ -408,11 +408,11 @@ extension Venta_Location_LocationAck: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.location.LocationAck") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "venta.location.LocationAck") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.accepted)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.accepted)
             default:
                 break
             }
@@ -434,11 +434,11 @@ extension Venta_Location_WatchVendorRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.location.WatchVendorRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "venta.location.WatchVendorRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.vendorID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.vendorID)
             default:
                 break
             }

@@ -339,19 +339,19 @@ extension Venta_User_User: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.user.User") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "venta.user.User") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.id)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.id)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.email)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.email)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.age)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.age)
             case 5:
-                try decoder.readMessage(value, into: &message._createdAt)
+                try decoder.readMessage(into: &message._createdAt)
             default:
                 break
             }
@@ -373,11 +373,11 @@ extension Venta_User_GetUserRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.user.GetUserRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "venta.user.GetUserRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.id)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.id)
             default:
                 break
             }
@@ -407,15 +407,15 @@ extension Venta_User_CreateUserRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.user.CreateUserRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "venta.user.CreateUserRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.email)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.email)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.age)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.age)
             default:
                 break
             }

@@ -348,17 +348,17 @@ extension Venta_Vendor_Vendor: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.vendor.Vendor") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "venta.vendor.Vendor") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.id)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.id)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.ownerID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.ownerID)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.`open`)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.`open`)
             default:
                 break
             }
@@ -380,11 +380,11 @@ extension Venta_Vendor_GetVendorRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.vendor.GetVendorRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "venta.vendor.GetVendorRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.id)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.id)
             default:
                 break
             }
@@ -410,13 +410,13 @@ extension Venta_Vendor_ListVendorsRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.vendor.ListVendorsRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "venta.vendor.ListVendorsRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.pageSize)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.pageSize)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.pageToken)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.pageToken)
             default:
                 break
             }
@@ -442,13 +442,13 @@ extension Venta_Vendor_ListVendorsResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "venta.vendor.ListVendorsResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "venta.vendor.ListVendorsResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Venta_Vendor_Vendor>.self, value, into: &message.vendors)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Venta_Vendor_Vendor>.self, into: &message.vendors)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.nextPageToken)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.nextPageToken)
             default:
                 break
             }

@@ -249,8 +249,8 @@ extension {{swiftName}}: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    {{visibility}} mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "{{protoName}}") { message, number, value, decoder in
+    {{visibility}} mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "{{protoName}}") { message, number, decoder in
             switch number {
 {{#decodeCases}}
             {{label}}:

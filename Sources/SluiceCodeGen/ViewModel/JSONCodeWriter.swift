@@ -106,17 +106,17 @@ struct JSONCodeWriter {
         let lines: [String]
         switch f.storage {
         case .implicit:
-            lines = ["try decoder.readImplicit(\(codec), value, into: &message.\(f.name))"]
+            lines = ["try decoder.readImplicit(\(codec), into: &message.\(f.name))"]
         case .presence:
-            lines = ["try decoder.readOptional(\(codec), value, into: &message.\(f.storageName))"]
+            lines = ["try decoder.readOptional(\(codec), into: &message.\(f.storageName))"]
         case .message:
-            lines = ["try decoder.readMessage(value, into: &message.\(f.storageName))"]
+            lines = ["try decoder.readMessage(into: &message.\(f.storageName))"]
         case .repeated:
-            lines = ["try decoder.readRepeated(\(codec), value, into: &message.\(f.name))"]
+            lines = ["try decoder.readRepeated(\(codec), into: &message.\(f.name))"]
         case .map(let key, let valueCodec):
-            lines = ["try decoder.readMap(\(runtime)\(key).self, \(valueCodec).self, value, into: &message.\(f.name))"]
+            lines = ["try decoder.readMap(\(runtime)\(key).self, \(valueCodec).self, into: &message.\(f.name))"]
         case .oneofMember(let oneof, let caseName):
-            lines = ["if let member = try decoder.readOneofMember(\(codec), value) {",
+            lines = ["if let member = try decoder.readOneofMember(\(codec)) {",
                      "    message.\(oneof) = .\(caseName)(member)",
                      "}"]
         }

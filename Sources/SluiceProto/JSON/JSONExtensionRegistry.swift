@@ -9,7 +9,7 @@ public struct JSONExtensionRegistry: Sendable {
         let protoName: String
         let fieldNumber: Int
         /// The wire bytes (tag included) of the extension's value read from JSON.
-        let decodeJSON: @Sendable (JSONValue, inout ProtoJSONDecoder) throws -> [UInt8]
+        let decodeJSON: @Sendable (inout ProtoJSONDecoder) throws -> [UInt8]
         /// Writes the member if the message holds the extension.
         let encodeJSON: @Sendable (any JSONMessage, inout ProtoJSONEncoder) throws -> Void
     }
@@ -24,10 +24,10 @@ public struct JSONExtensionRegistry: Sendable {
     public mutating func register<M: JSONMessage, C: JSONFieldCodec>(_ ext: MessageExtension<M, C>) {
         add(Entry(
             protoName: ext.protoName, fieldNumber: ext.fieldNumber,
-            decodeJSON: { json, decoder in
+            decodeJSON: { decoder in
                 var holder = M()
                 var value: C.Value?
-                try decoder.readOptional(C.self, json, into: &value)
+                try decoder.readOptional(C.self, into: &value)
                 if let value { holder.setExtensionValue(ext, value) }
                 return Array(holder.unknownFields.bytes)
             },
@@ -41,9 +41,9 @@ public struct JSONExtensionRegistry: Sendable {
     public mutating func registerRepeated<M: JSONMessage, C: JSONFieldCodec>(_ ext: MessageExtension<M, C>) {
         add(Entry(
             protoName: ext.protoName, fieldNumber: ext.fieldNumber,
-            decodeJSON: { json, decoder in
+            decodeJSON: { decoder in
                 var values: [C.Value] = []
-                try decoder.readRepeated(C.self, json, into: &values)
+                try decoder.readRepeated(C.self, into: &values)
                 var holder = M()
                 holder.setRepeatedExtensionValues(ext, values)
                 return Array(holder.unknownFields.bytes)

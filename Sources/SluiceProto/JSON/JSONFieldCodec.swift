@@ -14,9 +14,9 @@ public protocol JSONFieldCodec: FieldCodec, SendableMetatype {
     static var acceptsJSONNull: Bool { get }
     /// Writes one value.
     static func writeJSON(_ value: Value, to encoder: inout ProtoJSONEncoder) throws
-    /// Reads one value, or nil when the value is to be skipped: an enum name the schema does
-    /// not know, with ``JSONDecodingOptions/ignoreUnknownFields`` set.
-    static func readJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws -> Value?
+    /// Reads the next value, or nil when the value is to be skipped: an enum name the schema
+    /// does not know, with ``JSONDecodingOptions/ignoreUnknownFields`` set.
+    static func readJSON(from decoder: inout ProtoJSONDecoder) throws -> Value?
 }
 
 extension JSONFieldCodec {
@@ -44,8 +44,9 @@ extension JSONIntegerCodec {
         encoder.writeInteger(value, quoted: Value.bitWidth == 64)
     }
 
-    public static func readJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws -> Value? {
-        try JSONNumbers.integer(json, as: Value.self, typeName: protoTypeName)
+    @inlinable
+    public static func readJSON(from decoder: inout ProtoJSONDecoder) throws -> Value? {
+        try decoder.readInteger(Value.self, typeName: protoTypeName)
     }
 
     public static func jsonMapKey(_ key: Value) -> String { String(key) }
@@ -71,11 +72,9 @@ extension ProtoBool: JSONMapKeyCodec {
         encoder.writeBool(value)
     }
 
-    public static func readJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws -> Bool? {
-        guard case .bool(let value) = json else {
-            throw JSONDecodingError(.typeMismatch(expected: "true or false", found: json.kindDescription))
-        }
-        return value
+    @inlinable
+    public static func readJSON(from decoder: inout ProtoJSONDecoder) throws -> Bool? {
+        try decoder.readBool()
     }
 
     public static func jsonMapKey(_ key: Bool) -> String { key ? "true" : "false" }
@@ -94,8 +93,8 @@ extension ProtoDouble: JSONFieldCodec {
         JSONNumbers.write(value, to: &encoder)
     }
 
-    public static func readJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws -> Double? {
-        try JSONNumbers.double(json, typeName: "double")
+    public static func readJSON(from decoder: inout ProtoJSONDecoder) throws -> Double? {
+        try decoder.readDouble(typeName: "double")
     }
 }
 
@@ -104,8 +103,8 @@ extension ProtoFloat: JSONFieldCodec {
         JSONNumbers.write(value, to: &encoder)
     }
 
-    public static func readJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws -> Float? {
-        let value = try JSONNumbers.double(json, typeName: "float")
+    public static func readJSON(from decoder: inout ProtoJSONDecoder) throws -> Float? {
+        let value = try decoder.readDouble(typeName: "float")
         // As protobuf's parsers do: finite doubles beyond float's range are errors, not
         // infinities.
         guard value.isNaN || value.isInfinite || abs(value) <= Double(Float.greatestFiniteMagnitude) else {
@@ -120,11 +119,9 @@ extension ProtoString: JSONMapKeyCodec {
         encoder.writeString(value)
     }
 
-    public static func readJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws -> String? {
-        guard case .string(let value) = json else {
-            throw JSONDecodingError(.typeMismatch(expected: "a string", found: json.kindDescription))
-        }
-        return value
+    @inlinable
+    public static func readJSON(from decoder: inout ProtoJSONDecoder) throws -> String? {
+        try decoder.readString()
     }
 
     public static func jsonMapKey(_ key: String) -> String { key }
@@ -136,10 +133,8 @@ extension ProtoBytes: JSONFieldCodec {
         encoder.writeString(Base64.encode(value))
     }
 
-    public static func readJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws -> Data? {
-        guard case .string(let text) = json else {
-            throw JSONDecodingError(.typeMismatch(expected: "a base64 string", found: json.kindDescription))
-        }
+    public static func readJSON(from decoder: inout ProtoJSONDecoder) throws -> Data? {
+        let text = try decoder.readString(expected: "a base64 string")
         guard let bytes = Base64.decodeJSON(text) else {
             throw JSONDecodingError(.invalidValue("\(JSONNumbers.quoted(text)) is not base64"))
         }
@@ -163,22 +158,24 @@ extension ProtoEnumCodec: JSONFieldCodec where E: JSONEnum {
         }
     }
 
-    public static func readJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws -> E? {
-        switch json {
+    public static func readJSON(from decoder: inout ProtoJSONDecoder) throws -> E? {
+        switch decoder.scanner.peekKind() {
         case .null where E.isNullValue:
+            _ = try decoder.scanner.consumeNull()
             return E()
-        case .string(let name):
+        case .string:
+            let name = try decoder.readString()
             if let value = E(protoName: name) { return value }
             if decoder.skipsUnknownEnumValues { return nil }
             throw JSONDecodingError(.invalidValue("the enum has no value named \(JSONNumbers.quoted(name))"))
         case .number:
-            let number = try JSONNumbers.integer(json, as: Int32.self, typeName: "enum")
+            let number = try decoder.readInteger(Int32.self, typeName: "enum")
             if let value = E(rawValue: Int(number)) { return value }
             // Only a closed (proto2) enum refuses a number.
             if decoder.skipsUnknownEnumValues { return nil }
             throw JSONDecodingError(.invalidValue("the enum has no value \(number)"))
         default:
-            throw JSONDecodingError(.typeMismatch(expected: "an enum value's name or number", found: json.kindDescription))
+            throw JSONDecodingError(.typeMismatch(expected: "an enum value's name or number", found: try decoder.scanner.describeNextValue()))
         }
     }
 }
@@ -190,9 +187,10 @@ extension ProtoMessageCodec: JSONFieldCodec where M: JSONMessage {
         try value.encodeJSON(to: &encoder)
     }
 
-    public static func readJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws -> M? {
+    @inlinable
+    public static func readJSON(from decoder: inout ProtoJSONDecoder) throws -> M? {
         var message = M()
-        try message.mergeJSON(json, decoder: &decoder)
+        try message.mergeJSON(from: &decoder)
         return message
     }
 }

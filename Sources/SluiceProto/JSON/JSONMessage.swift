@@ -7,9 +7,9 @@
 public protocol JSONMessage: Message {
     /// Writes this message as one JSON value.
     func encodeJSON(to encoder: inout ProtoJSONEncoder) throws
-    /// Merges one JSON value into this message: set fields replace, repeated fields append,
-    /// maps and embedded messages merge, as decoding binary does.
-    mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws
+    /// Merges the next JSON value the decoder reads into this message: set fields replace,
+    /// repeated fields append, maps and embedded messages merge, as decoding binary does.
+    mutating func mergeJSON(from decoder: inout ProtoJSONDecoder) throws
     /// Whether JSON `null` is a value of this type (only `google.protobuf.Value`), rather
     /// than "not set".
     static var acceptsJSONNull: Bool { get }
@@ -53,24 +53,25 @@ extension JSONMessage {
         guard bytes.count <= options.maxBytes else {
             throw JSONDecodingError(.documentTooLarge(bytes: bytes.count, limit: options.maxBytes))
         }
-        let document: JSONValue
+        var decoder = ProtoJSONDecoder(options: options, bytes: bytes)
         do {
-            document = try JSONValue(parsing: bytes, maxDepth: options.maxDepth)
+            try mergeJSON(from: &decoder)
+            try decoder.finish()
         } catch let error as JSONParsingError {
             throw JSONDecodingError(.malformedJSON(reason: error.reason, offset: error.offset))
         }
-        try merge(json: document, options: options)
-    }
-
-    /// Merges a parsed JSON document into this message.
-    public mutating func merge(json document: JSONValue, options: JSONDecodingOptions = JSONDecodingOptions()) throws {
-        var decoder = ProtoJSONDecoder(options: options)
-        try mergeJSON(document, decoder: &decoder)
         do {
             try checkRequiredFields()
         } catch {
             throw JSONDecodingError(.invalidMessage("\(error)"))
         }
+    }
+
+    /// Merges a parsed JSON document into this message.
+    public mutating func merge(json document: JSONValue, options: JSONDecodingOptions = JSONDecodingOptions()) throws {
+        var encoder = ProtoJSONEncoder(options: JSONEncodingOptions())
+        encoder.writeValue(document)
+        try merge(jsonUTF8Bytes: encoder.finish(), options: options)
     }
 }
 
@@ -117,7 +118,16 @@ public struct JSONFieldTable: Sendable {
     }
 
     private let fields: [Field]
+    private let numbersAndOneofs: [(number: Int, oneofIndex: Int)]
     private let indexByName: [String: Int]
+    /// Every field's JSON name and then its `.proto` name, as UTF-8, end to end: what member
+    /// names are compared with, byte by byte, so that decoding makes no `String` per member.
+    private let nameBytes: [UInt8]
+    /// For field `i`: where its JSON name and its `.proto` name lie in `nameBytes`.
+    private let nameRanges: [(json: Range<Int>, proto: Range<Int>)]
+    /// An open-addressed hash table of names: each slot holds a field index + 1 (0 is empty),
+    /// probed linearly from the name's hash; two slots per name at least, so probes are short.
+    private let slots: [Int32]
     /// Whether the message declares extension ranges, so that `"[pkg.ext]"` members may name
     /// extensions.
     public let isExtensible: Bool
@@ -127,15 +137,95 @@ public struct JSONFieldTable: Sendable {
         self.fields = fields
         self.isExtensible = isExtensible
         var index: [String: Int] = [:]
+        var bytes: [UInt8] = []
+        var ranges: [(json: Range<Int>, proto: Range<Int>)] = []
         for (i, field) in fields.enumerated() {
             index[field.jsonName] = i
             index[field.protoName] = i
+            let jsonStart = bytes.count
+            bytes += field.jsonName.utf8
+            let protoStart = bytes.count
+            bytes += field.protoName.utf8
+            ranges.append((jsonStart..<protoStart, protoStart..<bytes.count))
         }
         self.indexByName = index
+        self.numbersAndOneofs = fields.map { ($0.number, $0.oneofIndex) }
+        self.nameBytes = bytes
+        self.nameRanges = ranges
+        var capacity = 4
+        while capacity < fields.count * 4 { capacity *= 2 }
+        var slots = [Int32](repeating: 0, count: capacity)
+        for (i, names) in ranges.enumerated() {
+            for range in [names.json, names.proto] {
+                var slot = Self.hash(bytes, range) & (capacity - 1)
+                while slots[slot] != 0 {
+                    // A field whose two names are the same is entered once.
+                    if slots[slot] == Int32(i + 1) { break }
+                    slot = (slot + 1) & (capacity - 1)
+                }
+                slots[slot] = Int32(i + 1)
+            }
+        }
+        self.slots = slots
     }
 
     /// The field a JSON member name names, by either of its names.
     public func field(named name: String) -> Field? {
         indexByName[name].map { fields[$0] }
+    }
+
+    /// The index of the field a member name names, by either of its names.
+    @usableFromInline
+    func index(named name: String) -> Int? {
+        indexByName[name]
+    }
+
+    /// The index of the field named by the UTF-8 `bytes[range]`, by either of its names;
+    /// the field at `hint` is tried first.
+    @usableFromInline
+    func index(of bytes: [UInt8], _ range: Range<Int>, hint: Int) -> Int? {
+        if hint < fields.count, matches(bytes, range, nameRanges[hint].json) || matches(bytes, range, nameRanges[hint].proto) {
+            return hint
+        }
+        let mask = slots.count - 1
+        var slot = Self.hash(bytes, range) & mask
+        while slots[slot] != 0 {
+            let candidate = Int(slots[slot] - 1)
+            if matches(bytes, range, nameRanges[candidate].json) || matches(bytes, range, nameRanges[candidate].proto) {
+                return candidate
+            }
+            slot = (slot + 1) & mask
+        }
+        return nil
+    }
+
+    /// The field at `index`.
+    @usableFromInline
+    subscript(index: Int) -> Field { fields[index] }
+
+    /// The number and oneof index of the field at `index`: what decoding needs of it per
+    /// member, without copying the field's names.
+    @usableFromInline
+    func numberAndOneof(at index: Int) -> (number: Int, oneofIndex: Int) { numbersAndOneofs[index] }
+
+    private func matches(_ bytes: [UInt8], _ range: Range<Int>, _ name: Range<Int>) -> Bool {
+        guard range.count == name.count else { return false }
+        var i = range.lowerBound
+        var j = name.lowerBound
+        while i < range.upperBound {
+            guard bytes[i] == nameBytes[j] else { return false }
+            i += 1
+            j += 1
+        }
+        return true
+    }
+
+    /// FNV-1a over the name's bytes.
+    private static func hash(_ bytes: [UInt8], _ range: Range<Int>) -> Int {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for i in range {
+            hash = (hash ^ UInt64(bytes[i])) &* 0x100_0000_01B3
+        }
+        return Int(truncatingIfNeeded: hash)
     }
 }

@@ -1,4 +1,5 @@
 /// Numbers as the proto3 JSON mapping reads and writes them.
+@usableFromInline
 enum JSONNumbers {
     /// The exact integer a JSON number's text denotes, as sign and magnitude, or nil when the
     /// text is not a JSON number, not a whole number, or beyond 64 bits.
@@ -87,16 +88,59 @@ enum JSONNumbers {
     /// An integer field's value: a JSON number, or a string holding one (how 64-bit values
     /// are written, and accepted for every width).
     static func integer<T: FixedWidthInteger>(_ json: JSONValue, as _: T.Type, typeName: String) throws -> T {
-        let text: String
         switch json {
-        case .number(let number): text = number
-        case .string(let string): text = string
+        case .number(let text), .string(let text):
+            return try integer(text: text, as: T.self, typeName: typeName)
         default:
             throw JSONDecodingError(.typeMismatch(expected: "an integer (\(typeName))", found: json.kindDescription))
         }
+    }
+
+    /// The integer `text` spells, in any form ``exactInteger(_:)`` takes.
+    @usableFromInline
+    static func integer<T: FixedWidthInteger>(text: String, as _: T.Type, typeName: String) throws -> T {
         guard let (negative, magnitude) = exactInteger(Substring(text).utf8) else {
             throw JSONDecodingError(.invalidValue("\(quoted(text)) is not an integer (\(typeName))"))
         }
+        return try fit(negative, magnitude, as: T.self, typeName: typeName, text: text)
+    }
+
+    /// The integer in `bytes[range]`, a number token or a string's contents: plain digits
+    /// (nearly always) are read in place; other forms go through ``integer(text:as:typeName:)``.
+    @inlinable
+    static func integer<T: FixedWidthInteger>(_ bytes: [UInt8], _ range: Range<Int>, as _: T.Type, typeName: String) throws -> T {
+        if let (negative, magnitude) = plainInteger(bytes, range) {
+            if negative && magnitude != 0 {
+                if T.isSigned, magnitude <= UInt64(T.max) + 1 { return T(truncatingIfNeeded: 0 &- magnitude) }
+            } else if magnitude <= UInt64(T.max) {
+                return T(magnitude)
+            }
+        }
+        let text = bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+        return try integer(text: text, as: T.self, typeName: typeName)
+    }
+
+    /// Plain digits with an optional minus sign, at most 19 and no leading zero: read without
+    /// overflow; nil for every other form.
+    @inlinable
+    static func plainInteger(_ bytes: [UInt8], _ range: Range<Int>) -> (negative: Bool, magnitude: UInt64)? {
+        var index = range.lowerBound
+        guard index < range.upperBound else { return nil }
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        let count = range.upperBound - index
+        guard count > 0, count <= 19, bytes[index] != UInt8(ascii: "0") || count == 1 else { return nil }
+        var value: UInt64 = 0
+        while index < range.upperBound {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            value = value &* 10 &+ UInt64(digit)
+            index += 1
+        }
+        return (negative, value)
+    }
+
+    static func fit<T: FixedWidthInteger>(_ negative: Bool, _ magnitude: UInt64, as _: T.Type, typeName: String, text: String) throws -> T {
         if negative && magnitude != 0 {
             guard T.isSigned, magnitude <= UInt64(T.max) + 1 else {
                 throw JSONDecodingError(.invalidValue("\(quoted(text)) is out of range for \(typeName)"))
@@ -107,6 +151,71 @@ enum JSONNumbers {
             throw JSONDecodingError(.invalidValue("\(quoted(text)) is out of range for \(typeName)"))
         }
         return T(magnitude)
+    }
+
+    /// A floating-point value from `bytes[range]`: a number token (`quoted` false), or a
+    /// string's contents, which may also be `NaN`, `Infinity` or `-Infinity`.
+    @usableFromInline
+    static func double(_ bytes: [UInt8], _ range: Range<Int>, quoted isString: Bool, typeName: String) throws -> Double {
+        if !isString, let value = exactDouble(bytes, range) { return value }
+        let text = bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+        return try double(isString ? .string(text) : .number(text), typeName: typeName)
+    }
+
+    /// Powers of ten that a `Double` holds exactly.
+    static let exactPowersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
+
+    /// Clinger's fast path: a number whose digits fit 2^53 and whose decimal exponent is
+    /// within ±22 is one exact `Double` multiplied or divided by another exact one, a single
+    /// correctly rounded operation; nil for the rest, which `Double(String)` reads. `range`
+    /// holds a number token already checked against JSON's grammar.
+    static func exactDouble(_ bytes: [UInt8], _ range: Range<Int>) -> Double? {
+        var index = range.lowerBound
+        let end = range.upperBound
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var exponent = 0
+        while index < end, bytes[index] &- UInt8(ascii: "0") < 10 {
+            mantissa = mantissa &* 10 &+ UInt64(bytes[index] &- UInt8(ascii: "0"))
+            digits += 1
+            index += 1
+        }
+        if index < end, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            while index < end, bytes[index] &- UInt8(ascii: "0") < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(bytes[index] &- UInt8(ascii: "0"))
+                digits += 1
+                exponent -= 1
+                index += 1
+            }
+        }
+        // 19 digits cannot overflow 64 bits; beyond them the wrapped mantissa means nothing.
+        guard digits <= 19 else { return nil }
+        if index < end {
+            // `e` or `E`, a sign, digits (the grammar was checked).
+            index += 1
+            var exponentNegative = false
+            if bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                exponentNegative = bytes[index] == UInt8(ascii: "-")
+                index += 1
+            }
+            var value = 0
+            while index < end {
+                value = min(value * 10 + Int(bytes[index] &- UInt8(ascii: "0")), 100_000)
+                index += 1
+            }
+            exponent += exponentNegative ? -value : value
+        }
+        guard mantissa <= 1 << 53, exponent >= -22, exponent <= 22 else { return nil }
+        let magnitude = exponent < 0
+            ? Double(mantissa) / exactPowersOfTen[-exponent]
+            : Double(mantissa) * exactPowersOfTen[exponent]
+        return negative ? -magnitude : magnitude
     }
 
     /// A floating-point field's value: a JSON number, or a string with a number or one of

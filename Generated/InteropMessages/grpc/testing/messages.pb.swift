@@ -764,11 +764,11 @@ extension Grpc_Testing_BoolValue: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.BoolValue") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.BoolValue") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.value)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.value)
             default:
                 break
             }
@@ -794,13 +794,13 @@ extension Grpc_Testing_Payload: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.Payload") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.Payload") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Grpc_Testing_PayloadType>.self, value, into: &message.type)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Grpc_Testing_PayloadType>.self, into: &message.type)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.body)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.body)
             default:
                 break
             }
@@ -826,13 +826,13 @@ extension Grpc_Testing_EchoStatus: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.EchoStatus") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.EchoStatus") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.code)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.code)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.message)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.message)
             default:
                 break
             }
@@ -886,27 +886,27 @@ extension Grpc_Testing_SimpleRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.SimpleRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.SimpleRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Grpc_Testing_PayloadType>.self, value, into: &message.responseType)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Grpc_Testing_PayloadType>.self, into: &message.responseType)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.responseSize)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.responseSize)
             case 3:
-                try decoder.readMessage(value, into: &message._payload)
+                try decoder.readMessage(into: &message._payload)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.fillUsername)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.fillUsername)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.fillOauthScope)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.fillOauthScope)
             case 6:
-                try decoder.readMessage(value, into: &message._responseCompressed)
+                try decoder.readMessage(into: &message._responseCompressed)
             case 7:
-                try decoder.readMessage(value, into: &message._responseStatus)
+                try decoder.readMessage(into: &message._responseStatus)
             case 8:
-                try decoder.readMessage(value, into: &message._expectCompressed)
+                try decoder.readMessage(into: &message._expectCompressed)
             case 9:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.fillServerID)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.fillServerID)
             default:
                 break
             }
@@ -944,19 +944,19 @@ extension Grpc_Testing_SimpleResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.SimpleResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.SimpleResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._payload)
+                try decoder.readMessage(into: &message._payload)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.username)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.username)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.oauthScope)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.oauthScope)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.serverID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.serverID)
             case 6:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.hostname)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.hostname)
             default:
                 break
             }
@@ -982,13 +982,13 @@ extension Grpc_Testing_StreamingInputCallRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.StreamingInputCallRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.StreamingInputCallRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._payload)
+                try decoder.readMessage(into: &message._payload)
             case 2:
-                try decoder.readMessage(value, into: &message._expectCompressed)
+                try decoder.readMessage(into: &message._expectCompressed)
             default:
                 break
             }
@@ -1010,11 +1010,11 @@ extension Grpc_Testing_StreamingInputCallResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.StreamingInputCallResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.StreamingInputCallResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.aggregatedPayloadSize)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.aggregatedPayloadSize)
             default:
                 break
             }
@@ -1044,15 +1044,15 @@ extension Grpc_Testing_ResponseParameters: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.ResponseParameters") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.ResponseParameters") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.size)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.size)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.intervalUs)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.intervalUs)
             case 3:
-                try decoder.readMessage(value, into: &message._compressed)
+                try decoder.readMessage(into: &message._compressed)
             default:
                 break
             }
@@ -1086,17 +1086,17 @@ extension Grpc_Testing_StreamingOutputCallRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.StreamingOutputCallRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.StreamingOutputCallRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Grpc_Testing_PayloadType>.self, value, into: &message.responseType)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Grpc_Testing_PayloadType>.self, into: &message.responseType)
             case 2:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Grpc_Testing_ResponseParameters>.self, value, into: &message.responseParameters)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Grpc_Testing_ResponseParameters>.self, into: &message.responseParameters)
             case 3:
-                try decoder.readMessage(value, into: &message._payload)
+                try decoder.readMessage(into: &message._payload)
             case 7:
-                try decoder.readMessage(value, into: &message._responseStatus)
+                try decoder.readMessage(into: &message._responseStatus)
             default:
                 break
             }
@@ -1118,11 +1118,11 @@ extension Grpc_Testing_StreamingOutputCallResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.StreamingOutputCallResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.testing.StreamingOutputCallResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._payload)
+                try decoder.readMessage(into: &message._payload)
             default:
                 break
             }

@@ -1496,11 +1496,11 @@ extension Sluice_Rest_NamedRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.NamedRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.NamedRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             default:
                 break
             }
@@ -1530,15 +1530,15 @@ extension Sluice_Rest_QueryRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.QueryRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.QueryRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.messageID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.messageID)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.revision)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.revision)
             case 3:
-                try decoder.readMessage(value, into: &message._sub)
+                try decoder.readMessage(into: &message._sub)
             default:
                 break
             }
@@ -1560,11 +1560,11 @@ extension Sluice_Rest_QueryRequest.SubMessage: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.QueryRequest.SubMessage") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.QueryRequest.SubMessage") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.subfield)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.subfield)
             default:
                 break
             }
@@ -1590,13 +1590,13 @@ extension Sluice_Rest_UpdateMessageRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.UpdateMessageRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.UpdateMessageRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.messageID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.messageID)
             case 2:
-                try decoder.readMessage(value, into: &message._message)
+                try decoder.readMessage(into: &message._message)
             default:
                 break
             }
@@ -1618,11 +1618,11 @@ extension Sluice_Rest_Message: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.Message") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.Message") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.text)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.text)
             default:
                 break
             }
@@ -1648,13 +1648,13 @@ extension Sluice_Rest_MessageWithId: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.MessageWithId") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.MessageWithId") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.messageID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.messageID)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.text)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.text)
             default:
                 break
             }
@@ -1680,13 +1680,13 @@ extension Sluice_Rest_UserMessageRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.UserMessageRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.UserMessageRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.messageID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.messageID)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.userID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.userID)
             default:
                 break
             }
@@ -1708,11 +1708,11 @@ extension Sluice_Rest_FileRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.FileRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.FileRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.path)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.path)
             default:
                 break
             }
@@ -1738,13 +1738,13 @@ extension Sluice_Rest_OperationRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.OperationRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.OperationRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.reason)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.reason)
             default:
                 break
             }
@@ -1770,13 +1770,13 @@ extension Sluice_Rest_Labels: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.Labels") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.Labels") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, value, into: &message.labels)
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, into: &message.labels)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.owner)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.owner)
             default:
                 break
             }
@@ -1830,27 +1830,27 @@ extension Sluice_Rest_SearchRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.SearchRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.SearchRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.query)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.query)
             case 2:
-                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.tags)
+                try decoder.readRepeated(SluiceProto.ProtoString.self, into: &message.tags)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.exact)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.exact)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.limit)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.limit)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.minScore)
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, into: &message.minScore)
             case 6:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Sluice_Rest_SearchRequest.Order>.self, value, into: &message.order)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Sluice_Rest_SearchRequest.Order>.self, into: &message.order)
             case 7:
-                try decoder.readMessage(value, into: &message._since)
+                try decoder.readMessage(into: &message._since)
             case 8:
-                try decoder.readMessage(value, into: &message._fields)
+                try decoder.readMessage(into: &message._fields)
             case 9:
-                try decoder.readRepeated(SluiceProto.ProtoInt64.self, value, into: &message.ids)
+                try decoder.readRepeated(SluiceProto.ProtoInt64.self, into: &message.ids)
             default:
                 break
             }
@@ -1880,15 +1880,15 @@ extension Sluice_Rest_WatchRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.WatchRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.WatchRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.topic)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.topic)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.count)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.count)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.failCode)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.failCode)
             default:
                 break
             }
@@ -1918,15 +1918,15 @@ extension Sluice_Rest_FailRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.FailRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.rest.FailRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.code)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.code)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.message)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.message)
             case 3:
-                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.metadata)
+                try decoder.readRepeated(SluiceProto.ProtoString.self, into: &message.metadata)
             default:
                 break
             }

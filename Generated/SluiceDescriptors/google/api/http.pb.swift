@@ -343,13 +343,13 @@ extension Google_Api_Http: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.api.Http") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.api.Http") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Api_HttpRule>.self, value, into: &message.rules)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Api_HttpRule>.self, into: &message.rules)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.fullyDecodeReservedExpansion)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.fullyDecodeReservedExpansion)
             default:
                 break
             }
@@ -407,41 +407,41 @@ extension Google_Api_HttpRule: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.api.HttpRule") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.api.HttpRule") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.selector)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.selector)
             case 2:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self) {
                     message.pattern = .get(member)
                 }
             case 3:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self) {
                     message.pattern = .put(member)
                 }
             case 4:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self) {
                     message.pattern = .post(member)
                 }
             case 5:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self) {
                     message.pattern = .delete(member)
                 }
             case 6:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self) {
                     message.pattern = .patch(member)
                 }
             case 7:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.body)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.body)
             case 8:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Google_Api_CustomHttpPattern>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Google_Api_CustomHttpPattern>.self) {
                     message.pattern = .custom(member)
                 }
             case 11:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Api_HttpRule>.self, value, into: &message.additionalBindings)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Api_HttpRule>.self, into: &message.additionalBindings)
             case 12:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.responseBody)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.responseBody)
             default:
                 break
             }
@@ -467,13 +467,13 @@ extension Google_Api_CustomHttpPattern: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.api.CustomHttpPattern") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.api.CustomHttpPattern") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.kind)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.kind)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.path)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.path)
             default:
                 break
             }

@@ -3681,11 +3681,11 @@ extension Google_Protobuf_FileDescriptorSet: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.FileDescriptorSet") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.FileDescriptorSet") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_FileDescriptorProto>.self, value, into: &message.file)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_FileDescriptorProto>.self, into: &message.file)
             default:
                 break
             }
@@ -3751,33 +3751,33 @@ extension Google_Protobuf_FileDescriptorProto: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.FileDescriptorProto") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.FileDescriptorProto") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._name)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._package)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._package)
             case 3:
-                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.dependency)
+                try decoder.readRepeated(SluiceProto.ProtoString.self, into: &message.dependency)
             case 4:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_DescriptorProto>.self, value, into: &message.messageType)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_DescriptorProto>.self, into: &message.messageType)
             case 5:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumDescriptorProto>.self, value, into: &message.enumType)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumDescriptorProto>.self, into: &message.enumType)
             case 6:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_ServiceDescriptorProto>.self, value, into: &message.service)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_ServiceDescriptorProto>.self, into: &message.service)
             case 7:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_FieldDescriptorProto>.self, value, into: &message.`extension`)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_FieldDescriptorProto>.self, into: &message.`extension`)
             case 8:
-                try decoder.readMessage(value, into: &message._options)
+                try decoder.readMessage(into: &message._options)
             case 9:
-                try decoder.readMessage(value, into: &message._sourceCodeInfo)
+                try decoder.readMessage(into: &message._sourceCodeInfo)
             case 10:
-                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.publicDependency)
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, into: &message.publicDependency)
             case 11:
-                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.weakDependency)
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, into: &message.weakDependency)
             case 12:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._syntax)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._syntax)
             default:
                 break
             }
@@ -3835,29 +3835,29 @@ extension Google_Protobuf_DescriptorProto: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.DescriptorProto") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.DescriptorProto") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._name)
             case 2:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_FieldDescriptorProto>.self, value, into: &message.field)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_FieldDescriptorProto>.self, into: &message.field)
             case 3:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_DescriptorProto>.self, value, into: &message.nestedType)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_DescriptorProto>.self, into: &message.nestedType)
             case 4:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumDescriptorProto>.self, value, into: &message.enumType)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumDescriptorProto>.self, into: &message.enumType)
             case 5:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_DescriptorProto.ExtensionRange>.self, value, into: &message.extensionRange)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_DescriptorProto.ExtensionRange>.self, into: &message.extensionRange)
             case 6:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_FieldDescriptorProto>.self, value, into: &message.`extension`)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_FieldDescriptorProto>.self, into: &message.`extension`)
             case 7:
-                try decoder.readMessage(value, into: &message._options)
+                try decoder.readMessage(into: &message._options)
             case 8:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_OneofDescriptorProto>.self, value, into: &message.oneofDecl)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_OneofDescriptorProto>.self, into: &message.oneofDecl)
             case 9:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_DescriptorProto.ReservedRange>.self, value, into: &message.reservedRange)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_DescriptorProto.ReservedRange>.self, into: &message.reservedRange)
             case 10:
-                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.reservedName)
+                try decoder.readRepeated(SluiceProto.ProtoString.self, into: &message.reservedName)
             default:
                 break
             }
@@ -3887,15 +3887,15 @@ extension Google_Protobuf_DescriptorProto.ExtensionRange: SluiceProto.JSONMessag
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.DescriptorProto.ExtensionRange") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.DescriptorProto.ExtensionRange") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._start)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._start)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._end)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._end)
             case 3:
-                try decoder.readMessage(value, into: &message._options)
+                try decoder.readMessage(into: &message._options)
             default:
                 break
             }
@@ -3921,13 +3921,13 @@ extension Google_Protobuf_DescriptorProto.ReservedRange: SluiceProto.JSONMessage
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.DescriptorProto.ReservedRange") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.DescriptorProto.ReservedRange") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._start)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._start)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._end)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._end)
             default:
                 break
             }
@@ -3950,11 +3950,11 @@ extension Google_Protobuf_ExtensionRangeOptions: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.ExtensionRangeOptions") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.ExtensionRangeOptions") { message, number, decoder in
             switch number {
             case 999:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, into: &message.uninterpretedOption)
             default:
                 break
             }
@@ -4016,31 +4016,31 @@ extension Google_Protobuf_FieldDescriptorProto: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.FieldDescriptorProto") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.FieldDescriptorProto") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._name)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._extendee)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._extendee)
             case 3:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._number)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._number)
             case 4:
-                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_FieldDescriptorProto.Label>.self, value, into: &message._label)
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_FieldDescriptorProto.Label>.self, into: &message._label)
             case 5:
-                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_FieldDescriptorProto.TypeEnum>.self, value, into: &message._type)
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_FieldDescriptorProto.TypeEnum>.self, into: &message._type)
             case 6:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._typeName)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._typeName)
             case 7:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._defaultValue)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._defaultValue)
             case 8:
-                try decoder.readMessage(value, into: &message._options)
+                try decoder.readMessage(into: &message._options)
             case 9:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._oneofIndex)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._oneofIndex)
             case 10:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._jsonName)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._jsonName)
             case 17:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._proto3Optional)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._proto3Optional)
             default:
                 break
             }
@@ -4066,13 +4066,13 @@ extension Google_Protobuf_OneofDescriptorProto: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.OneofDescriptorProto") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.OneofDescriptorProto") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._name)
             case 2:
-                try decoder.readMessage(value, into: &message._options)
+                try decoder.readMessage(into: &message._options)
             default:
                 break
             }
@@ -4110,19 +4110,19 @@ extension Google_Protobuf_EnumDescriptorProto: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumDescriptorProto") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumDescriptorProto") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._name)
             case 2:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumValueDescriptorProto>.self, value, into: &message.value)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumValueDescriptorProto>.self, into: &message.value)
             case 3:
-                try decoder.readMessage(value, into: &message._options)
+                try decoder.readMessage(into: &message._options)
             case 4:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumDescriptorProto.EnumReservedRange>.self, value, into: &message.reservedRange)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumDescriptorProto.EnumReservedRange>.self, into: &message.reservedRange)
             case 5:
-                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.reservedName)
+                try decoder.readRepeated(SluiceProto.ProtoString.self, into: &message.reservedName)
             default:
                 break
             }
@@ -4148,13 +4148,13 @@ extension Google_Protobuf_EnumDescriptorProto.EnumReservedRange: SluiceProto.JSO
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumDescriptorProto.EnumReservedRange") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumDescriptorProto.EnumReservedRange") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._start)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._start)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._end)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._end)
             default:
                 break
             }
@@ -4184,15 +4184,15 @@ extension Google_Protobuf_EnumValueDescriptorProto: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumValueDescriptorProto") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumValueDescriptorProto") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._name)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._number)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._number)
             case 3:
-                try decoder.readMessage(value, into: &message._options)
+                try decoder.readMessage(into: &message._options)
             default:
                 break
             }
@@ -4222,15 +4222,15 @@ extension Google_Protobuf_ServiceDescriptorProto: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.ServiceDescriptorProto") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.ServiceDescriptorProto") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._name)
             case 2:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_MethodDescriptorProto>.self, value, into: &message.method)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_MethodDescriptorProto>.self, into: &message.method)
             case 3:
-                try decoder.readMessage(value, into: &message._options)
+                try decoder.readMessage(into: &message._options)
             default:
                 break
             }
@@ -4272,21 +4272,21 @@ extension Google_Protobuf_MethodDescriptorProto: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.MethodDescriptorProto") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.MethodDescriptorProto") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._name)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._inputType)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._inputType)
             case 3:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._outputType)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._outputType)
             case 4:
-                try decoder.readMessage(value, into: &message._options)
+                try decoder.readMessage(into: &message._options)
             case 5:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._clientStreaming)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._clientStreaming)
             case 6:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._serverStreaming)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._serverStreaming)
             default:
                 break
             }
@@ -4389,51 +4389,51 @@ extension Google_Protobuf_FileOptions: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.FileOptions") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.FileOptions") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._javaPackage)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._javaPackage)
             case 8:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._javaOuterClassname)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._javaOuterClassname)
             case 9:
-                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_FileOptions.OptimizeMode>.self, value, into: &message._optimizeFor)
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_FileOptions.OptimizeMode>.self, into: &message._optimizeFor)
             case 10:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._javaMultipleFiles)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._javaMultipleFiles)
             case 11:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._goPackage)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._goPackage)
             case 16:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._ccGenericServices)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._ccGenericServices)
             case 17:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._javaGenericServices)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._javaGenericServices)
             case 18:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._pyGenericServices)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._pyGenericServices)
             case 20:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._javaGenerateEqualsAndHash)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._javaGenerateEqualsAndHash)
             case 23:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._deprecated)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._deprecated)
             case 27:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._javaStringCheckUtf8)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._javaStringCheckUtf8)
             case 31:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._ccEnableArenas)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._ccEnableArenas)
             case 36:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._objcClassPrefix)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._objcClassPrefix)
             case 37:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._csharpNamespace)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._csharpNamespace)
             case 39:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._swiftPrefix)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._swiftPrefix)
             case 40:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._phpClassPrefix)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._phpClassPrefix)
             case 41:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._phpNamespace)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._phpNamespace)
             case 42:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._phpGenericServices)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._phpGenericServices)
             case 44:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._phpMetadataNamespace)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._phpMetadataNamespace)
             case 45:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._rubyPackage)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._rubyPackage)
             case 999:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, into: &message.uninterpretedOption)
             default:
                 break
             }
@@ -4472,19 +4472,19 @@ extension Google_Protobuf_MessageOptions: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.MessageOptions") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.MessageOptions") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._messageSetWireFormat)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._messageSetWireFormat)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._noStandardDescriptorAccessor)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._noStandardDescriptorAccessor)
             case 3:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._deprecated)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._deprecated)
             case 7:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._mapEntry)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._mapEntry)
             case 999:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, into: &message.uninterpretedOption)
             default:
                 break
             }
@@ -4535,25 +4535,25 @@ extension Google_Protobuf_FieldOptions: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.FieldOptions") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.FieldOptions") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_FieldOptions.CType>.self, value, into: &message._ctype)
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_FieldOptions.CType>.self, into: &message._ctype)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._packed)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._packed)
             case 3:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._deprecated)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._deprecated)
             case 5:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._lazy)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._lazy)
             case 6:
-                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_FieldOptions.JSType>.self, value, into: &message._jstype)
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_FieldOptions.JSType>.self, into: &message._jstype)
             case 10:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._weak)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._weak)
             case 15:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._unverifiedLazy)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._unverifiedLazy)
             case 999:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, into: &message.uninterpretedOption)
             default:
                 break
             }
@@ -4576,11 +4576,11 @@ extension Google_Protobuf_OneofOptions: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.OneofOptions") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.OneofOptions") { message, number, decoder in
             switch number {
             case 999:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, into: &message.uninterpretedOption)
             default:
                 break
             }
@@ -4611,15 +4611,15 @@ extension Google_Protobuf_EnumOptions: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumOptions") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumOptions") { message, number, decoder in
             switch number {
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._allowAlias)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._allowAlias)
             case 3:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._deprecated)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._deprecated)
             case 999:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, into: &message.uninterpretedOption)
             default:
                 break
             }
@@ -4646,13 +4646,13 @@ extension Google_Protobuf_EnumValueOptions: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumValueOptions") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumValueOptions") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._deprecated)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._deprecated)
             case 999:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, into: &message.uninterpretedOption)
             default:
                 break
             }
@@ -4679,13 +4679,13 @@ extension Google_Protobuf_ServiceOptions: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.ServiceOptions") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.ServiceOptions") { message, number, decoder in
             switch number {
             case 33:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._deprecated)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._deprecated)
             case 999:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, into: &message.uninterpretedOption)
             default:
                 break
             }
@@ -4716,15 +4716,15 @@ extension Google_Protobuf_MethodOptions: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.MethodOptions") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.MethodOptions") { message, number, decoder in
             switch number {
             case 33:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._deprecated)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._deprecated)
             case 34:
-                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_MethodOptions.IdempotencyLevel>.self, value, into: &message._idempotencyLevel)
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Google_Protobuf_MethodOptions.IdempotencyLevel>.self, into: &message._idempotencyLevel)
             case 999:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, value, into: &message.uninterpretedOption)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption>.self, into: &message.uninterpretedOption)
             default:
                 break
             }
@@ -4770,23 +4770,23 @@ extension Google_Protobuf_UninterpretedOption: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.UninterpretedOption") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.UninterpretedOption") { message, number, decoder in
             switch number {
             case 2:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption.NamePart>.self, value, into: &message.name)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_UninterpretedOption.NamePart>.self, into: &message.name)
             case 3:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._identifierValue)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._identifierValue)
             case 4:
-                try decoder.readOptional(SluiceProto.ProtoUInt64.self, value, into: &message._positiveIntValue)
+                try decoder.readOptional(SluiceProto.ProtoUInt64.self, into: &message._positiveIntValue)
             case 5:
-                try decoder.readOptional(SluiceProto.ProtoInt64.self, value, into: &message._negativeIntValue)
+                try decoder.readOptional(SluiceProto.ProtoInt64.self, into: &message._negativeIntValue)
             case 6:
-                try decoder.readOptional(SluiceProto.ProtoDouble.self, value, into: &message._doubleValue)
+                try decoder.readOptional(SluiceProto.ProtoDouble.self, into: &message._doubleValue)
             case 7:
-                try decoder.readOptional(SluiceProto.ProtoBytes.self, value, into: &message._stringValue)
+                try decoder.readOptional(SluiceProto.ProtoBytes.self, into: &message._stringValue)
             case 8:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._aggregateValue)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._aggregateValue)
             default:
                 break
             }
@@ -4812,13 +4812,13 @@ extension Google_Protobuf_UninterpretedOption.NamePart: SluiceProto.JSONMessage 
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.UninterpretedOption.NamePart") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.UninterpretedOption.NamePart") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._namePart)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._namePart)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._isExtension)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._isExtension)
             default:
                 break
             }
@@ -4840,11 +4840,11 @@ extension Google_Protobuf_SourceCodeInfo: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.SourceCodeInfo") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.SourceCodeInfo") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_SourceCodeInfo.Location>.self, value, into: &message.location)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_SourceCodeInfo.Location>.self, into: &message.location)
             default:
                 break
             }
@@ -4882,19 +4882,19 @@ extension Google_Protobuf_SourceCodeInfo.Location: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.SourceCodeInfo.Location") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.SourceCodeInfo.Location") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.path)
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, into: &message.path)
             case 2:
-                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.span)
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, into: &message.span)
             case 3:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._leadingComments)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._leadingComments)
             case 4:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._trailingComments)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._trailingComments)
             case 6:
-                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.leadingDetachedComments)
+                try decoder.readRepeated(SluiceProto.ProtoString.self, into: &message.leadingDetachedComments)
             default:
                 break
             }
@@ -4916,11 +4916,11 @@ extension Google_Protobuf_GeneratedCodeInfo: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.GeneratedCodeInfo") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.GeneratedCodeInfo") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_GeneratedCodeInfo.Annotation>.self, value, into: &message.annotation)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_GeneratedCodeInfo.Annotation>.self, into: &message.annotation)
             default:
                 break
             }
@@ -4954,17 +4954,17 @@ extension Google_Protobuf_GeneratedCodeInfo.Annotation: SluiceProto.JSONMessage 
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.GeneratedCodeInfo.Annotation") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.GeneratedCodeInfo.Annotation") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.path)
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, into: &message.path)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._sourceFile)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._sourceFile)
             case 3:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._begin)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._begin)
             case 4:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._end)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._end)
             default:
                 break
             }

@@ -3478,17 +3478,17 @@ extension Etcdserverpb_ResponseHeader: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.ResponseHeader") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.ResponseHeader") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, value, into: &message.clusterID)
+                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, into: &message.clusterID)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, value, into: &message.memberID)
+                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, into: &message.memberID)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.revision)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.revision)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, value, into: &message.raftTerm)
+                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, into: &message.raftTerm)
             default:
                 break
             }
@@ -3558,35 +3558,35 @@ extension Etcdserverpb_RangeRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.RangeRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.RangeRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.key)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.key)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.rangeEnd)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.rangeEnd)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.limit)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.limit)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.revision)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.revision)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Etcdserverpb_RangeRequest.SortOrder>.self, value, into: &message.sortOrder)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Etcdserverpb_RangeRequest.SortOrder>.self, into: &message.sortOrder)
             case 6:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Etcdserverpb_RangeRequest.SortTarget>.self, value, into: &message.sortTarget)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Etcdserverpb_RangeRequest.SortTarget>.self, into: &message.sortTarget)
             case 7:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.serializable)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.serializable)
             case 8:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.keysOnly)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.keysOnly)
             case 9:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.countOnly)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.countOnly)
             case 10:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.minModRevision)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.minModRevision)
             case 11:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.maxModRevision)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.maxModRevision)
             case 12:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.minCreateRevision)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.minCreateRevision)
             case 13:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.maxCreateRevision)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.maxCreateRevision)
             default:
                 break
             }
@@ -3620,17 +3620,17 @@ extension Etcdserverpb_RangeResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.RangeResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.RangeResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             case 2:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Mvccpb_KeyValue>.self, value, into: &message.kvs)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Mvccpb_KeyValue>.self, into: &message.kvs)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.more)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.more)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.count)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.count)
             default:
                 break
             }
@@ -3672,21 +3672,21 @@ extension Etcdserverpb_PutRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.PutRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.PutRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.key)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.key)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.value)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.value)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.lease)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.lease)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.prevKv)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.prevKv)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.ignoreValue)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.ignoreValue)
             case 6:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.ignoreLease)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.ignoreLease)
             default:
                 break
             }
@@ -3712,13 +3712,13 @@ extension Etcdserverpb_PutResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.PutResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.PutResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             case 2:
-                try decoder.readMessage(value, into: &message._prevKv)
+                try decoder.readMessage(into: &message._prevKv)
             default:
                 break
             }
@@ -3748,15 +3748,15 @@ extension Etcdserverpb_DeleteRangeRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.DeleteRangeRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.DeleteRangeRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.key)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.key)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.rangeEnd)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.rangeEnd)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.prevKv)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.prevKv)
             default:
                 break
             }
@@ -3786,15 +3786,15 @@ extension Etcdserverpb_DeleteRangeResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.DeleteRangeResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.DeleteRangeResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.deleted)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.deleted)
             case 3:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Mvccpb_KeyValue>.self, value, into: &message.prevKvs)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Mvccpb_KeyValue>.self, into: &message.prevKvs)
             default:
                 break
             }
@@ -3828,23 +3828,23 @@ extension Etcdserverpb_RequestOp: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.RequestOp") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.RequestOp") { message, number, decoder in
             switch number {
             case 1:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_RangeRequest>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_RangeRequest>.self) {
                     message.request = .requestRange(member)
                 }
             case 2:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_PutRequest>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_PutRequest>.self) {
                     message.request = .requestPut(member)
                 }
             case 3:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_DeleteRangeRequest>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_DeleteRangeRequest>.self) {
                     message.request = .requestDeleteRange(member)
                 }
             case 4:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_TxnRequest>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_TxnRequest>.self) {
                     message.request = .requestTxn(member)
                 }
             default:
@@ -3880,23 +3880,23 @@ extension Etcdserverpb_ResponseOp: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.ResponseOp") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.ResponseOp") { message, number, decoder in
             switch number {
             case 1:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_RangeResponse>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_RangeResponse>.self) {
                     message.response = .responseRange(member)
                 }
             case 2:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_PutResponse>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_PutResponse>.self) {
                     message.response = .responsePut(member)
                 }
             case 3:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_DeleteRangeResponse>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_DeleteRangeResponse>.self) {
                     message.response = .responseDeleteRange(member)
                 }
             case 4:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_TxnResponse>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_TxnResponse>.self) {
                     message.response = .responseTxn(member)
                 }
             default:
@@ -3952,37 +3952,37 @@ extension Etcdserverpb_Compare: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.Compare") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.Compare") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Etcdserverpb_Compare.CompareResult>.self, value, into: &message.result)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Etcdserverpb_Compare.CompareResult>.self, into: &message.result)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Etcdserverpb_Compare.CompareTarget>.self, value, into: &message.target)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Etcdserverpb_Compare.CompareTarget>.self, into: &message.target)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.key)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.key)
             case 4:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoInt64.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoInt64.self) {
                     message.targetUnion = .version(member)
                 }
             case 5:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoInt64.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoInt64.self) {
                     message.targetUnion = .createRevision(member)
                 }
             case 6:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoInt64.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoInt64.self) {
                     message.targetUnion = .modRevision(member)
                 }
             case 7:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoBytes.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoBytes.self) {
                     message.targetUnion = .value(member)
                 }
             case 8:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoInt64.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoInt64.self) {
                     message.targetUnion = .lease(member)
                 }
             case 64:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.rangeEnd)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.rangeEnd)
             default:
                 break
             }
@@ -4012,15 +4012,15 @@ extension Etcdserverpb_TxnRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.TxnRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.TxnRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Etcdserverpb_Compare>.self, value, into: &message.compare)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Etcdserverpb_Compare>.self, into: &message.compare)
             case 2:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Etcdserverpb_RequestOp>.self, value, into: &message.success)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Etcdserverpb_RequestOp>.self, into: &message.success)
             case 3:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Etcdserverpb_RequestOp>.self, value, into: &message.failure)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Etcdserverpb_RequestOp>.self, into: &message.failure)
             default:
                 break
             }
@@ -4050,15 +4050,15 @@ extension Etcdserverpb_TxnResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.TxnResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.TxnResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.succeeded)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.succeeded)
             case 3:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Etcdserverpb_ResponseOp>.self, value, into: &message.responses)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Etcdserverpb_ResponseOp>.self, into: &message.responses)
             default:
                 break
             }
@@ -4084,13 +4084,13 @@ extension Etcdserverpb_CompactionRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.CompactionRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.CompactionRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.revision)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.revision)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.physical)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.physical)
             default:
                 break
             }
@@ -4112,11 +4112,11 @@ extension Etcdserverpb_CompactionResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.CompactionResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.CompactionResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             default:
                 break
             }
@@ -4146,19 +4146,19 @@ extension Etcdserverpb_WatchRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.WatchRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.WatchRequest") { message, number, decoder in
             switch number {
             case 1:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_WatchCreateRequest>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_WatchCreateRequest>.self) {
                     message.requestUnion = .createRequest(member)
                 }
             case 2:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_WatchCancelRequest>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_WatchCancelRequest>.self) {
                     message.requestUnion = .cancelRequest(member)
                 }
             case 3:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_WatchProgressRequest>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Etcdserverpb_WatchProgressRequest>.self) {
                     message.requestUnion = .progressRequest(member)
                 }
             default:
@@ -4210,25 +4210,25 @@ extension Etcdserverpb_WatchCreateRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.WatchCreateRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.WatchCreateRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.key)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.key)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.rangeEnd)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.rangeEnd)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.startRevision)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.startRevision)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.progressNotify)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.progressNotify)
             case 5:
-                try decoder.readRepeated(SluiceProto.ProtoEnumCodec<Etcdserverpb_WatchCreateRequest.FilterType>.self, value, into: &message.filters)
+                try decoder.readRepeated(SluiceProto.ProtoEnumCodec<Etcdserverpb_WatchCreateRequest.FilterType>.self, into: &message.filters)
             case 6:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.prevKv)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.prevKv)
             case 7:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.watchID)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.watchID)
             case 8:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.fragment)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.fragment)
             default:
                 break
             }
@@ -4250,11 +4250,11 @@ extension Etcdserverpb_WatchCancelRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.WatchCancelRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.WatchCancelRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.watchID)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.watchID)
             default:
                 break
             }
@@ -4272,8 +4272,8 @@ extension Etcdserverpb_WatchProgressRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.WatchProgressRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.WatchProgressRequest") { message, number, decoder in
             switch number {
             default:
                 break
@@ -4324,25 +4324,25 @@ extension Etcdserverpb_WatchResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.WatchResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.WatchResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.watchID)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.watchID)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.created)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.created)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.canceled)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.canceled)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.compactRevision)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.compactRevision)
             case 6:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.cancelReason)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.cancelReason)
             case 7:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.fragment)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.fragment)
             case 11:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Mvccpb_Event>.self, value, into: &message.events)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Mvccpb_Event>.self, into: &message.events)
             default:
                 break
             }
@@ -4368,13 +4368,13 @@ extension Etcdserverpb_LeaseGrantRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.LeaseGrantRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.LeaseGrantRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.ttl)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.ttl)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.id)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.id)
             default:
                 break
             }
@@ -4408,17 +4408,17 @@ extension Etcdserverpb_LeaseGrantResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.LeaseGrantResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.LeaseGrantResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.id)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.id)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.ttl)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.ttl)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.error)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.error)
             default:
                 break
             }
@@ -4440,11 +4440,11 @@ extension Etcdserverpb_LeaseRevokeRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.LeaseRevokeRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.LeaseRevokeRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.id)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.id)
             default:
                 break
             }
@@ -4466,11 +4466,11 @@ extension Etcdserverpb_LeaseRevokeResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.LeaseRevokeResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.LeaseRevokeResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             default:
                 break
             }
@@ -4492,11 +4492,11 @@ extension Etcdserverpb_LeaseKeepAliveRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.LeaseKeepAliveRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.LeaseKeepAliveRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.id)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.id)
             default:
                 break
             }
@@ -4526,15 +4526,15 @@ extension Etcdserverpb_LeaseKeepAliveResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.LeaseKeepAliveResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.LeaseKeepAliveResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.id)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.id)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.ttl)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.ttl)
             default:
                 break
             }
@@ -4560,13 +4560,13 @@ extension Etcdserverpb_LeaseTimeToLiveRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.LeaseTimeToLiveRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.LeaseTimeToLiveRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.id)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.id)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.keys)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.keys)
             default:
                 break
             }
@@ -4604,19 +4604,19 @@ extension Etcdserverpb_LeaseTimeToLiveResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.LeaseTimeToLiveResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.LeaseTimeToLiveResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.id)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.id)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.ttl)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.ttl)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.grantedTtl)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.grantedTtl)
             case 5:
-                try decoder.readRepeated(SluiceProto.ProtoBytes.self, value, into: &message.keys)
+                try decoder.readRepeated(SluiceProto.ProtoBytes.self, into: &message.keys)
             default:
                 break
             }
@@ -4654,19 +4654,19 @@ extension Etcdserverpb_Member: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.Member") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.Member") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, value, into: &message.id)
+                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, into: &message.id)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 3:
-                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.peerUrls)
+                try decoder.readRepeated(SluiceProto.ProtoString.self, into: &message.peerUrls)
             case 4:
-                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.clientUrls)
+                try decoder.readRepeated(SluiceProto.ProtoString.self, into: &message.clientUrls)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.isLearner)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.isLearner)
             default:
                 break
             }
@@ -4684,8 +4684,8 @@ extension Etcdserverpb_MemberListRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.MemberListRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.MemberListRequest") { message, number, decoder in
             switch number {
             default:
                 break
@@ -4712,13 +4712,13 @@ extension Etcdserverpb_MemberListResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.MemberListResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.MemberListResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             case 2:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Etcdserverpb_Member>.self, value, into: &message.members)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Etcdserverpb_Member>.self, into: &message.members)
             default:
                 break
             }
@@ -4736,8 +4736,8 @@ extension Etcdserverpb_StatusRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.StatusRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.StatusRequest") { message, number, decoder in
             switch number {
             default:
                 break
@@ -4796,29 +4796,29 @@ extension Etcdserverpb_StatusResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.StatusResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.StatusResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.version)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.version)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.dbSize)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.dbSize)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, value, into: &message.leader)
+                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, into: &message.leader)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, value, into: &message.raftIndex)
+                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, into: &message.raftIndex)
             case 6:
-                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, value, into: &message.raftTerm)
+                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, into: &message.raftTerm)
             case 7:
-                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, value, into: &message.raftAppliedIndex)
+                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, into: &message.raftAppliedIndex)
             case 8:
-                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.errors)
+                try decoder.readRepeated(SluiceProto.ProtoString.self, into: &message.errors)
             case 9:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.dbSizeInUse)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.dbSizeInUse)
             case 10:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.isLearner)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.isLearner)
             default:
                 break
             }
@@ -4844,13 +4844,13 @@ extension Etcdserverpb_AuthenticateRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.AuthenticateRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.AuthenticateRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.password)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.password)
             default:
                 break
             }
@@ -4876,13 +4876,13 @@ extension Etcdserverpb_AuthenticateResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.AuthenticateResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "etcdserverpb.AuthenticateResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.token)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.token)
             default:
                 break
             }

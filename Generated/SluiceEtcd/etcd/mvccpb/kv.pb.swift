@@ -281,21 +281,21 @@ extension Mvccpb_KeyValue: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "mvccpb.KeyValue") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "mvccpb.KeyValue") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.key)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.key)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.createRevision)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.createRevision)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.modRevision)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.modRevision)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.version)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.version)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.value)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.value)
             case 6:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.lease)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.lease)
             default:
                 break
             }
@@ -325,15 +325,15 @@ extension Mvccpb_Event: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "mvccpb.Event") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "mvccpb.Event") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Mvccpb_Event.EventType>.self, value, into: &message.type)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Mvccpb_Event.EventType>.self, into: &message.type)
             case 2:
-                try decoder.readMessage(value, into: &message._kv)
+                try decoder.readMessage(into: &message._kv)
             case 3:
-                try decoder.readMessage(value, into: &message._prevKv)
+                try decoder.readMessage(into: &message._prevKv)
             default:
                 break
             }

@@ -738,15 +738,15 @@ extension V3Electionpb_CampaignRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.CampaignRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.CampaignRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.name)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.lease)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.lease)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.value)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.value)
             default:
                 break
             }
@@ -772,13 +772,13 @@ extension V3Electionpb_CampaignResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.CampaignResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.CampaignResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             case 2:
-                try decoder.readMessage(value, into: &message._leader)
+                try decoder.readMessage(into: &message._leader)
             default:
                 break
             }
@@ -812,17 +812,17 @@ extension V3Electionpb_LeaderKey: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.LeaderKey") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.LeaderKey") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.name)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.key)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.key)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.rev)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.rev)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.lease)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.lease)
             default:
                 break
             }
@@ -844,11 +844,11 @@ extension V3Electionpb_LeaderRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.LeaderRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.LeaderRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.name)
             default:
                 break
             }
@@ -874,13 +874,13 @@ extension V3Electionpb_LeaderResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.LeaderResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.LeaderResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             case 2:
-                try decoder.readMessage(value, into: &message._kv)
+                try decoder.readMessage(into: &message._kv)
             default:
                 break
             }
@@ -902,11 +902,11 @@ extension V3Electionpb_ResignRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.ResignRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.ResignRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._leader)
+                try decoder.readMessage(into: &message._leader)
             default:
                 break
             }
@@ -928,11 +928,11 @@ extension V3Electionpb_ResignResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.ResignResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.ResignResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             default:
                 break
             }
@@ -958,13 +958,13 @@ extension V3Electionpb_ProclaimRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.ProclaimRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.ProclaimRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._leader)
+                try decoder.readMessage(into: &message._leader)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.value)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.value)
             default:
                 break
             }
@@ -986,11 +986,11 @@ extension V3Electionpb_ProclaimResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.ProclaimResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "v3electionpb.ProclaimResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._header)
+                try decoder.readMessage(into: &message._header)
             default:
                 break
             }

@@ -434,23 +434,23 @@ extension Google_Protobuf_Api: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Api") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Api") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 2:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Method>.self, value, into: &message.methods)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Method>.self, into: &message.methods)
             case 3:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Option>.self, value, into: &message.options)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Option>.self, into: &message.options)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.version)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.version)
             case 5:
-                try decoder.readMessage(value, into: &message._sourceContext)
+                try decoder.readMessage(into: &message._sourceContext)
             case 6:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Mixin>.self, value, into: &message.mixins)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Mixin>.self, into: &message.mixins)
             case 7:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Google_Protobuf_Syntax>.self, value, into: &message.syntax)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Google_Protobuf_Syntax>.self, into: &message.syntax)
             default:
                 break
             }
@@ -496,23 +496,23 @@ extension Google_Protobuf_Method: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Method") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Method") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.requestTypeURL)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.requestTypeURL)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.requestStreaming)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.requestStreaming)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.responseTypeURL)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.responseTypeURL)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.responseStreaming)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.responseStreaming)
             case 6:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Option>.self, value, into: &message.options)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Option>.self, into: &message.options)
             case 7:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Google_Protobuf_Syntax>.self, value, into: &message.syntax)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Google_Protobuf_Syntax>.self, into: &message.syntax)
             default:
                 break
             }
@@ -538,13 +538,13 @@ extension Google_Protobuf_Mixin: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Mixin") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Mixin") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.root)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.root)
             default:
                 break
             }

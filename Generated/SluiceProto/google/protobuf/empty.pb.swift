@@ -67,8 +67,8 @@ extension Google_Protobuf_Empty: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Empty") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Empty") { message, number, decoder in
             switch number {
             default:
                 break

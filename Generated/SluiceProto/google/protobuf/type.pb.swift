@@ -805,21 +805,21 @@ extension Google_Protobuf_Type: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Type") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Type") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 2:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Field>.self, value, into: &message.fields)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Field>.self, into: &message.fields)
             case 3:
-                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.oneofs)
+                try decoder.readRepeated(SluiceProto.ProtoString.self, into: &message.oneofs)
             case 4:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Option>.self, value, into: &message.options)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Option>.self, into: &message.options)
             case 5:
-                try decoder.readMessage(value, into: &message._sourceContext)
+                try decoder.readMessage(into: &message._sourceContext)
             case 6:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Google_Protobuf_Syntax>.self, value, into: &message.syntax)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Google_Protobuf_Syntax>.self, into: &message.syntax)
             default:
                 break
             }
@@ -877,29 +877,29 @@ extension Google_Protobuf_Field: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Field") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Field") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Google_Protobuf_Field.Kind>.self, value, into: &message.kind)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Google_Protobuf_Field.Kind>.self, into: &message.kind)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Google_Protobuf_Field.Cardinality>.self, value, into: &message.cardinality)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Google_Protobuf_Field.Cardinality>.self, into: &message.cardinality)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.number)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.number)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 6:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.typeURL)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.typeURL)
             case 7:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.oneofIndex)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.oneofIndex)
             case 8:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.packed)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.packed)
             case 9:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Option>.self, value, into: &message.options)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Option>.self, into: &message.options)
             case 10:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.jsonName)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.jsonName)
             case 11:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.defaultValue)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.defaultValue)
             default:
                 break
             }
@@ -937,19 +937,19 @@ extension Google_Protobuf_Enum: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Enum") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Enum") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 2:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumValue>.self, value, into: &message.enumvalue)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_EnumValue>.self, into: &message.enumvalue)
             case 3:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Option>.self, value, into: &message.options)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Option>.self, into: &message.options)
             case 4:
-                try decoder.readMessage(value, into: &message._sourceContext)
+                try decoder.readMessage(into: &message._sourceContext)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Google_Protobuf_Syntax>.self, value, into: &message.syntax)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Google_Protobuf_Syntax>.self, into: &message.syntax)
             default:
                 break
             }
@@ -979,15 +979,15 @@ extension Google_Protobuf_EnumValue: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumValue") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.EnumValue") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.number)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.number)
             case 3:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Option>.self, value, into: &message.options)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Option>.self, into: &message.options)
             default:
                 break
             }
@@ -1013,13 +1013,13 @@ extension Google_Protobuf_Option: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Option") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.Option") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 2:
-                try decoder.readMessage(value, into: &message._value)
+                try decoder.readMessage(into: &message._value)
             default:
                 break
             }

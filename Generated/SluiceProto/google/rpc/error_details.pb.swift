@@ -1031,15 +1031,15 @@ extension Google_Rpc_ErrorInfo: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.ErrorInfo") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.ErrorInfo") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.reason)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.reason)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.domain)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.domain)
             case 3:
-                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, value, into: &message.metadata)
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, into: &message.metadata)
             default:
                 break
             }
@@ -1061,11 +1061,11 @@ extension Google_Rpc_RetryInfo: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.RetryInfo") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.RetryInfo") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._retryDelay)
+                try decoder.readMessage(into: &message._retryDelay)
             default:
                 break
             }
@@ -1091,13 +1091,13 @@ extension Google_Rpc_DebugInfo: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.DebugInfo") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.DebugInfo") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.stackEntries)
+                try decoder.readRepeated(SluiceProto.ProtoString.self, into: &message.stackEntries)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.detail)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.detail)
             default:
                 break
             }
@@ -1119,11 +1119,11 @@ extension Google_Rpc_QuotaFailure: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.QuotaFailure") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.QuotaFailure") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Rpc_QuotaFailure.Violation>.self, value, into: &message.violations)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Rpc_QuotaFailure.Violation>.self, into: &message.violations)
             default:
                 break
             }
@@ -1173,25 +1173,25 @@ extension Google_Rpc_QuotaFailure.Violation: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.QuotaFailure.Violation") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.QuotaFailure.Violation") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.subject)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.subject)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.description_p)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.description_p)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.apiService)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.apiService)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.quotaMetric)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.quotaMetric)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.quotaID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.quotaID)
             case 6:
-                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, value, into: &message.quotaDimensions)
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, into: &message.quotaDimensions)
             case 7:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.quotaValue)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.quotaValue)
             case 8:
-                try decoder.readOptional(SluiceProto.ProtoInt64.self, value, into: &message._futureQuotaValue)
+                try decoder.readOptional(SluiceProto.ProtoInt64.self, into: &message._futureQuotaValue)
             default:
                 break
             }
@@ -1213,11 +1213,11 @@ extension Google_Rpc_PreconditionFailure: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.PreconditionFailure") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.PreconditionFailure") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Rpc_PreconditionFailure.Violation>.self, value, into: &message.violations)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Rpc_PreconditionFailure.Violation>.self, into: &message.violations)
             default:
                 break
             }
@@ -1247,15 +1247,15 @@ extension Google_Rpc_PreconditionFailure.Violation: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.PreconditionFailure.Violation") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.PreconditionFailure.Violation") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.type)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.type)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.subject)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.subject)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.description_p)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.description_p)
             default:
                 break
             }
@@ -1277,11 +1277,11 @@ extension Google_Rpc_BadRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.BadRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.BadRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Rpc_BadRequest.FieldViolation>.self, value, into: &message.fieldViolations)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Rpc_BadRequest.FieldViolation>.self, into: &message.fieldViolations)
             default:
                 break
             }
@@ -1315,17 +1315,17 @@ extension Google_Rpc_BadRequest.FieldViolation: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.BadRequest.FieldViolation") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.BadRequest.FieldViolation") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.field)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.field)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.description_p)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.description_p)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.reason)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.reason)
             case 4:
-                try decoder.readMessage(value, into: &message._localizedMessage)
+                try decoder.readMessage(into: &message._localizedMessage)
             default:
                 break
             }
@@ -1351,13 +1351,13 @@ extension Google_Rpc_RequestInfo: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.RequestInfo") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.RequestInfo") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.requestID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.requestID)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.servingData)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.servingData)
             default:
                 break
             }
@@ -1391,17 +1391,17 @@ extension Google_Rpc_ResourceInfo: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.ResourceInfo") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.ResourceInfo") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.resourceType)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.resourceType)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.resourceName)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.resourceName)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.owner)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.owner)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.description_p)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.description_p)
             default:
                 break
             }
@@ -1423,11 +1423,11 @@ extension Google_Rpc_Help: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.Help") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.Help") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Rpc_Help.Link>.self, value, into: &message.links)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Rpc_Help.Link>.self, into: &message.links)
             default:
                 break
             }
@@ -1453,13 +1453,13 @@ extension Google_Rpc_Help.Link: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.Help.Link") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.Help.Link") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.description_p)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.description_p)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.url)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.url)
             default:
                 break
             }
@@ -1485,13 +1485,13 @@ extension Google_Rpc_LocalizedMessage: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.LocalizedMessage") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.LocalizedMessage") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.locale)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.locale)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.message)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.message)
             default:
                 break
             }

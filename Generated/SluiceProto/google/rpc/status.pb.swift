@@ -116,15 +116,15 @@ extension Google_Rpc_Status: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.Status") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.rpc.Status") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.code)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.code)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.message)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.message)
             case 3:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Any>.self, value, into: &message.details)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Any>.self, into: &message.details)
             default:
                 break
             }

@@ -101,13 +101,13 @@ extension ProtobufUnittestSluice_UserFileUnderGoogleProtobuf: SluiceProto.JSONMe
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "protobuf_unittest_sluice.UserFileUnderGoogleProtobuf") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "protobuf_unittest_sluice.UserFileUnderGoogleProtobuf") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 2:
-                try decoder.readMessage(value, into: &message._at)
+                try decoder.readMessage(into: &message._at)
             default:
                 break
             }

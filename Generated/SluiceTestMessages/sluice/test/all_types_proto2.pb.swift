@@ -1609,123 +1609,123 @@ extension Sluice_Test_Proto2_TestAllTypesProto2: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestAllTypesProto2") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestAllTypesProto2") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._optionalInt32)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._optionalInt32)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoInt64.self, value, into: &message._optionalInt64)
+                try decoder.readOptional(SluiceProto.ProtoInt64.self, into: &message._optionalInt64)
             case 3:
-                try decoder.readOptional(SluiceProto.ProtoUInt32.self, value, into: &message._optionalUint32)
+                try decoder.readOptional(SluiceProto.ProtoUInt32.self, into: &message._optionalUint32)
             case 4:
-                try decoder.readOptional(SluiceProto.ProtoUInt64.self, value, into: &message._optionalUint64)
+                try decoder.readOptional(SluiceProto.ProtoUInt64.self, into: &message._optionalUint64)
             case 5:
-                try decoder.readOptional(SluiceProto.ProtoSInt32.self, value, into: &message._optionalSint32)
+                try decoder.readOptional(SluiceProto.ProtoSInt32.self, into: &message._optionalSint32)
             case 6:
-                try decoder.readOptional(SluiceProto.ProtoSInt64.self, value, into: &message._optionalSint64)
+                try decoder.readOptional(SluiceProto.ProtoSInt64.self, into: &message._optionalSint64)
             case 7:
-                try decoder.readOptional(SluiceProto.ProtoFixed32.self, value, into: &message._optionalFixed32)
+                try decoder.readOptional(SluiceProto.ProtoFixed32.self, into: &message._optionalFixed32)
             case 8:
-                try decoder.readOptional(SluiceProto.ProtoFixed64.self, value, into: &message._optionalFixed64)
+                try decoder.readOptional(SluiceProto.ProtoFixed64.self, into: &message._optionalFixed64)
             case 9:
-                try decoder.readOptional(SluiceProto.ProtoSFixed32.self, value, into: &message._optionalSfixed32)
+                try decoder.readOptional(SluiceProto.ProtoSFixed32.self, into: &message._optionalSfixed32)
             case 10:
-                try decoder.readOptional(SluiceProto.ProtoSFixed64.self, value, into: &message._optionalSfixed64)
+                try decoder.readOptional(SluiceProto.ProtoSFixed64.self, into: &message._optionalSfixed64)
             case 11:
-                try decoder.readOptional(SluiceProto.ProtoFloat.self, value, into: &message._optionalFloat)
+                try decoder.readOptional(SluiceProto.ProtoFloat.self, into: &message._optionalFloat)
             case 12:
-                try decoder.readOptional(SluiceProto.ProtoDouble.self, value, into: &message._optionalDouble)
+                try decoder.readOptional(SluiceProto.ProtoDouble.self, into: &message._optionalDouble)
             case 13:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._optionalBool)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._optionalBool)
             case 14:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._optionalString)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._optionalString)
             case 15:
-                try decoder.readOptional(SluiceProto.ProtoBytes.self, value, into: &message._optionalBytes)
+                try decoder.readOptional(SluiceProto.ProtoBytes.self, into: &message._optionalBytes)
             case 18:
-                try decoder.readMessage(value, into: &message._optionalNestedMessage)
+                try decoder.readMessage(into: &message._optionalNestedMessage)
             case 21:
-                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, value, into: &message._optionalNestedEnum)
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, into: &message._optionalNestedEnum)
             case 22:
-                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_ForeignEnumProto2>.self, value, into: &message._optionalForeignEnum)
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_ForeignEnumProto2>.self, into: &message._optionalForeignEnum)
             case 27:
-                try decoder.readMessage(value, into: &message._recursiveMessage)
+                try decoder.readMessage(into: &message._recursiveMessage)
             case 31:
-                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.repeatedInt32)
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, into: &message.repeatedInt32)
             case 36:
-                try decoder.readRepeated(SluiceProto.ProtoSInt64.self, value, into: &message.repeatedSint64)
+                try decoder.readRepeated(SluiceProto.ProtoSInt64.self, into: &message.repeatedSint64)
             case 37:
-                try decoder.readRepeated(SluiceProto.ProtoFixed32.self, value, into: &message.repeatedFixed32)
+                try decoder.readRepeated(SluiceProto.ProtoFixed32.self, into: &message.repeatedFixed32)
             case 42:
-                try decoder.readRepeated(SluiceProto.ProtoDouble.self, value, into: &message.repeatedDouble)
+                try decoder.readRepeated(SluiceProto.ProtoDouble.self, into: &message.repeatedDouble)
             case 43:
-                try decoder.readRepeated(SluiceProto.ProtoBool.self, value, into: &message.repeatedBool)
+                try decoder.readRepeated(SluiceProto.ProtoBool.self, into: &message.repeatedBool)
             case 44:
-                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.repeatedString)
+                try decoder.readRepeated(SluiceProto.ProtoString.self, into: &message.repeatedString)
             case 45:
-                try decoder.readRepeated(SluiceProto.ProtoBytes.self, value, into: &message.repeatedBytes)
+                try decoder.readRepeated(SluiceProto.ProtoBytes.self, into: &message.repeatedBytes)
             case 48:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage>.self, value, into: &message.repeatedNestedMessage)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage>.self, into: &message.repeatedNestedMessage)
             case 51:
-                try decoder.readRepeated(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, value, into: &message.repeatedNestedEnum)
+                try decoder.readRepeated(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, into: &message.repeatedNestedEnum)
             case 56:
-                try decoder.readMap(SluiceProto.ProtoInt32.self, SluiceProto.ProtoInt32.self, value, into: &message.mapInt32Int32)
+                try decoder.readMap(SluiceProto.ProtoInt32.self, SluiceProto.ProtoInt32.self, into: &message.mapInt32Int32)
             case 71:
-                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage>.self, value, into: &message.mapStringNestedMessage)
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage>.self, into: &message.mapStringNestedMessage)
             case 73:
-                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, value, into: &message.mapStringNestedEnum)
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, into: &message.mapStringNestedEnum)
             case 75:
-                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.packedInt32)
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, into: &message.packedInt32)
             case 79:
-                try decoder.readRepeated(SluiceProto.ProtoSInt32.self, value, into: &message.packedSint32)
+                try decoder.readRepeated(SluiceProto.ProtoSInt32.self, into: &message.packedSint32)
             case 85:
-                try decoder.readRepeated(SluiceProto.ProtoFloat.self, value, into: &message.packedFloat)
+                try decoder.readRepeated(SluiceProto.ProtoFloat.self, into: &message.packedFloat)
             case 88:
-                try decoder.readRepeated(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, value, into: &message.packedNestedEnum)
+                try decoder.readRepeated(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, into: &message.packedNestedEnum)
             case 111:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoUInt32.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoUInt32.self) {
                     message.oneofField = .oneofUint32(member)
                 }
             case 112:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage>.self) {
                     message.oneofField = .oneofNestedMessage(member)
                 }
             case 113:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self) {
                     message.oneofField = .oneofString(member)
                 }
             case 119:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self) {
                     message.oneofField = .oneofEnum(member)
                 }
             case 201:
-                try decoder.readMessage(value, into: &message._data)
+                try decoder.readMessage(into: &message._data)
             case 204:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.RepeatedData>.self, value, into: &message.repeatedData)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestAllTypesProto2.RepeatedData>.self, into: &message.repeatedData)
             case 241:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._defaultInt32)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._defaultInt32)
             case 242:
-                try decoder.readOptional(SluiceProto.ProtoInt64.self, value, into: &message._defaultInt64)
+                try decoder.readOptional(SluiceProto.ProtoInt64.self, into: &message._defaultInt64)
             case 243:
-                try decoder.readOptional(SluiceProto.ProtoUInt32.self, value, into: &message._defaultUint32)
+                try decoder.readOptional(SluiceProto.ProtoUInt32.self, into: &message._defaultUint32)
             case 244:
-                try decoder.readOptional(SluiceProto.ProtoUInt64.self, value, into: &message._defaultUint64)
+                try decoder.readOptional(SluiceProto.ProtoUInt64.self, into: &message._defaultUint64)
             case 251:
-                try decoder.readOptional(SluiceProto.ProtoFloat.self, value, into: &message._defaultFloat)
+                try decoder.readOptional(SluiceProto.ProtoFloat.self, into: &message._defaultFloat)
             case 252:
-                try decoder.readOptional(SluiceProto.ProtoDouble.self, value, into: &message._defaultDouble)
+                try decoder.readOptional(SluiceProto.ProtoDouble.self, into: &message._defaultDouble)
             case 253:
-                try decoder.readOptional(SluiceProto.ProtoBool.self, value, into: &message._defaultBool)
+                try decoder.readOptional(SluiceProto.ProtoBool.self, into: &message._defaultBool)
             case 254:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._defaultString)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._defaultString)
             case 255:
-                try decoder.readOptional(SluiceProto.ProtoBytes.self, value, into: &message._defaultBytes)
+                try decoder.readOptional(SluiceProto.ProtoBytes.self, into: &message._defaultBytes)
             case 256:
-                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, value, into: &message._defaultNestedEnum)
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Sluice_Test_Proto2_TestAllTypesProto2.NestedEnum>.self, into: &message._defaultNestedEnum)
             case 257:
-                try decoder.readOptional(SluiceProto.ProtoFloat.self, value, into: &message._defaultInf)
+                try decoder.readOptional(SluiceProto.ProtoFloat.self, into: &message._defaultInf)
             case 258:
-                try decoder.readOptional(SluiceProto.ProtoDouble.self, value, into: &message._defaultNan)
+                try decoder.readOptional(SluiceProto.ProtoDouble.self, into: &message._defaultNan)
             default:
                 break
             }
@@ -1751,13 +1751,13 @@ extension Sluice_Test_Proto2_TestAllTypesProto2.NestedMessage: SluiceProto.JSONM
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestAllTypesProto2.NestedMessage") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestAllTypesProto2.NestedMessage") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._a)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._a)
             case 2:
-                try decoder.readMessage(value, into: &message._corecursive)
+                try decoder.readMessage(into: &message._corecursive)
             default:
                 break
             }
@@ -1783,13 +1783,13 @@ extension Sluice_Test_Proto2_TestAllTypesProto2.DataMessage: SluiceProto.JSONMes
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestAllTypesProto2.Data") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestAllTypesProto2.Data") { message, number, decoder in
             switch number {
             case 202:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._groupInt32)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._groupInt32)
             case 203:
-                try decoder.readOptional(SluiceProto.ProtoUInt32.self, value, into: &message._groupUint32)
+                try decoder.readOptional(SluiceProto.ProtoUInt32.self, into: &message._groupUint32)
             default:
                 break
             }
@@ -1811,11 +1811,11 @@ extension Sluice_Test_Proto2_TestAllTypesProto2.RepeatedData: SluiceProto.JSONMe
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestAllTypesProto2.RepeatedData") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestAllTypesProto2.RepeatedData") { message, number, decoder in
             switch number {
             case 205:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._groupInt32)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._groupInt32)
             default:
                 break
             }
@@ -1849,17 +1849,17 @@ extension Sluice_Test_Proto2_TestRequired: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestRequired") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestRequired") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._a)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._a)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._b)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._b)
             case 3:
-                try decoder.readMessage(value, into: &message._child)
+                try decoder.readMessage(into: &message._child)
             case 4:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestRequired>.self, value, into: &message.children)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestRequired>.self, into: &message.children)
             default:
                 break
             }
@@ -1885,13 +1885,13 @@ extension Sluice_Test_Proto2_TestRequiredHolder: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestRequiredHolder") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.proto2.TestRequiredHolder") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._held)
+                try decoder.readMessage(into: &message._held)
             case 2:
-                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestRequired>.self, value, into: &message.byName)
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoMessageCodec<Sluice_Test_Proto2_TestRequired>.self, into: &message.byName)
             default:
                 break
             }

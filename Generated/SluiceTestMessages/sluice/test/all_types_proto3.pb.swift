@@ -1075,11 +1075,11 @@ extension Sluice_Test_ForeignMessage: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.ForeignMessage") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.ForeignMessage") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.c)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.c)
             default:
                 break
             }
@@ -1381,169 +1381,169 @@ extension Sluice_Test_TestAllTypes: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.TestAllTypes") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.TestAllTypes") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.optionalInt32)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.optionalInt32)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.optionalInt64)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.optionalInt64)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoUInt32.self, value, into: &message.optionalUint32)
+                try decoder.readImplicit(SluiceProto.ProtoUInt32.self, into: &message.optionalUint32)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, value, into: &message.optionalUint64)
+                try decoder.readImplicit(SluiceProto.ProtoUInt64.self, into: &message.optionalUint64)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoSInt32.self, value, into: &message.optionalSint32)
+                try decoder.readImplicit(SluiceProto.ProtoSInt32.self, into: &message.optionalSint32)
             case 6:
-                try decoder.readImplicit(SluiceProto.ProtoSInt64.self, value, into: &message.optionalSint64)
+                try decoder.readImplicit(SluiceProto.ProtoSInt64.self, into: &message.optionalSint64)
             case 7:
-                try decoder.readImplicit(SluiceProto.ProtoFixed32.self, value, into: &message.optionalFixed32)
+                try decoder.readImplicit(SluiceProto.ProtoFixed32.self, into: &message.optionalFixed32)
             case 8:
-                try decoder.readImplicit(SluiceProto.ProtoFixed64.self, value, into: &message.optionalFixed64)
+                try decoder.readImplicit(SluiceProto.ProtoFixed64.self, into: &message.optionalFixed64)
             case 9:
-                try decoder.readImplicit(SluiceProto.ProtoSFixed32.self, value, into: &message.optionalSfixed32)
+                try decoder.readImplicit(SluiceProto.ProtoSFixed32.self, into: &message.optionalSfixed32)
             case 10:
-                try decoder.readImplicit(SluiceProto.ProtoSFixed64.self, value, into: &message.optionalSfixed64)
+                try decoder.readImplicit(SluiceProto.ProtoSFixed64.self, into: &message.optionalSfixed64)
             case 11:
-                try decoder.readImplicit(SluiceProto.ProtoFloat.self, value, into: &message.optionalFloat)
+                try decoder.readImplicit(SluiceProto.ProtoFloat.self, into: &message.optionalFloat)
             case 12:
-                try decoder.readImplicit(SluiceProto.ProtoDouble.self, value, into: &message.optionalDouble)
+                try decoder.readImplicit(SluiceProto.ProtoDouble.self, into: &message.optionalDouble)
             case 13:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.optionalBool)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.optionalBool)
             case 14:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.optionalString)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.optionalString)
             case 15:
-                try decoder.readImplicit(SluiceProto.ProtoBytes.self, value, into: &message.optionalBytes)
+                try decoder.readImplicit(SluiceProto.ProtoBytes.self, into: &message.optionalBytes)
             case 18:
-                try decoder.readMessage(value, into: &message._optionalNestedMessage)
+                try decoder.readMessage(into: &message._optionalNestedMessage)
             case 19:
-                try decoder.readMessage(value, into: &message._optionalForeignMessage)
+                try decoder.readMessage(into: &message._optionalForeignMessage)
             case 21:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, value, into: &message.optionalNestedEnum)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, into: &message.optionalNestedEnum)
             case 22:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Sluice_Test_ForeignEnum>.self, value, into: &message.optionalForeignEnum)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Sluice_Test_ForeignEnum>.self, into: &message.optionalForeignEnum)
             case 27:
-                try decoder.readMessage(value, into: &message._recursiveMessage)
+                try decoder.readMessage(into: &message._recursiveMessage)
             case 28:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._proto3OptionalInt32)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._proto3OptionalInt32)
             case 29:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._proto3OptionalString)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._proto3OptionalString)
             case 30:
-                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, value, into: &message._proto3OptionalEnum)
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, into: &message._proto3OptionalEnum)
             case 31:
-                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.repeatedInt32)
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, into: &message.repeatedInt32)
             case 32:
-                try decoder.readRepeated(SluiceProto.ProtoInt64.self, value, into: &message.repeatedInt64)
+                try decoder.readRepeated(SluiceProto.ProtoInt64.self, into: &message.repeatedInt64)
             case 33:
-                try decoder.readRepeated(SluiceProto.ProtoUInt32.self, value, into: &message.repeatedUint32)
+                try decoder.readRepeated(SluiceProto.ProtoUInt32.self, into: &message.repeatedUint32)
             case 34:
-                try decoder.readRepeated(SluiceProto.ProtoUInt64.self, value, into: &message.repeatedUint64)
+                try decoder.readRepeated(SluiceProto.ProtoUInt64.self, into: &message.repeatedUint64)
             case 35:
-                try decoder.readRepeated(SluiceProto.ProtoSInt32.self, value, into: &message.repeatedSint32)
+                try decoder.readRepeated(SluiceProto.ProtoSInt32.self, into: &message.repeatedSint32)
             case 36:
-                try decoder.readRepeated(SluiceProto.ProtoSInt64.self, value, into: &message.repeatedSint64)
+                try decoder.readRepeated(SluiceProto.ProtoSInt64.self, into: &message.repeatedSint64)
             case 37:
-                try decoder.readRepeated(SluiceProto.ProtoFixed32.self, value, into: &message.repeatedFixed32)
+                try decoder.readRepeated(SluiceProto.ProtoFixed32.self, into: &message.repeatedFixed32)
             case 38:
-                try decoder.readRepeated(SluiceProto.ProtoFixed64.self, value, into: &message.repeatedFixed64)
+                try decoder.readRepeated(SluiceProto.ProtoFixed64.self, into: &message.repeatedFixed64)
             case 39:
-                try decoder.readRepeated(SluiceProto.ProtoSFixed32.self, value, into: &message.repeatedSfixed32)
+                try decoder.readRepeated(SluiceProto.ProtoSFixed32.self, into: &message.repeatedSfixed32)
             case 40:
-                try decoder.readRepeated(SluiceProto.ProtoSFixed64.self, value, into: &message.repeatedSfixed64)
+                try decoder.readRepeated(SluiceProto.ProtoSFixed64.self, into: &message.repeatedSfixed64)
             case 41:
-                try decoder.readRepeated(SluiceProto.ProtoFloat.self, value, into: &message.repeatedFloat)
+                try decoder.readRepeated(SluiceProto.ProtoFloat.self, into: &message.repeatedFloat)
             case 42:
-                try decoder.readRepeated(SluiceProto.ProtoDouble.self, value, into: &message.repeatedDouble)
+                try decoder.readRepeated(SluiceProto.ProtoDouble.self, into: &message.repeatedDouble)
             case 43:
-                try decoder.readRepeated(SluiceProto.ProtoBool.self, value, into: &message.repeatedBool)
+                try decoder.readRepeated(SluiceProto.ProtoBool.self, into: &message.repeatedBool)
             case 44:
-                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.repeatedString)
+                try decoder.readRepeated(SluiceProto.ProtoString.self, into: &message.repeatedString)
             case 45:
-                try decoder.readRepeated(SluiceProto.ProtoBytes.self, value, into: &message.repeatedBytes)
+                try decoder.readRepeated(SluiceProto.ProtoBytes.self, into: &message.repeatedBytes)
             case 48:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Sluice_Test_TestAllTypes.NestedMessage>.self, value, into: &message.repeatedNestedMessage)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Sluice_Test_TestAllTypes.NestedMessage>.self, into: &message.repeatedNestedMessage)
             case 51:
-                try decoder.readRepeated(SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, value, into: &message.repeatedNestedEnum)
+                try decoder.readRepeated(SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, into: &message.repeatedNestedEnum)
             case 56:
-                try decoder.readMap(SluiceProto.ProtoInt32.self, SluiceProto.ProtoInt32.self, value, into: &message.mapInt32Int32)
+                try decoder.readMap(SluiceProto.ProtoInt32.self, SluiceProto.ProtoInt32.self, into: &message.mapInt32Int32)
             case 57:
-                try decoder.readMap(SluiceProto.ProtoInt64.self, SluiceProto.ProtoInt64.self, value, into: &message.mapInt64Int64)
+                try decoder.readMap(SluiceProto.ProtoInt64.self, SluiceProto.ProtoInt64.self, into: &message.mapInt64Int64)
             case 58:
-                try decoder.readMap(SluiceProto.ProtoUInt32.self, SluiceProto.ProtoUInt32.self, value, into: &message.mapUint32Uint32)
+                try decoder.readMap(SluiceProto.ProtoUInt32.self, SluiceProto.ProtoUInt32.self, into: &message.mapUint32Uint32)
             case 59:
-                try decoder.readMap(SluiceProto.ProtoUInt64.self, SluiceProto.ProtoUInt64.self, value, into: &message.mapUint64Uint64)
+                try decoder.readMap(SluiceProto.ProtoUInt64.self, SluiceProto.ProtoUInt64.self, into: &message.mapUint64Uint64)
             case 60:
-                try decoder.readMap(SluiceProto.ProtoSInt32.self, SluiceProto.ProtoSInt32.self, value, into: &message.mapSint32Sint32)
+                try decoder.readMap(SluiceProto.ProtoSInt32.self, SluiceProto.ProtoSInt32.self, into: &message.mapSint32Sint32)
             case 61:
-                try decoder.readMap(SluiceProto.ProtoSInt64.self, SluiceProto.ProtoSInt64.self, value, into: &message.mapSint64Sint64)
+                try decoder.readMap(SluiceProto.ProtoSInt64.self, SluiceProto.ProtoSInt64.self, into: &message.mapSint64Sint64)
             case 62:
-                try decoder.readMap(SluiceProto.ProtoFixed32.self, SluiceProto.ProtoFixed32.self, value, into: &message.mapFixed32Fixed32)
+                try decoder.readMap(SluiceProto.ProtoFixed32.self, SluiceProto.ProtoFixed32.self, into: &message.mapFixed32Fixed32)
             case 63:
-                try decoder.readMap(SluiceProto.ProtoFixed64.self, SluiceProto.ProtoFixed64.self, value, into: &message.mapFixed64Fixed64)
+                try decoder.readMap(SluiceProto.ProtoFixed64.self, SluiceProto.ProtoFixed64.self, into: &message.mapFixed64Fixed64)
             case 64:
-                try decoder.readMap(SluiceProto.ProtoSFixed32.self, SluiceProto.ProtoSFixed32.self, value, into: &message.mapSfixed32Sfixed32)
+                try decoder.readMap(SluiceProto.ProtoSFixed32.self, SluiceProto.ProtoSFixed32.self, into: &message.mapSfixed32Sfixed32)
             case 65:
-                try decoder.readMap(SluiceProto.ProtoSFixed64.self, SluiceProto.ProtoSFixed64.self, value, into: &message.mapSfixed64Sfixed64)
+                try decoder.readMap(SluiceProto.ProtoSFixed64.self, SluiceProto.ProtoSFixed64.self, into: &message.mapSfixed64Sfixed64)
             case 66:
-                try decoder.readMap(SluiceProto.ProtoInt32.self, SluiceProto.ProtoFloat.self, value, into: &message.mapInt32Float)
+                try decoder.readMap(SluiceProto.ProtoInt32.self, SluiceProto.ProtoFloat.self, into: &message.mapInt32Float)
             case 67:
-                try decoder.readMap(SluiceProto.ProtoInt32.self, SluiceProto.ProtoDouble.self, value, into: &message.mapInt32Double)
+                try decoder.readMap(SluiceProto.ProtoInt32.self, SluiceProto.ProtoDouble.self, into: &message.mapInt32Double)
             case 68:
-                try decoder.readMap(SluiceProto.ProtoBool.self, SluiceProto.ProtoBool.self, value, into: &message.mapBoolBool)
+                try decoder.readMap(SluiceProto.ProtoBool.self, SluiceProto.ProtoBool.self, into: &message.mapBoolBool)
             case 69:
-                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, value, into: &message.mapStringString)
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, into: &message.mapStringString)
             case 70:
-                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoBytes.self, value, into: &message.mapStringBytes)
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoBytes.self, into: &message.mapStringBytes)
             case 71:
-                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoMessageCodec<Sluice_Test_TestAllTypes.NestedMessage>.self, value, into: &message.mapStringNestedMessage)
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoMessageCodec<Sluice_Test_TestAllTypes.NestedMessage>.self, into: &message.mapStringNestedMessage)
             case 73:
-                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, value, into: &message.mapStringNestedEnum)
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, into: &message.mapStringNestedEnum)
             case 89:
-                try decoder.readRepeated(SluiceProto.ProtoInt32.self, value, into: &message.unpackedInt32)
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, into: &message.unpackedInt32)
             case 90:
-                try decoder.readRepeated(SluiceProto.ProtoSInt64.self, value, into: &message.unpackedSint64)
+                try decoder.readRepeated(SluiceProto.ProtoSInt64.self, into: &message.unpackedSint64)
             case 91:
-                try decoder.readRepeated(SluiceProto.ProtoDouble.self, value, into: &message.unpackedDouble)
+                try decoder.readRepeated(SluiceProto.ProtoDouble.self, into: &message.unpackedDouble)
             case 92:
-                try decoder.readRepeated(SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, value, into: &message.unpackedNestedEnum)
+                try decoder.readRepeated(SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, into: &message.unpackedNestedEnum)
             case 111:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoUInt32.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoUInt32.self) {
                     message.oneofField = .oneofUint32(member)
                 }
             case 112:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Sluice_Test_TestAllTypes.NestedMessage>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Sluice_Test_TestAllTypes.NestedMessage>.self) {
                     message.oneofField = .oneofNestedMessage(member)
                 }
             case 113:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self) {
                     message.oneofField = .oneofString(member)
                 }
             case 114:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoBytes.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoBytes.self) {
                     message.oneofField = .oneofBytes(member)
                 }
             case 115:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoBool.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoBool.self) {
                     message.oneofField = .oneofBool(member)
                 }
             case 116:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoUInt64.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoUInt64.self) {
                     message.oneofField = .oneofUint64(member)
                 }
             case 117:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoFloat.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoFloat.self) {
                     message.oneofField = .oneofFloat(member)
                 }
             case 118:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoDouble.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoDouble.self) {
                     message.oneofField = .oneofDouble(member)
                 }
             case 119:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoEnumCodec<Sluice_Test_TestAllTypes.NestedEnum>.self) {
                     message.oneofField = .oneofEnum(member)
                 }
             case 120:
-                try decoder.readMessage(value, into: &message._createdAt)
+                try decoder.readMessage(into: &message._createdAt)
             default:
                 break
             }
@@ -1569,13 +1569,13 @@ extension Sluice_Test_TestAllTypes.NestedMessage: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.TestAllTypes.NestedMessage") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.TestAllTypes.NestedMessage") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.a)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.a)
             case 2:
-                try decoder.readMessage(value, into: &message._corecursive)
+                try decoder.readMessage(into: &message._corecursive)
             default:
                 break
             }

@@ -242,11 +242,11 @@ extension Sluice_Test_Edge_Extendable: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.edge.Extendable") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.edge.Extendable") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Sluice_Test_Edge_AliasedEnum>.self, value, into: &message._kind)
+                try decoder.readOptional(SluiceProto.ProtoEnumCodec<Sluice_Test_Edge_AliasedEnum>.self, into: &message._kind)
             default:
                 break
             }
@@ -264,8 +264,8 @@ extension Sluice_Test_Edge_Scope: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.edge.Scope") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.edge.Scope") { message, number, decoder in
             switch number {
             default:
                 break
@@ -284,8 +284,8 @@ extension Sluice_Test_Edge_Scope.Inner: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.edge.Scope.Inner") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.edge.Scope.Inner") { message, number, decoder in
             switch number {
             default:
                 break

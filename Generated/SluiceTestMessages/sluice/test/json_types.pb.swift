@@ -687,17 +687,17 @@ extension Sluice_Test_Json_Inner: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.json.Inner") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.json.Inner") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.name)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.name)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt64.self, value, into: &message.id)
+                try decoder.readImplicit(SluiceProto.ProtoInt64.self, into: &message.id)
             case 3:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Sluice_Test_Json_Inner>.self, value, into: &message.children)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Sluice_Test_Json_Inner>.self, into: &message.children)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Sluice_Test_Json_Color>.self, value, into: &message.color)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Sluice_Test_Json_Color>.self, into: &message.color)
             default:
                 break
             }
@@ -831,73 +831,73 @@ extension Sluice_Test_Json_TestWellKnownTypes: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.json.TestWellKnownTypes") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.json.TestWellKnownTypes") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readMessage(value, into: &message._any)
+                try decoder.readMessage(into: &message._any)
             case 2:
-                try decoder.readMessage(value, into: &message._duration)
+                try decoder.readMessage(into: &message._duration)
             case 3:
-                try decoder.readMessage(value, into: &message._fieldMask)
+                try decoder.readMessage(into: &message._fieldMask)
             case 4:
-                try decoder.readMessage(value, into: &message._structValue)
+                try decoder.readMessage(into: &message._structValue)
             case 5:
-                try decoder.readMessage(value, into: &message._value)
+                try decoder.readMessage(into: &message._value)
             case 6:
-                try decoder.readMessage(value, into: &message._listValue)
+                try decoder.readMessage(into: &message._listValue)
             case 7:
-                try decoder.readMessage(value, into: &message._timestamp)
+                try decoder.readMessage(into: &message._timestamp)
             case 8:
-                try decoder.readMessage(value, into: &message._doubleValue)
+                try decoder.readMessage(into: &message._doubleValue)
             case 9:
-                try decoder.readMessage(value, into: &message._floatValue)
+                try decoder.readMessage(into: &message._floatValue)
             case 10:
-                try decoder.readMessage(value, into: &message._int64Value)
+                try decoder.readMessage(into: &message._int64Value)
             case 11:
-                try decoder.readMessage(value, into: &message._uint64Value)
+                try decoder.readMessage(into: &message._uint64Value)
             case 12:
-                try decoder.readMessage(value, into: &message._int32Value)
+                try decoder.readMessage(into: &message._int32Value)
             case 13:
-                try decoder.readMessage(value, into: &message._uint32Value)
+                try decoder.readMessage(into: &message._uint32Value)
             case 14:
-                try decoder.readMessage(value, into: &message._boolValue)
+                try decoder.readMessage(into: &message._boolValue)
             case 15:
-                try decoder.readMessage(value, into: &message._stringValue)
+                try decoder.readMessage(into: &message._stringValue)
             case 16:
-                try decoder.readMessage(value, into: &message._bytesValue)
+                try decoder.readMessage(into: &message._bytesValue)
             case 17:
-                try decoder.readMessage(value, into: &message._empty)
+                try decoder.readMessage(into: &message._empty)
             case 18:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Google_Protobuf_NullValue>.self, value, into: &message.nullValue)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Google_Protobuf_NullValue>.self, into: &message.nullValue)
             case 20:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Any>.self, value, into: &message.repeatedAny)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Any>.self, into: &message.repeatedAny)
             case 21:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Value>.self, value, into: &message.repeatedValue)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Value>.self, into: &message.repeatedValue)
             case 22:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Int64Value>.self, value, into: &message.repeatedInt64Value)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Int64Value>.self, into: &message.repeatedInt64Value)
             case 23:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Timestamp>.self, value, into: &message.repeatedTimestamp)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Timestamp>.self, into: &message.repeatedTimestamp)
             case 24:
-                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoMessageCodec<Google_Protobuf_Value>.self, value, into: &message.mapValue)
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoMessageCodec<Google_Protobuf_Value>.self, into: &message.mapValue)
             case 25:
-                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoMessageCodec<Google_Protobuf_Duration>.self, value, into: &message.mapDuration)
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoMessageCodec<Google_Protobuf_Duration>.self, into: &message.mapDuration)
             case 30:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Google_Protobuf_Value>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Google_Protobuf_Value>.self) {
                     message.kind = .oneofValue(member)
                 }
             case 31:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoEnumCodec<Google_Protobuf_NullValue>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoEnumCodec<Google_Protobuf_NullValue>.self) {
                     message.kind = .oneofNullValue(member)
                 }
             case 32:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Sluice_Test_Json_Inner>.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoMessageCodec<Sluice_Test_Json_Inner>.self) {
                     message.kind = .oneofInner(member)
                 }
             case 40:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.renamedField)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.renamedField)
             case 41:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Sluice_Test_Json_Color>.self, value, into: &message.color)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Sluice_Test_Json_Color>.self, into: &message.color)
             default:
                 break
             }

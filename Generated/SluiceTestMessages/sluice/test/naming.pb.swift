@@ -412,35 +412,35 @@ extension NCKeywords: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.naming_cases.Keywords") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.naming_cases.Keywords") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.`class`)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.`class`)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.`func`)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.`func`)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoBool.self, value, into: &message.self_p)
+                try decoder.readImplicit(SluiceProto.ProtoBool.self, into: &message.self_p)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.userID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.userID)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.imageURL)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.imageURL)
             case 6:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.unknownFields_p)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.unknownFields_p)
             case 7:
-                try decoder.readImplicit(SluiceProto.ProtoInt32.self, value, into: &message.hasValue_p)
+                try decoder.readImplicit(SluiceProto.ProtoInt32.self, into: &message.hasValue_p)
             case 8:
-                try decoder.readMessage(value, into: &message._type)
+                try decoder.readMessage(into: &message._type)
             case 9:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<NCKeywords.ProtocolEnum>.self, value, into: &message.`protocol`)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<NCKeywords.ProtocolEnum>.self, into: &message.`protocol`)
             case 10:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.description_p)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.description_p)
             case 11:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoInt32.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoInt32.self) {
                     message.`switch` = .`case`(member)
                 }
             case 12:
-                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self, value) {
+                if let member = try decoder.readOneofMember(SluiceProto.ProtoString.self) {
                     message.`switch` = .`default`(member)
                 }
             default:
@@ -464,11 +464,11 @@ extension NCKeywords.TypeMessage: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.naming_cases.Keywords.Type") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.test.naming_cases.Keywords.Type") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.`class`)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.`class`)
             default:
                 break
             }

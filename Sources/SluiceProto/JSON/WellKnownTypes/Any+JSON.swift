@@ -47,37 +47,67 @@ extension Google_Protobuf_Any: JSONMessage {
         }
     }
 
-    public mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
-        guard case .object(let members) = json else {
-            throw JSONDecodingError(.typeMismatch(expected: "an object with \"@type\" (Any)", found: json.kindDescription))
+    /// Reads the object twice: first to find `"@type"` (which may come last) and where
+    /// `"value"` is, skipping the other members' values unread; then, knowing the held type,
+    /// from its start again as the held message, which skips `"@type"`.
+    public mutating func mergeJSON(from decoder: inout ProtoJSONDecoder) throws {
+        guard decoder.scanner.peekKind() == .object else {
+            throw JSONDecodingError(.typeMismatch(expected: "an object with \"@type\" (Any)", found: try decoder.scanner.describeNextValue()))
         }
-        if members.isEmpty { return }
-        let typeMembers = members.filter { $0.name == "@type" }
-        guard typeMembers.count == 1, case .string(let url) = typeMembers[0].value else {
-            throw JSONDecodingError(.invalidValue(typeMembers.count > 1
+        let start = (position: decoder.scanner.position, depth: decoder.scanner.depth)
+        guard try decoder.scanner.beginObject() else { return }
+        var urls: [String] = []
+        var valuePosition: Int?
+        var otherMembers = 0
+        repeat {
+            let name = decoder.scanner.string(of: try decoder.scanner.memberName())
+            if name == "@type" {
+                guard decoder.scanner.peekKind() == .string else {
+                    throw JSONDecodingError(.invalidValue("Any needs one \"@type\" string naming the held message"))
+                }
+                urls.append(try decoder.readString())
+                continue
+            }
+            if name == "value" {
+                decoder.scanner.skipWhitespace()
+                valuePosition = decoder.scanner.position
+            } else {
+                otherMembers += 1
+            }
+            try decoder.scanner.skipValue()
+        } while try decoder.scanner.nextMember()
+        let end = decoder.scanner.position
+        guard urls.count == 1 else {
+            throw JSONDecodingError(.invalidValue(urls.count > 1
                 ? "Any has \"@type\" more than once" : "Any needs one \"@type\" string naming the held message"))
         }
+        let url = urls[0]
         guard let type = decoder.options.typeRegistry.type(forTypeURL: url) else {
             throw JSONDecodingError(.unknownType(typeURL: url), path: "$.@type")
         }
-        let rest: JSONValue = .object(members.filter { $0.name != "@type" })
-        try readHeld(type, from: rest, decoder: &decoder)
+        try readHeld(type, object: start, value: otherMembers == 0 ? valuePosition : nil, end: end, decoder: &decoder)
         typeURL = url
     }
 
-    private mutating func readHeld<M: JSONMessage>(_: M.Type, from rest: JSONValue, decoder: inout ProtoJSONDecoder) throws {
+    private mutating func readHeld<M: JSONMessage>(
+        _: M.Type, object: (position: Int, depth: Int), value valuePosition: Int?, end: Int, decoder: inout ProtoJSONDecoder
+    ) throws {
         var held = M()
         if M.isJSONObjectOfFields {
-            try held.mergeJSON(rest, decoder: &decoder)
+            (decoder.scanner.position, decoder.scanner.depth) = object
+            decoder.skipsTypeMemberOfNextObject = true
+            try held.mergeJSON(from: &decoder)
         } else {
-            guard case .object(let members) = rest, members.count == 1, members[0].name == "value" else {
+            guard let valuePosition else {
                 throw JSONDecodingError(.invalidValue("an Any holding \(M.protoMessageName) has exactly one member beside \"@type\": \"value\""))
             }
+            (decoder.scanner.position, decoder.scanner.depth) = (valuePosition, object.depth + 1)
             do {
-                try held.mergeJSON(members[0].value, decoder: &decoder)
+                try held.mergeJSON(from: &decoder)
             } catch let error as JSONDecodingError {
                 throw error.nested(under: ".value")
             }
+            (decoder.scanner.position, decoder.scanner.depth) = (end, object.depth)
         }
         value = held.serializedData(deterministic: true)
     }

@@ -16,7 +16,12 @@ extension Google_Protobuf_Duration: JSONMessage {
         encoder.writeString((negative ? "-" : "") + String(abs(seconds)) + JSONFraction.text(nanos: abs(nanos)) + "s")
     }
 
-    public mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
+    public mutating func mergeJSON(from decoder: inout ProtoJSONDecoder) throws {
+        try mergeJSON(decoder.readJSONValue(), decoder: &decoder)
+    }
+
+    /// Merges `json`, already read whole.
+    mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
         guard case .string(let text) = json else {
             throw JSONDecodingError(.typeMismatch(expected: "a duration string like \"1.5s\"", found: json.kindDescription))
         }

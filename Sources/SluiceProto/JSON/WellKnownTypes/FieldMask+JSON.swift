@@ -14,7 +14,12 @@ extension Google_Protobuf_FieldMask: JSONMessage {
         encoder.writeString(converted.joined(separator: ","))
     }
 
-    public mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
+    public mutating func mergeJSON(from decoder: inout ProtoJSONDecoder) throws {
+        try mergeJSON(decoder.readJSONValue(), decoder: &decoder)
+    }
+
+    /// Merges `json`, already read whole.
+    mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
         guard case .string(let text) = json else {
             throw JSONDecodingError(.typeMismatch(expected: "a field mask string like \"a.b,cD\"", found: json.kindDescription))
         }

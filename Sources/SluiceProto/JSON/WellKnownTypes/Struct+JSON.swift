@@ -16,7 +16,12 @@ extension Google_Protobuf_Struct: JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
+    public mutating func mergeJSON(from decoder: inout ProtoJSONDecoder) throws {
+        try mergeJSON(decoder.readJSONValue(), decoder: &decoder)
+    }
+
+    /// Merges `json`, already read whole.
+    mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
         guard case .object(let members) = json else {
             throw JSONDecodingError(.typeMismatch(expected: "an object (Struct)", found: json.kindDescription))
         }
@@ -58,7 +63,12 @@ extension Google_Protobuf_Value: JSONMessage {
         }
     }
 
-    public mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
+    public mutating func mergeJSON(from decoder: inout ProtoJSONDecoder) throws {
+        try mergeJSON(decoder.readJSONValue(), decoder: &decoder)
+    }
+
+    /// Merges `json`, already read whole.
+    mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
         switch json {
         case .null:
             kind = .nullValue(.nullValue)
@@ -96,7 +106,12 @@ extension Google_Protobuf_ListValue: JSONMessage {
         encoder.endArray()
     }
 
-    public mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
+    public mutating func mergeJSON(from decoder: inout ProtoJSONDecoder) throws {
+        try mergeJSON(decoder.readJSONValue(), decoder: &decoder)
+    }
+
+    /// Merges `json`, already read whole.
+    mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
         guard case .array(let elements) = json else {
             throw JSONDecodingError(.typeMismatch(expected: "an array (ListValue)", found: json.kindDescription))
         }

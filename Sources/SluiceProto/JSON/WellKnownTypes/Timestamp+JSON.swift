@@ -22,7 +22,12 @@ extension Google_Protobuf_Timestamp: JSONMessage {
         encoder.writeString(text)
     }
 
-    public mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
+    public mutating func mergeJSON(from decoder: inout ProtoJSONDecoder) throws {
+        try mergeJSON(decoder.readJSONValue(), decoder: &decoder)
+    }
+
+    /// Merges `json`, already read whole.
+    mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
         guard case .string(let text) = json else {
             throw JSONDecodingError(.typeMismatch(expected: "an RFC 3339 timestamp string", found: json.kindDescription))
         }

@@ -20,8 +20,8 @@ extension JSONWrapperMessage {
         try Codec.writeJSON(value, to: &encoder)
     }
 
-    public mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
-        if let decoded = try Codec.readJSON(json, decoder: &decoder) { value = decoded }
+    public mutating func mergeJSON(from decoder: inout ProtoJSONDecoder) throws {
+        if let decoded = try Codec.readJSON(from: &decoder) { value = decoded }
     }
 }
 

@@ -545,17 +545,17 @@ extension Google_Protobuf_Compiler_Version: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.compiler.Version") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.compiler.Version") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._major)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._major)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._minor)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._minor)
             case 3:
-                try decoder.readOptional(SluiceProto.ProtoInt32.self, value, into: &message._patch)
+                try decoder.readOptional(SluiceProto.ProtoInt32.self, into: &message._patch)
             case 4:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._suffix)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._suffix)
             default:
                 break
             }
@@ -589,17 +589,17 @@ extension Google_Protobuf_Compiler_CodeGeneratorRequest: SluiceProto.JSONMessage
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.compiler.CodeGeneratorRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.compiler.CodeGeneratorRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.fileToGenerate)
+                try decoder.readRepeated(SluiceProto.ProtoString.self, into: &message.fileToGenerate)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._parameter)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._parameter)
             case 3:
-                try decoder.readMessage(value, into: &message._compilerVersion)
+                try decoder.readMessage(into: &message._compilerVersion)
             case 15:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_FileDescriptorProto>.self, value, into: &message.protoFile)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_FileDescriptorProto>.self, into: &message.protoFile)
             default:
                 break
             }
@@ -629,15 +629,15 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse: SluiceProto.JSONMessag
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.compiler.CodeGeneratorResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.compiler.CodeGeneratorResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._error)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._error)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoUInt64.self, value, into: &message._supportedFeatures)
+                try decoder.readOptional(SluiceProto.ProtoUInt64.self, into: &message._supportedFeatures)
             case 15:
-                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Compiler_CodeGeneratorResponse.File>.self, value, into: &message.file)
+                try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Compiler_CodeGeneratorResponse.File>.self, into: &message.file)
             default:
                 break
             }
@@ -671,17 +671,17 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse.File: SluiceProto.JSONM
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.compiler.CodeGeneratorResponse.File") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "google.protobuf.compiler.CodeGeneratorResponse.File") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._name)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._name)
             case 2:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._insertionPoint)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._insertionPoint)
             case 15:
-                try decoder.readOptional(SluiceProto.ProtoString.self, value, into: &message._content)
+                try decoder.readOptional(SluiceProto.ProtoString.self, into: &message._content)
             case 16:
-                try decoder.readMessage(value, into: &message._generatedCodeInfo)
+                try decoder.readMessage(into: &message._generatedCodeInfo)
             default:
                 break
             }

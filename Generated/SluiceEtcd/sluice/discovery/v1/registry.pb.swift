@@ -176,25 +176,25 @@ extension Sluice_Discovery_V1_ServiceInstance: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "sluice.discovery.v1.ServiceInstance") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "sluice.discovery.v1.ServiceInstance") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.service)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.service)
             case 2:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.instanceID)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.instanceID)
             case 3:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.address)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.address)
             case 4:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.version)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.version)
             case 5:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.zone)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.zone)
             case 6:
-                try decoder.readImplicit(SluiceProto.ProtoUInt32.self, value, into: &message.weight)
+                try decoder.readImplicit(SluiceProto.ProtoUInt32.self, into: &message.weight)
             case 7:
-                try decoder.readRepeated(SluiceProto.ProtoString.self, value, into: &message.tags)
+                try decoder.readRepeated(SluiceProto.ProtoString.self, into: &message.tags)
             case 8:
-                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, value, into: &message.metadata)
+                try decoder.readMap(SluiceProto.ProtoString.self, SluiceProto.ProtoString.self, into: &message.metadata)
             default:
                 break
             }

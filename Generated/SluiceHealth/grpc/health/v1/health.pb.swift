@@ -312,11 +312,11 @@ extension Grpc_Health_V1_HealthCheckRequest: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.health.v1.HealthCheckRequest") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.health.v1.HealthCheckRequest") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoString.self, value, into: &message.service)
+                try decoder.readImplicit(SluiceProto.ProtoString.self, into: &message.service)
             default:
                 break
             }
@@ -338,11 +338,11 @@ extension Grpc_Health_V1_HealthCheckResponse: SluiceProto.JSONMessage {
         encoder.endObject()
     }
 
-    public mutating func mergeJSON(_ json: SluiceProto.JSONValue, decoder: inout SluiceProto.ProtoJSONDecoder) throws {
-        try decoder.decodeObject(json, fields: Self.jsonFieldTable, into: &self, messageName: "grpc.health.v1.HealthCheckResponse") { message, number, value, decoder in
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "grpc.health.v1.HealthCheckResponse") { message, number, decoder in
             switch number {
             case 1:
-                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Grpc_Health_V1_HealthCheckResponse.ServingStatus>.self, value, into: &message.status)
+                try decoder.readImplicit(SluiceProto.ProtoEnumCodec<Grpc_Health_V1_HealthCheckResponse.ServingStatus>.self, into: &message.status)
             default:
                 break
             }
