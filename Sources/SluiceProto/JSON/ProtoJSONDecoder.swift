@@ -244,6 +244,26 @@ public struct ProtoJSONDecoder {
         return try scanner.string()
     }
 
+    /// The next value, which must be a string, handed to `body` as UTF-8: the document's own
+    /// bytes when the string has no escapes (nearly always: no copy, no `String`), else the
+    /// decoded string's.
+    ///
+    /// - Parameters:
+    ///   - expected: What the field takes, for the error when it is not a string.
+    ///   - body: Reads the string's bytes.
+    mutating func withStringUTF8<R>(
+        expected: @autoclosure () -> String, _ body: (UnsafeBufferPointer<UInt8>) throws -> R
+    ) throws -> R {
+        guard scanner.peekKind() == .string else {
+            throw JSONDecodingError(.typeMismatch(expected: expected(), found: try scanner.describeNextValue()))
+        }
+        if let range = try scanner.plainStringRange() {
+            return try scanner.bytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[range])) }
+        }
+        var decoded = try scanner.string()
+        return try decoded.withUTF8(body)
+    }
+
     /// The next value, which must be `true` or `false`.
     @inlinable
     public mutating func readBool() throws -> Bool {

@@ -15,14 +15,7 @@ extension Google_Protobuf_FieldMask: JSONMessage {
     }
 
     public mutating func mergeJSON(from decoder: inout ProtoJSONDecoder) throws {
-        try mergeJSON(decoder.readJSONValue(), decoder: &decoder)
-    }
-
-    /// Merges `json`, already read whole.
-    mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
-        guard case .string(let text) = json else {
-            throw JSONDecodingError(.typeMismatch(expected: "a field mask string like \"a.b,cD\"", found: json.kindDescription))
-        }
+        let text = try decoder.readString(expected: "a field mask string like \"a.b,cD\"")
         guard !text.isEmpty else { return }
         for path in text.split(separator: ",", omittingEmptySubsequences: false) {
             guard let snake = Self.snakeCase(path) else {

@@ -16,24 +16,23 @@ extension Google_Protobuf_Struct: JSONMessage {
         encoder.endObject()
     }
 
+    /// Reads any object, member by member; a key given twice keeps its last value, as JSON
+    /// parsers that build dictionaries do.
     public mutating func mergeJSON(from decoder: inout ProtoJSONDecoder) throws {
-        try mergeJSON(decoder.readJSONValue(), decoder: &decoder)
-    }
-
-    /// Merges `json`, already read whole.
-    mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
-        guard case .object(let members) = json else {
-            throw JSONDecodingError(.typeMismatch(expected: "an object (Struct)", found: json.kindDescription))
+        guard decoder.scanner.peekKind() == .object else {
+            throw JSONDecodingError(.typeMismatch(expected: "an object (Struct)", found: try decoder.scanner.describeNextValue()))
         }
-        for member in members {
+        guard try decoder.scanner.beginObject() else { return }
+        repeat {
+            let name = decoder.scanner.string(of: try decoder.scanner.memberName())
             do {
                 var value = Google_Protobuf_Value()
-                try value.mergeJSON(member.value, decoder: &decoder)
-                fields[member.name] = value
+                try value.mergeJSON(from: &decoder)
+                fields[name] = value
             } catch let error as JSONDecodingError {
-                throw error.nested(under: jsonPathKey(member.name))
+                throw error.nested(under: jsonPathKey(name))
             }
-        }
+        } while try decoder.scanner.nextMember()
     }
 }
 
@@ -63,29 +62,28 @@ extension Google_Protobuf_Value: JSONMessage {
         }
     }
 
+    /// Reads any value, as the kind it is.
     public mutating func mergeJSON(from decoder: inout ProtoJSONDecoder) throws {
-        try mergeJSON(decoder.readJSONValue(), decoder: &decoder)
-    }
-
-    /// Merges `json`, already read whole.
-    mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
-        switch json {
+        switch decoder.scanner.peekKind() {
         case .null:
+            _ = try decoder.scanner.consumeNull()
             kind = .nullValue(.nullValue)
-        case .bool(let flag):
-            kind = .boolValue(flag)
+        case .bool:
+            kind = .boolValue(try decoder.readBool())
         case .number:
-            kind = .numberValue(try JSONNumbers.double(json, typeName: "Value"))
-        case .string(let string):
-            kind = .stringValue(string)
+            kind = .numberValue(try decoder.readDouble(typeName: "Value"))
+        case .string:
+            kind = .stringValue(try decoder.readString())
         case .array:
             var list = Google_Protobuf_ListValue()
-            try list.mergeJSON(json, decoder: &decoder)
+            try list.mergeJSON(from: &decoder)
             kind = .listValue(list)
         case .object:
             var object = Google_Protobuf_Struct()
-            try object.mergeJSON(json, decoder: &decoder)
+            try object.mergeJSON(from: &decoder)
             kind = .structValue(object)
+        case .invalid:
+            throw decoder.scanner.error("expected a value, found \(decoder.scanner.describeNext())")
         }
     }
 }
@@ -106,24 +104,23 @@ extension Google_Protobuf_ListValue: JSONMessage {
         encoder.endArray()
     }
 
+    /// Reads any array, element by element.
     public mutating func mergeJSON(from decoder: inout ProtoJSONDecoder) throws {
-        try mergeJSON(decoder.readJSONValue(), decoder: &decoder)
-    }
-
-    /// Merges `json`, already read whole.
-    mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
-        guard case .array(let elements) = json else {
-            throw JSONDecodingError(.typeMismatch(expected: "an array (ListValue)", found: json.kindDescription))
+        guard decoder.scanner.peekKind() == .array else {
+            throw JSONDecodingError(.typeMismatch(expected: "an array (ListValue)", found: try decoder.scanner.describeNextValue()))
         }
-        for (index, element) in elements.enumerated() {
+        guard try decoder.scanner.beginArray() else { return }
+        var index = 0
+        repeat {
             do {
                 var value = Google_Protobuf_Value()
-                try value.mergeJSON(element, decoder: &decoder)
+                try value.mergeJSON(from: &decoder)
                 values.append(value)
             } catch let error as JSONDecodingError {
                 throw error.nested(under: "[\(index)]")
             }
-        }
+            index += 1
+        } while try decoder.scanner.nextElement()
     }
 }
 

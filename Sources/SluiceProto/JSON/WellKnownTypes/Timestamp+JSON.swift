@@ -16,33 +16,45 @@ extension Google_Protobuf_Timestamp: JSONMessage {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = CivilCalendar.date(fromDays: days)
-        var text = pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T"
-        text += pad(secondOfDay / 3600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
-        text += JSONFraction.text(nanos: nanos) + "Z"
-        encoder.writeString(text)
+        // Written into the output as it is made: no `String`s to join.
+        encoder.bytes.append(UInt8(ascii: "\""))
+        encoder.appendDigits(of: UInt64(year), width: 4)
+        encoder.bytes.append(UInt8(ascii: "-"))
+        encoder.appendDigits(of: UInt64(month), width: 2)
+        encoder.bytes.append(UInt8(ascii: "-"))
+        encoder.appendDigits(of: UInt64(day), width: 2)
+        encoder.bytes.append(UInt8(ascii: "T"))
+        encoder.appendDigits(of: UInt64(secondOfDay / 3600), width: 2)
+        encoder.bytes.append(UInt8(ascii: ":"))
+        encoder.appendDigits(of: UInt64(secondOfDay / 60 % 60), width: 2)
+        encoder.bytes.append(UInt8(ascii: ":"))
+        encoder.appendDigits(of: UInt64(secondOfDay % 60), width: 2)
+        JSONFraction.write(nanos: nanos, to: &encoder)
+        encoder.bytes.append(UInt8(ascii: "Z"))
+        encoder.bytes.append(UInt8(ascii: "\""))
     }
 
     public mutating func mergeJSON(from decoder: inout ProtoJSONDecoder) throws {
-        try mergeJSON(decoder.readJSONValue(), decoder: &decoder)
+        try decoder.withStringUTF8(expected: "an RFC 3339 timestamp string") { utf8 in
+            try merge(parsed: Self.parseRFC3339(utf8), text: { String(decoding: utf8, as: UTF8.self) })
+        }
     }
 
-    /// Merges `json`, already read whole.
-    mutating func mergeJSON(_ json: JSONValue, decoder: inout ProtoJSONDecoder) throws {
-        guard case .string(let text) = json else {
-            throw JSONDecodingError(.typeMismatch(expected: "an RFC 3339 timestamp string", found: json.kindDescription))
-        }
-        guard let (seconds, nanos) = Self.parseRFC3339(Array(text.utf8)) else {
-            throw JSONDecodingError(.invalidValue("\(JSONNumbers.quoted(text)) is not an RFC 3339 timestamp (like \"1972-01-01T10:00:20.021Z\")"))
+    /// Sets the timestamp parsed from `text`, or fails saying why; `text` is made only for
+    /// the error.
+    private mutating func merge(parsed: (Int64, Int32)?, text: () -> String) throws {
+        guard let (seconds, nanos) = parsed else {
+            throw JSONDecodingError(.invalidValue("\(JSONNumbers.quoted(text())) is not an RFC 3339 timestamp (like \"1972-01-01T10:00:20.021Z\")"))
         }
         guard (Self.minimumJSONSeconds...Self.maximumJSONSeconds).contains(seconds) else {
-            throw JSONDecodingError(.invalidValue("\(JSONNumbers.quoted(text)) is outside 0001-01-01 to 9999-12-31"))
+            throw JSONDecodingError(.invalidValue("\(JSONNumbers.quoted(text())) is outside 0001-01-01 to 9999-12-31"))
         }
         self.seconds = seconds
         self.nanos = nanos
     }
 
     /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, upper-case `T` and `Z` as protobuf's parsers require.
-    private static func parseRFC3339(_ b: [UInt8]) -> (Int64, Int32)? {
+    private static func parseRFC3339(_ b: UnsafeBufferPointer<UInt8>) -> (Int64, Int32)? {
         var i = 0
         func number(_ count: Int) -> Int64? {
             guard i + count <= b.count else { return nil }
@@ -92,16 +104,22 @@ extension Google_Protobuf_Timestamp: JSONMessage {
 
 /// Fractions of a second as the JSON mapping writes them.
 enum JSONFraction {
-    /// `""`, `.250`, `.250001` or `.250000001`: the fewest of 0, 3, 6 and 9 digits that are exact.
-    static func text(nanos: Int32) -> String {
-        if nanos == 0 { return "" }
-        if nanos % 1_000_000 == 0 { return "." + pad(Int64(nanos / 1_000_000), 3) }
-        if nanos % 1_000 == 0 { return "." + pad(Int64(nanos / 1_000), 6) }
-        return "." + pad(Int64(nanos), 9)
+    /// Appends `""`, `.250`, `.250001` or `.250000001`: the fewest of 0, 3, 6 and 9 digits
+    /// that are exact.
+    static func write(nanos: Int32, to encoder: inout ProtoJSONEncoder) {
+        if nanos == 0 { return }
+        encoder.bytes.append(UInt8(ascii: "."))
+        if nanos % 1_000_000 == 0 {
+            encoder.appendDigits(of: UInt64(nanos / 1_000_000), width: 3)
+        } else if nanos % 1_000 == 0 {
+            encoder.appendDigits(of: UInt64(nanos / 1_000), width: 6)
+        } else {
+            encoder.appendDigits(of: UInt64(nanos), width: 9)
+        }
     }
 
     /// 1 to 9 digits at `start` as nanoseconds, and how many digits there were.
-    static func parse(_ b: [UInt8], at start: Int) -> (Int32, Int)? {
+    static func parse(_ b: UnsafeBufferPointer<UInt8>, at start: Int) -> (Int32, Int)? {
         var i = start
         var value: Int32 = 0
         while i < b.count, b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") {
@@ -148,10 +166,4 @@ enum CivilCalendar {
         default: return 31
         }
     }
-}
-
-/// `value` in decimal, zero-padded to `width` digits.
-func pad(_ value: Int64, _ width: Int) -> String {
-    let digits = String(value)
-    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
 }
