@@ -106,6 +106,13 @@ struct JSONScalarTests {
         message.repeatedDouble = [.nan, 0.1, -0.0, 1e300]
         message.repeatedFloat = [0.1, 3.4028235e38]
         #expect(try message.jsonString() == #"{"optionalFloat":"-Infinity","optionalDouble":"Infinity","repeatedFloat":[0.1,3.4028235e+38],"repeatedDouble":["NaN",0.1,-0.0,1e+300]}"#)
+        // Whole numbers up to 2^53 take a fast path, which must give what `description` gives
+        // (past 2^53 that switches to an exponent).
+        var whole = P3()
+        whole.repeatedDouble = [1250, -3, 0, 9_007_199_254_740_992, 9_007_199_254_740_994, 1e16, -1e300, 2.5]
+        let wholeText = try whole.jsonString()
+        #expect(wholeText == #"{"repeatedDouble":[1250.0,-3.0,0.0,9007199254740992.0,9.007199254740994e+15,1e+16,-1e+300,2.5]}"#)
+        #expect(try P3(jsonString: whole.jsonString()) == whole)
         let parsed = try P3(jsonString: #"{"optionalFloat":"-Infinity","optionalDouble":"1.5","repeatedDouble":["NaN",1e-300]}"#)
         #expect(parsed.optionalFloat == -.infinity)
         #expect(parsed.optionalDouble == 1.5)

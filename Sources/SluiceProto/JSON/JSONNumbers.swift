@@ -279,6 +279,13 @@ enum JSONNumbers {
             encoder.writeString("NaN")
         } else if value.isInfinite {
             encoder.writeString(value < 0 ? "-Infinity" : "Infinity")
+        } else if value.magnitude <= 9_007_199_254_740_992, value.rounded(.towardZero) == value {
+            // A whole number up to 2^53 (prices, counts): its digits and ".0", exactly what
+            // `description` gives in this range, without the general shortest-digits search.
+            if value.sign == .minus { encoder.bytes.append(UInt8(ascii: "-")) }
+            encoder.appendDigits(of: UInt64(value.magnitude))
+            encoder.bytes.append(UInt8(ascii: "."))
+            encoder.bytes.append(UInt8(ascii: "0"))
         } else {
             encoder.writeRaw(value.description)
         }
