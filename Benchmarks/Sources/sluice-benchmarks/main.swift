@@ -233,21 +233,6 @@ if let flag = CommandLine.arguments.firstIndex(of: "--profile"), flag + 1 < Comm
     exit(0)
 }
 
-// `--json-breakdown` splits Sluice's JSON decode into parsing the document and reading it.
-if CommandLine.arguments.contains("--json-breakdown") {
-    func breakdown<S: SluiceProto.JSONMessage>(_ name: String, _ message: S) throws {
-        let json = try message.jsonUTF8Bytes()
-        let parse = try measure { blackHole(try JSONValue(parsing: json)) }
-        let decode = try measure { blackHole(try S(jsonUTF8Bytes: json)) }
-        print("\(pad(name, 20)) parse \(format(parse.nanosPerOp)) ns, \(format(parse.allocationsPerOp, 1)) allocs; "
-              + "decode \(format(decode.nanosPerOp)) ns, \(format(decode.allocationsPerOp, 1)) allocs")
-    }
-    try breakdown("job", makeJob())
-    try breakdown("1,000 submessages", makeBatch())
-    try breakdown("well-known types", makeWellKnown())
-    exit(0)
-}
-
 print("Sluice vs swift-protobuf 1.39, release build, best of \(rounds) rounds of \(roundSeconds)s")
 print(pad("scenario", 30) + lpad("bytes", 9) + lpad("sluice ns", 12) + lpad("s-pb ns", 12)
       + lpad("sluice MB/s", 13) + lpad("allocs", 8) + lpad("s-pb allocs", 12) + lpad("speedup", 9))
