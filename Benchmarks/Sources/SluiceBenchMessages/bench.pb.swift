@@ -282,6 +282,22 @@ public struct Bench_WellKnown: Sendable, Hashable {
     fileprivate var _ratio: Google_Protobuf_DoubleValue? = nil
 }
 
+/// Packed scalars, 10,000 of each: varints of every length (a fifth of the int32s negative,
+/// ten bytes each on the wire), zigzag varints, and fixed-width values.
+public struct Bench_Scalars: Sendable, Hashable {
+    public var ints: [Int32] = []
+
+    public var sints: [Int64] = []
+
+    public var doubles: [Double] = []
+
+    public var fixeds: [UInt64] = []
+
+    public var unknownFields = SluiceProto.UnknownFields()
+
+    public init() {}
+}
+
 // MARK: - bench.Echo
 
 /// The RPC benchmarks' echo service.
@@ -432,8 +448,10 @@ public enum ProtoFile_bench_proto {
     ZRgGIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5TdHJpbmdWYWx1ZVIEbm90ZRIuCgRmbGFnGAcgASgL
     MhouZ29vZ2xlLnByb3RvYnVmLkJvb2xWYWx1ZVIEZmxhZxIoCgRhbnlzGAggAygLMhQuZ29vZ2xl
     LnByb3RvYnVmLkFueVIEYW55cxIyCgVyYXRpbxgJIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5Eb3Vi
-    bGVWYWx1ZVIFcmF0aW8yUQoERWNobxIhCgVVbmFyeRILLmJlbmNoLkl0ZW0aCy5iZW5jaC5JdGVt
-    EiYKBlN0cmVhbRILLmJlbmNoLkl0ZW0aCy5iZW5jaC5JdGVtKAEwAWIGcHJvdG8z
+    bGVWYWx1ZVIFcmF0aW8iZQoHU2NhbGFycxISCgRpbnRzGAEgAygFUgRpbnRzEhQKBXNpbnRzGAIg
+    AygSUgVzaW50cxIYCgdkb3VibGVzGAMgAygBUgdkb3VibGVzEhYKBmZpeGVkcxgEIAMoBlIGZml4
+    ZWRzMlEKBEVjaG8SIQoFVW5hcnkSCy5iZW5jaC5JdGVtGgsuYmVuY2guSXRlbRImCgZTdHJlYW0S
+    Cy5iZW5jaC5JdGVtGgsuYmVuY2guSXRlbSgBMAFiBnByb3RvMw==
     """
 }
 
@@ -859,6 +877,42 @@ extension Bench_WellKnown: SluiceProto.Message {
     }
 }
 
+extension Bench_Scalars: SluiceProto.Message {
+    public static let protoMessageName = "bench.Scalars"
+
+    public mutating func decodeField(number: Int, wireType: SluiceProto.WireType, from reader: inout SluiceProto.WireReader) throws {
+        switch number {
+        case 1 where wireType == .varint || wireType == .lengthDelimited:
+            try reader.readRepeated(SluiceProto.ProtoInt32.self, into: &self.ints, wireType: wireType, fieldNumber: 1)
+        case 2 where wireType == .varint || wireType == .lengthDelimited:
+            try reader.readRepeated(SluiceProto.ProtoSInt64.self, into: &self.sints, wireType: wireType, fieldNumber: 2)
+        case 3 where wireType == .fixed64 || wireType == .lengthDelimited:
+            try reader.readRepeated(SluiceProto.ProtoDouble.self, into: &self.doubles, wireType: wireType, fieldNumber: 3)
+        case 4 where wireType == .fixed64 || wireType == .lengthDelimited:
+            try reader.readRepeated(SluiceProto.ProtoFixed64.self, into: &self.fixeds, wireType: wireType, fieldNumber: 4)
+        default:
+            try reader.skipField(wireType: wireType, fieldNumber: number, into: &self.unknownFields)
+        }
+    }
+
+    public func computeSize(_ cache: inout SluiceProto.SizeCache) -> Int {
+        var size = self.unknownFields.count
+        size += cache.sizePacked(SluiceProto.ProtoInt32.self, field: 1, self.ints)
+        size += cache.sizePacked(SluiceProto.ProtoSInt64.self, field: 2, self.sints)
+        size += cache.sizePacked(SluiceProto.ProtoDouble.self, field: 3, self.doubles)
+        size += cache.sizePacked(SluiceProto.ProtoFixed64.self, field: 4, self.fixeds)
+        return size
+    }
+
+    public func encode(to writer: inout SluiceProto.WireWriter) {
+        writer.writePacked(SluiceProto.ProtoInt32.self, field: 1, self.ints)
+        writer.writePacked(SluiceProto.ProtoSInt64.self, field: 2, self.sints)
+        writer.writePacked(SluiceProto.ProtoDouble.self, field: 3, self.doubles)
+        writer.writePacked(SluiceProto.ProtoFixed64.self, field: 4, self.fixeds)
+        writer.writeUnknown(self.unknownFields)
+    }
+}
+
 // MARK: - JSON
 
 extension Bench_Job: SluiceProto.JSONMessage {
@@ -1230,6 +1284,50 @@ extension Bench_WellKnown: SluiceProto.JSONMessage {
                 try decoder.readRepeated(SluiceProto.ProtoMessageCodec<Google_Protobuf_Any>.self, into: &message.anys)
             case 9:
                 try decoder.readMessage(into: &message._ratio)
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Bench_Scalars: SluiceProto.JSONMessage {
+    /// Each field's number, JSON name and `.proto` name.
+    public static let jsonFieldTable = SluiceProto.JSONFieldTable([
+        .init(number: 1, jsonName: "ints", protoName: "ints"),
+        .init(number: 2, jsonName: "sints", protoName: "sints"),
+        .init(number: 3, jsonName: "doubles", protoName: "doubles"),
+        .init(number: 4, jsonName: "fixeds", protoName: "fixeds"),
+    ])
+
+    public func encodeJSON(to encoder: inout SluiceProto.ProtoJSONEncoder) throws {
+        encoder.beginObject()
+        if !self.ints.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("ints", "ints", SluiceProto.ProtoInt32.self, self.ints)
+        }
+        if !self.sints.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("sints", "sints", SluiceProto.ProtoSInt64.self, self.sints)
+        }
+        if !self.doubles.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("doubles", "doubles", SluiceProto.ProtoDouble.self, self.doubles)
+        }
+        if !self.fixeds.isEmpty || encoder.writesDefaults {
+            try encoder.writeRepeatedField("fixeds", "fixeds", SluiceProto.ProtoFixed64.self, self.fixeds)
+        }
+        encoder.endObject()
+    }
+
+    public mutating func mergeJSON(from decoder: inout SluiceProto.ProtoJSONDecoder) throws {
+        try decoder.decodeObject(fields: Self.jsonFieldTable, into: &self, messageName: "bench.Scalars") { message, number, decoder in
+            switch number {
+            case 1:
+                try decoder.readRepeated(SluiceProto.ProtoInt32.self, into: &message.ints)
+            case 2:
+                try decoder.readRepeated(SluiceProto.ProtoSInt64.self, into: &message.sints)
+            case 3:
+                try decoder.readRepeated(SluiceProto.ProtoDouble.self, into: &message.doubles)
+            case 4:
+                try decoder.readRepeated(SluiceProto.ProtoFixed64.self, into: &message.fixeds)
             default:
                 break
             }

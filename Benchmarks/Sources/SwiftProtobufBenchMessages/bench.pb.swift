@@ -325,6 +325,26 @@ public nonisolated struct Bench_WellKnown: Sendable {
   fileprivate var _ratio: SwiftProtobuf.Google_Protobuf_DoubleValue? = nil
 }
 
+/// Packed scalars, 10,000 of each: varints of every length (a fifth of the int32s negative,
+/// ten bytes each on the wire), zigzag varints, and fixed-width values.
+public nonisolated struct Bench_Scalars: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ints: [Int32] = []
+
+  public var sints: [Int64] = []
+
+  public var doubles: [Double] = []
+
+  public var fixeds: [UInt64] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "bench"
@@ -764,6 +784,51 @@ nonisolated extension Bench_WellKnown: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs._flag != rhs._flag {return false}
     if lhs.anys != rhs.anys {return false}
     if lhs._ratio != rhs._ratio {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Bench_Scalars: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Scalars"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ints\0\u{1}sints\0\u{1}doubles\0\u{1}fixeds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedInt32Field(value: &self.ints) }()
+      case 2: try { try decoder.decodeRepeatedSInt64Field(value: &self.sints) }()
+      case 3: try { try decoder.decodeRepeatedDoubleField(value: &self.doubles) }()
+      case 4: try { try decoder.decodeRepeatedFixed64Field(value: &self.fixeds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.ints.isEmpty {
+      try visitor.visitPackedInt32Field(value: self.ints, fieldNumber: 1)
+    }
+    if !self.sints.isEmpty {
+      try visitor.visitPackedSInt64Field(value: self.sints, fieldNumber: 2)
+    }
+    if !self.doubles.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.doubles, fieldNumber: 3)
+    }
+    if !self.fixeds.isEmpty {
+      try visitor.visitPackedFixed64Field(value: self.fixeds, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Bench_Scalars, rhs: Bench_Scalars) -> Bool {
+    if lhs.ints != rhs.ints {return false}
+    if lhs.sints != rhs.sints {return false}
+    if lhs.doubles != rhs.doubles {return false}
+    if lhs.fixeds != rhs.fixeds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -23,6 +23,8 @@ typealias SBlob = SluiceBenchMessages.Bench_Blob
 typealias PBlob = SwiftProtobufBenchMessages.Bench_Blob
 typealias SWellKnown = SluiceBenchMessages.Bench_WellKnown
 typealias PWellKnown = SwiftProtobufBenchMessages.Bench_WellKnown
+typealias SScalars = SluiceBenchMessages.Bench_Scalars
+typealias PScalars = SwiftProtobufBenchMessages.Bench_Scalars
 
 let quick = CommandLine.arguments.contains("--quick")
 let rounds = quick ? 2 : 5
@@ -107,6 +109,31 @@ func makeBatch() -> SBatch {
         batch.items.append(item)
     }
     return batch
+}
+
+/// 4 x 10,000 packed scalars, the same every run (a fixed-seed generator): int32s of every
+/// varint length with a fifth negative, sint64s around zero and far from it, doubles and
+/// fixed64s over their whole range.
+func makeScalars() -> SScalars {
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    func next() -> UInt64 {
+        // SplitMix64.
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    var message = SScalars()
+    for i in 0..<10_000 {
+        let r = next()
+        let magnitude = Int32(truncatingIfNeeded: r >> UInt64(33 + (r & 31) % 31))
+        message.ints.append(i % 5 == 0 ? -magnitude - 1 : magnitude & .max)
+        message.sints.append(Int64(bitPattern: next()) >> Int64(next() % 63))
+        message.doubles.append(Double(bitPattern: next() & 0x7FEF_FFFF_FFFF_FFFF | (r & 1) << 63))
+        message.fixeds.append(next())
+    }
+    return message
 }
 
 func makeNested() -> SNested {
@@ -201,6 +228,7 @@ func scenarios() throws -> [Scenario] {
         + pair("1,000 submessages", makeBatch(), PBatch.self)
         + pair("50-deep nesting", makeNested(), PNested.self)
         + pair("1 MiB bytes", makeBlob(), PBlob.self)
+        + pair("4 x 10,000 packed scalars", makeScalars(), PScalars.self)
         + jsonPair("job", makeJob(), PJob.self)
         + jsonPair("1,000 submessages", makeBatch(), PBatch.self)
         + jsonPair("well-known types", makeWellKnown(), PWellKnown.self)
@@ -234,7 +262,7 @@ if let flag = CommandLine.arguments.firstIndex(of: "--profile"), flag + 1 < Comm
 }
 
 print("Sluice vs swift-protobuf 1.39, release build, best of \(rounds) rounds of \(roundSeconds)s")
-print(pad("scenario", 30) + lpad("bytes", 9) + lpad("sluice ns", 12) + lpad("s-pb ns", 12)
+print(pad("scenario", 34) + lpad("bytes", 9) + lpad("sluice ns", 12) + lpad("s-pb ns", 12)
       + lpad("sluice MB/s", 13) + lpad("allocs", 8) + lpad("s-pb allocs", 12) + lpad("speedup", 9))
 var ratios: [String: Double] = [:]
 for scenario in try scenarios() {
@@ -249,7 +277,7 @@ for scenario in try scenarios() {
     let speedup = best.peer.nanosPerOp / best.sluice.nanosPerOp
     ratios[scenario.name] = speedup
     let megabytesPerSecond = Double(scenario.bytes) / best.sluice.nanosPerOp * 1e9 / 1e6
-    print(pad(scenario.name, 30) + lpad("\(scenario.bytes)", 9)
+    print(pad(scenario.name, 34) + lpad("\(scenario.bytes)", 9)
           + lpad(format(best.sluice.nanosPerOp), 12) + lpad(format(best.peer.nanosPerOp), 12)
           + lpad(format(megabytesPerSecond), 13)
           + lpad(format(best.sluice.allocationsPerOp, 1), 8) + lpad(format(best.peer.allocationsPerOp, 1), 12)

@@ -38,6 +38,14 @@ extension FieldCodec {
 public protocol PackableCodec: FieldCodec {
     /// The size of every value when it is fixed (4 or 8), or nil for varints.
     static var fixedSize: Int? { get }
+    /// Whether a `Value` in memory is its wire bytes on a little-endian machine (the fixed-width
+    /// integers and floats), so that a packed run is copied into the array whole.
+    static var storesWireBytes: Bool { get }
+}
+
+extension PackableCodec {
+    @inlinable
+    public static var storesWireBytes: Bool { false }
 }
 
 /// A codec usable as a map key, with the order deterministic encoding sorts by.
@@ -171,6 +179,7 @@ public enum ProtoFixed32: PackableCodec, MapKeyCodec {
     public static var wireType: WireType { .fixed32 }
     public static var defaultValue: UInt32 { 0 }
     public static var fixedSize: Int? { 4 }
+    @inlinable public static var storesWireBytes: Bool { true }
     @inlinable public static func read(from reader: inout WireReader, fieldNumber: Int) throws -> UInt32 {
         try reader.readFixed32()
     }
@@ -183,6 +192,7 @@ public enum ProtoSFixed32: PackableCodec, MapKeyCodec {
     public static var wireType: WireType { .fixed32 }
     public static var defaultValue: Int32 { 0 }
     public static var fixedSize: Int? { 4 }
+    @inlinable public static var storesWireBytes: Bool { true }
     @inlinable public static func read(from reader: inout WireReader, fieldNumber: Int) throws -> Int32 {
         Int32(bitPattern: try reader.readFixed32())
     }
@@ -197,6 +207,7 @@ public enum ProtoFixed64: PackableCodec, MapKeyCodec {
     public static var wireType: WireType { .fixed64 }
     public static var defaultValue: UInt64 { 0 }
     public static var fixedSize: Int? { 8 }
+    @inlinable public static var storesWireBytes: Bool { true }
     @inlinable public static func read(from reader: inout WireReader, fieldNumber: Int) throws -> UInt64 {
         try reader.readFixed64()
     }
@@ -209,6 +220,7 @@ public enum ProtoSFixed64: PackableCodec, MapKeyCodec {
     public static var wireType: WireType { .fixed64 }
     public static var defaultValue: Int64 { 0 }
     public static var fixedSize: Int? { 8 }
+    @inlinable public static var storesWireBytes: Bool { true }
     @inlinable public static func read(from reader: inout WireReader, fieldNumber: Int) throws -> Int64 {
         Int64(bitPattern: try reader.readFixed64())
     }
@@ -223,6 +235,7 @@ public enum ProtoFloat: PackableCodec {
     public static var wireType: WireType { .fixed32 }
     public static var defaultValue: Float { 0 }
     public static var fixedSize: Int? { 4 }
+    @inlinable public static var storesWireBytes: Bool { true }
     @inlinable public static func read(from reader: inout WireReader, fieldNumber: Int) throws -> Float {
         Float(bitPattern: try reader.readFixed32())
     }
@@ -237,6 +250,7 @@ public enum ProtoDouble: PackableCodec {
     public static var wireType: WireType { .fixed64 }
     public static var defaultValue: Double { 0 }
     public static var fixedSize: Int? { 8 }
+    @inlinable public static var storesWireBytes: Bool { true }
     @inlinable public static func read(from reader: inout WireReader, fieldNumber: Int) throws -> Double {
         Double(bitPattern: try reader.readFixed64())
     }

@@ -29,24 +29,59 @@ extension WireReader {
         let length = try readLength()
         let outerLimit = limit
         limit = position + length
-        // Reserve once: a growing array would reallocate about log2(n) times.
+        defer { limit = outerLimit }
+        // The run's values are counted first (fixed: from the length; varints: the bytes without
+        // a continuation bit) and written straight into an array of that capacity: no growth,
+        // no uniqueness or capacity check per value.
+        let count: Int
         if let fixed = C.fixedSize {
-            values.reserveCapacity(values.count + length / fixed)
+            guard length % fixed == 0 else {
+                // A partial last value: read one by one, so that the error says where it is.
+                while position < limit { values.append(try C.read(from: &self, fieldNumber: fieldNumber)) }
+                return
+            }
+            count = length / fixed
         } else {
-            values.reserveCapacity(values.count + countVarints(in: length))
+            count = countVarints(in: length)
         }
-        while position < limit {
-            values.append(try C.read(from: &self, fieldNumber: fieldNumber))
+        let run = try [C.Value](unsafeUninitializedCapacity: count) { buffer, initialized in
+            #if _endian(little)
+            if C.storesWireBytes, MemoryLayout<C.Value>.size == C.fixedSize, let destination = buffer.baseAddress {
+                UnsafeMutableRawPointer(destination).copyMemory(from: base + position, byteCount: length)
+                position += length
+                initialized = count
+                return
+            }
+            #endif
+            while initialized < count {
+                buffer[initialized] = try C.read(from: &self, fieldNumber: fieldNumber)
+                initialized += 1
+            }
         }
-        limit = outerLimit
+        if position < limit {
+            // Only bytes with a continuation bit are left (every varint's last byte was
+            // counted): an unterminated varint, which reading reports with its offset.
+            _ = try C.read(from: &self, fieldNumber: fieldNumber)
+            throw error(.truncated)
+        }
+        if values.isEmpty { values = run } else { values.append(contentsOf: run) }
     }
 
-    /// How many varints end in the next `length` bytes: the bytes without a continuation bit.
+    /// How many varints end in the next `length` bytes: the bytes without a continuation bit,
+    /// counted eight at a time.
     @inlinable
     func countVarints(in length: Int) -> Int {
         var count = 0
-        for offset in position..<(position + length) where base.load(fromByteOffset: offset, as: UInt8.self) < 0x80 {
-            count += 1
+        var offset = position
+        let end = position + length
+        while end - offset >= 8 {
+            let word = base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            count += 8 - (word & 0x8080_8080_8080_8080).nonzeroBitCount
+            offset += 8
+        }
+        while offset < end {
+            if base.load(fromByteOffset: offset, as: UInt8.self) < 0x80 { count += 1 }
+            offset += 1
         }
         return count
     }

@@ -93,19 +93,29 @@ public struct WireReader {
     @usableFromInline
     mutating func readVarintSlow() throws -> UInt64 {
         if limit - position >= 10 {
-            // Enough bytes for the longest varint: no bounds check per byte.
-            var result: UInt64 = 0
-            var shift: UInt64 = 0
-            for i in 0..<10 {
-                let byte = base.load(fromByteOffset: position + i, as: UInt8.self)
-                if i == 9 && byte > 1 { break }  // malformed: reported by the checked loop below
-                result |= UInt64(byte & 0x7F) << shift
-                if byte < 0x80 {
-                    position += i + 1
-                    return result
-                }
-                shift += 7
+            // Enough bytes for the longest varint: no bounds check per byte. As protobuf's C++
+            // parser does, each byte is added at its place and the continuation bit it brought
+            // is subtracted, rather than masking every byte; fully unrolled.
+            let p = base + position
+            var result = UInt64(p.load(as: UInt8.self))
+            if result < 0x80 { position += 1; return result }
+            @inline(__always)
+            func step(_ index: Int, _ result: inout UInt64) -> Bool {
+                let byte = UInt64(p.load(fromByteOffset: index, as: UInt8.self))
+                result = result &+ (byte << (7 * UInt64(index))) &- (0x80 << (7 * UInt64(index - 1)))
+                return byte < 0x80
             }
+            if step(1, &result) { position += 2; return result }
+            if step(2, &result) { position += 3; return result }
+            if step(3, &result) { position += 4; return result }
+            if step(4, &result) { position += 5; return result }
+            if step(5, &result) { position += 6; return result }
+            if step(6, &result) { position += 7; return result }
+            if step(7, &result) { position += 8; return result }
+            if step(8, &result) { position += 9; return result }
+            // The tenth byte may only carry the top bit; anything more is malformed, which
+            // the checked loop below reports.
+            if p.load(fromByteOffset: 9, as: UInt8.self) <= 1, step(9, &result) { position += 10; return result }
         }
         var result: UInt64 = 0
         var shift: UInt64 = 0
