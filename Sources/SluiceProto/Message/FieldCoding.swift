@@ -353,6 +353,13 @@ extension WireWriter {
         writeTag(field, .lengthDelimited)
         if let fixed = C.fixedSize {
             writeVarint(UInt64(fixed * values.count))
+            #if _endian(little)
+            if C.storesWireBytes, MemoryLayout<C.Value>.size == fixed {
+                // The array's memory is the run's wire bytes: one copy.
+                values.withUnsafeBytes { writeRaw($0) }
+                return
+            }
+            #endif
         } else {
             writeVarint(UInt64(takeCachedSize()))
         }
