@@ -70,6 +70,9 @@ struct Scenario {
     let bytes: Int
     let sluice: () throws -> Void
     let swiftProtobuf: () throws -> Void
+    /// For binary scenarios: the message's full name and wire bytes, which `--cpp` hands to
+    /// the C++ harness.
+    var wire: (messageName: String, bytes: [UInt8])? = nil
 }
 
 // MARK: - Messages
@@ -217,7 +220,8 @@ func scenarios() throws -> [Scenario] {
             Scenario(
                 name: "\(name) encode", bytes: bytes.count,
                 sluice: { blackHole(sluice.serializedBytes()) },
-                swiftProtobuf: { blackHole(try other.serializedBytes() as [UInt8]) }),
+                swiftProtobuf: { blackHole(try other.serializedBytes() as [UInt8]) },
+                wire: (S.protoMessageName, bytes)),
             Scenario(
                 name: "\(name) decode", bytes: bytes.count,
                 sluice: { blackHole(try S(serializedBytes: bytes)) },
@@ -261,11 +265,54 @@ if let flag = CommandLine.arguments.firstIndex(of: "--profile"), flag + 1 < Comm
     exit(0)
 }
 
+// `--cpp PATH` also runs the C++ libprotobuf harness (scripts/build-cpp-harness) on the binary
+// scenarios' bytes, after the Swift rounds, and prints Sluice's time over C++'s.
+var cppHarness: String?
+if let flag = CommandLine.arguments.firstIndex(of: "--cpp"), flag + 1 < CommandLine.arguments.count {
+    cppHarness = CommandLine.arguments[flag + 1]
+}
+
+/// C++'s nanoseconds per op for each binary scenario, by scenario name.
+func runCppHarness(_ path: String, on scenarios: [Scenario]) throws -> [String: Double] {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bench-cpp-\(getpid())")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    var manifest = ""
+    for (index, scenario) in scenarios.enumerated() {
+        guard let wire = scenario.wire else { continue }
+        let file = folder.appendingPathComponent("\(index).bin")
+        try Data(wire.bytes).write(to: file)
+        // One line per message: the harness measures both its encode and its decode.
+        manifest += "\(scenario.name.replacingOccurrences(of: " encode", with: ""))\t\(wire.messageName)\t\(file.path)\n"
+    }
+    let manifestFile = folder.appendingPathComponent("manifest.tsv")
+    try manifest.write(to: manifestFile, atomically: true, encoding: .utf8)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = [manifestFile.path, "\(rounds)", "\(roundSeconds)"]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    // A benchmark's synchronous top level, not the cooperative pool: reading to the end and
+    // waiting for the harness blocks nothing else.
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { fatalError("the C++ harness failed (status \(process.terminationStatus))") }
+    var result: [String: Double] = [:]
+    for line in text.split(separator: "\n") {
+        let fields = line.split(separator: "\t")
+        if fields.count == 2, let nanos = Double(fields[1]) { result[String(fields[0])] = nanos }
+    }
+    return result
+}
+
 print("Sluice vs swift-protobuf 1.39, release build, best of \(rounds) rounds of \(roundSeconds)s")
 print(pad("scenario", 34) + lpad("bytes", 9) + lpad("sluice ns", 12) + lpad("s-pb ns", 12)
       + lpad("sluice MB/s", 13) + lpad("allocs", 8) + lpad("s-pb allocs", 12) + lpad("speedup", 9))
 var ratios: [String: Double] = [:]
-for scenario in try scenarios() {
+var sluiceNanos: [String: Double] = [:]
+let allScenarios = try scenarios()
+for scenario in allScenarios {
     var best = (sluice: Measurement(nanosPerOp: .infinity, allocationsPerOp: 0),
                 peer: Measurement(nanosPerOp: .infinity, allocationsPerOp: 0))
     for _ in 0..<rounds {
@@ -276,6 +323,7 @@ for scenario in try scenarios() {
     }
     let speedup = best.peer.nanosPerOp / best.sluice.nanosPerOp
     ratios[scenario.name] = speedup
+    sluiceNanos[scenario.name] = best.sluice.nanosPerOp
     let megabytesPerSecond = Double(scenario.bytes) / best.sluice.nanosPerOp * 1e9 / 1e6
     print(pad(scenario.name, 34) + lpad("\(scenario.bytes)", 9)
           + lpad(format(best.sluice.nanosPerOp), 12) + lpad(format(best.peer.nanosPerOp), 12)
@@ -294,3 +342,17 @@ func geometricMean(_ values: [Double]) -> Double {
 }
 print("geometric mean speedup, binary: encode \(format(geometricMean(encode), 2))x, decode \(format(geometricMean(decode), 2))x")
 print("geometric mean speedup, JSON: encode \(format(geometricMean(jsonEncode), 2))x, decode \(format(geometricMean(jsonDecode), 2))x")
+
+if let cppHarness {
+    let cpp = try runCppHarness(cppHarness, on: allScenarios)
+    print("")
+    print("Sluice vs C++ libprotobuf (decoding into a reused message, encoding into a reused string)")
+    print(pad("scenario", 34) + lpad("sluice ns", 12) + lpad("c++ ns", 12) + lpad("sluice/c++", 12))
+    var slowdowns: [Double] = []
+    for scenario in allScenarios where !scenario.name.contains("JSON") {
+        guard let theirs = cpp[scenario.name], let ours = sluiceNanos[scenario.name] else { continue }
+        slowdowns.append(ours / theirs)
+        print(pad(scenario.name, 34) + lpad(format(ours), 12) + lpad(format(theirs), 12) + lpad(format(ours / theirs, 2) + "x", 12))
+    }
+    print("geometric mean, Sluice's time over C++'s: \(format(geometricMean(slowdowns), 2))x (1.00x is as fast)")
+}
