@@ -80,4 +80,42 @@ struct PackedFieldTests {
         let minusOne = [UInt8](repeating: 0xFF, count: 9) + [0x01]
         #expect((try? AllTypes(serializedBytes: packedInt32Tag + [10] + minusOne))?.repeatedInt32 == [-1])
     }
+
+    /// Base-128 bytes of `value`, the plain way: what the writer's register-at-once path
+    /// must agree with.
+    func referenceVarint(_ value: UInt64) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var rest = value
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+        return bytes
+    }
+
+    @Test("varints of every length are written as the plain encoding writes them, with room after them and without")
+    func varintWriting() throws {
+        var values: [UInt64] = [0, 1, .max, 1 << 63]
+        for k in 1...9 {
+            values += [(1 << (7 * UInt64(k))) - 1, 1 << (7 * UInt64(k)), (1 << (7 * UInt64(k))) + 0x55]
+        }
+        for value in values {
+            var packed = AllTypes()
+            packed.repeatedUint64 = [value, value, 7]
+            let payload = referenceVarint(value) + referenceVarint(value) + [7]
+            #expect(packed.serializedBytes() == [0x92, 0x02, UInt8(payload.count)] + payload)
+            // A proto3 scalar at its default is not written at all.
+            guard value != 0 else { continue }
+            var last = AllTypes()
+            last.optionalUint64 = value
+            // Field 4 is the only field: the varint ends the buffer, so the writer has no room
+            // to spare and takes its checked path.
+            #expect(last.serializedBytes() == [0x20] + referenceVarint(value))
+            var followed = last
+            followed.optionalString = "after the varint"
+            // A string field (14) follows, so the varint is written with room behind it.
+            #expect(followed.serializedBytes() == [0x20] + referenceVarint(value) + [0x72, 16] + Array("after the varint".utf8))
+        }
+    }
 }

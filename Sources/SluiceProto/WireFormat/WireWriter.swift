@@ -51,6 +51,36 @@ public struct WireWriter {
     /// Writes a base-128 varint.
     @inlinable
     public mutating func writeVarint(_ value: UInt64) {
+        if capacity - position >= 10 {
+            // Room for the longest varint: its bytes are made in a register and stored at
+            // once, with no loop whose exit depends on the value (a branch mispredicted on
+            // every packed run of mixed lengths). Bytes stored past the varint lie inside the
+            // buffer and are overwritten by what is written next.
+            let out = base + position
+            if value < 0x80 {
+                out.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+                position += 1
+                return
+            }
+            let n = WireSize.varint(value)
+            let groups = Self.spreadSevenBitGroups(value)
+            if n <= 8 {
+                // Continuation bits on every byte but the last.
+                let continuation: UInt64 = 0x8080_8080_8080_8080 & ((1 << (8 * UInt64(n - 1))) &- 1)
+                out.storeBytes(of: (groups | continuation).littleEndian, as: UInt64.self)
+            } else {
+                out.storeBytes(of: (groups | 0x8080_8080_8080_8080).littleEndian, as: UInt64.self)
+                let high = value >> 56
+                if n == 9 {
+                    out.storeBytes(of: UInt8(truncatingIfNeeded: high), toByteOffset: 8, as: UInt8.self)
+                } else {
+                    out.storeBytes(of: UInt8(truncatingIfNeeded: high) | 0x80, toByteOffset: 8, as: UInt8.self)
+                    out.storeBytes(of: UInt8(truncatingIfNeeded: high >> 7), toByteOffset: 9, as: UInt8.self)
+                }
+            }
+            position += n
+            return
+        }
         let n = WireSize.varint(value)
         let out = reserve(n)
         var v = value
@@ -61,6 +91,19 @@ public struct WireWriter {
             i += 1
         }
         out.storeBytes(of: UInt8(truncatingIfNeeded: v), toByteOffset: i, as: UInt8.self)
+    }
+
+    /// The low 56 bits of `value` as eight bytes of seven bits each, group k in byte k.
+    @inlinable
+    static func spreadSevenBitGroups(_ value: UInt64) -> UInt64 {
+        value & 0x7F
+            | (value << 1) & 0x7F00
+            | (value << 2) & 0x7F_0000
+            | (value << 3) & 0x7F00_0000
+            | (value << 4) & 0x7F_0000_0000
+            | (value << 5) & 0x7F00_0000_0000
+            | (value << 6) & 0x7F_0000_0000_0000
+            | (value << 7) & 0x7F00_0000_0000_0000
     }
 
     /// Writes a field tag.
