@@ -139,7 +139,7 @@ public struct WireReader {
 
     /// The low seven bits of each of the eight bytes of `word`, byte k's at bit 7k: a
     /// varint's value from its bytes (continuation bits dropped, bytes past its end zero).
-    @inlinable
+    @inlinable @inline(__always)
     static func gatherSevenBitGroups(_ word: UInt64) -> UInt64 {
         word & 0x7F
             | (word >> 1) & (0x7F << 7)

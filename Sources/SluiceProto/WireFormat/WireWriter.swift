@@ -51,17 +51,25 @@ public struct WireWriter {
     /// Writes a base-128 varint.
     @inlinable
     public mutating func writeVarint(_ value: UInt64) {
+        // One byte (tags, small numbers, lengths under 128) inline at every call site; the
+        // rest out of line, so that callers stay small enough to be inlined themselves.
+        if value < 0x80, position < capacity {
+            (base + position).storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            position += 1
+            return
+        }
+        writeMultiByteVarint(value)
+    }
+
+    /// ``writeVarint(_:)`` past its one-byte case.
+    @usableFromInline
+    mutating func writeMultiByteVarint(_ value: UInt64) {
         if capacity - position >= 10 {
             // Room for the longest varint: its bytes are made in a register and stored at
             // once, with no loop whose exit depends on the value (a branch mispredicted on
             // every packed run of mixed lengths). Bytes stored past the varint lie inside the
             // buffer and are overwritten by what is written next.
             let out = base + position
-            if value < 0x80 {
-                out.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-                position += 1
-                return
-            }
             let n = WireSize.varint(value)
             let groups = Self.spreadSevenBitGroups(value)
             if n <= 8 {
@@ -94,7 +102,7 @@ public struct WireWriter {
     }
 
     /// The low 56 bits of `value` as eight bytes of seven bits each, group k in byte k.
-    @inlinable
+    @inlinable @inline(__always)
     static func spreadSevenBitGroups(_ value: UInt64) -> UInt64 {
         value & 0x7F
             | (value << 1) & 0x7F00
