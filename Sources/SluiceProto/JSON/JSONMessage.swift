@@ -119,7 +119,6 @@ public struct JSONFieldTable: Sendable {
 
     private let fields: [Field]
     private let numbersAndOneofs: [(number: Int, oneofIndex: Int)]
-    private let indexByName: [String: Int]
     /// Every field's JSON name and then its `.proto` name, as UTF-8, end to end: what member
     /// names are compared with, byte by byte, so that decoding makes no `String` per member.
     private let nameBytes: [UInt8]
@@ -136,19 +135,15 @@ public struct JSONFieldTable: Sendable {
     public init(_ fields: [Field], isExtensible: Bool = false) {
         self.fields = fields
         self.isExtensible = isExtensible
-        var index: [String: Int] = [:]
         var bytes: [UInt8] = []
         var ranges: [(json: Range<Int>, proto: Range<Int>)] = []
         for (i, field) in fields.enumerated() {
-            index[field.jsonName] = i
-            index[field.protoName] = i
             let jsonStart = bytes.count
             bytes += field.jsonName.utf8
             let protoStart = bytes.count
             bytes += field.protoName.utf8
             ranges.append((jsonStart..<protoStart, protoStart..<bytes.count))
         }
-        self.indexByName = index
         self.numbersAndOneofs = fields.map { ($0.number, $0.oneofIndex) }
         self.nameBytes = bytes
         self.nameRanges = ranges
@@ -171,13 +166,15 @@ public struct JSONFieldTable: Sendable {
 
     /// The field a JSON member name names, by either of its names.
     public func field(named name: String) -> Field? {
-        indexByName[name].map { fields[$0] }
+        index(named: name).map { fields[$0] }
     }
 
-    /// The index of the field a member name names, by either of its names.
+    /// The index of the field a member name names, by either of its names: the byte lookup
+    /// decoding uses, for names that come as `String`s (those with escapes).
     @usableFromInline
     func index(named name: String) -> Int? {
-        indexByName[name]
+        let bytes = Array(name.utf8)
+        return index(of: bytes, 0..<bytes.count, hint: fields.count)
     }
 
     /// The index of the field named by the UTF-8 `bytes[range]`, by either of its names;

@@ -110,14 +110,9 @@ enum JSONNumbers {
     @inlinable
     static func integer<T: FixedWidthInteger>(_ bytes: [UInt8], _ range: Range<Int>, as _: T.Type, typeName: String) throws -> T {
         if let (negative, magnitude) = plainInteger(bytes, range) {
-            if negative && magnitude != 0 {
-                if T.isSigned, magnitude <= UInt64(T.max) + 1 { return T(truncatingIfNeeded: 0 &- magnitude) }
-            } else if magnitude <= UInt64(T.max) {
-                return T(magnitude)
-            }
+            return try fit(negative, magnitude, as: T.self, typeName: typeName, text: String(decoding: bytes[range], as: UTF8.self))
         }
-        let text = bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
-        return try integer(text: text, as: T.self, typeName: typeName)
+        return try integer(text: String(decoding: bytes[range], as: UTF8.self), as: T.self, typeName: typeName)
     }
 
     /// Plain digits with an optional minus sign, at most 19 and no leading zero: read without
@@ -140,15 +135,19 @@ enum JSONNumbers {
         return (negative, value)
     }
 
-    static func fit<T: FixedWidthInteger>(_ negative: Bool, _ magnitude: UInt64, as _: T.Type, typeName: String, text: String) throws -> T {
+    /// `magnitude` with its sign as a `T`, or an error naming `text` when it does not fit.
+    @inlinable
+    static func fit<T: FixedWidthInteger>(
+        _ negative: Bool, _ magnitude: UInt64, as _: T.Type, typeName: String, text: @autoclosure () -> String
+    ) throws -> T {
         if negative && magnitude != 0 {
             guard T.isSigned, magnitude <= UInt64(T.max) + 1 else {
-                throw JSONDecodingError(.invalidValue("\(quoted(text)) is out of range for \(typeName)"))
+                throw JSONDecodingError(.invalidValue("\(quoted(text())) is out of range for \(typeName)"))
             }
             return T(truncatingIfNeeded: 0 &- magnitude)
         }
         guard magnitude <= UInt64(T.max) else {
-            throw JSONDecodingError(.invalidValue("\(quoted(text)) is out of range for \(typeName)"))
+            throw JSONDecodingError(.invalidValue("\(quoted(text())) is out of range for \(typeName)"))
         }
         return T(magnitude)
     }
@@ -158,7 +157,7 @@ enum JSONNumbers {
     @usableFromInline
     static func double(_ bytes: [UInt8], _ range: Range<Int>, quoted isString: Bool, typeName: String) throws -> Double {
         if !isString, let value = exactDouble(bytes, range) { return value }
-        let text = bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+        let text = String(decoding: bytes[range], as: UTF8.self)
         return try double(isString ? .string(text) : .number(text), typeName: typeName)
     }
 
@@ -302,6 +301,7 @@ enum JSONNumbers {
         }
     }
 
+    @usableFromInline
     static func quoted(_ text: String) -> String {
         "\"" + (text.count > 40 ? String(text.prefix(40)) + "..." : text) + "\""
     }

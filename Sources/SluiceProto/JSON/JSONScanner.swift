@@ -109,26 +109,14 @@ struct JSONScanner {
     /// empty, consuming its `}` if so.
     @inlinable
     mutating func beginObject() throws -> Bool {
-        try enter()
-        position += 1
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
-            position += 1
-            depth -= 1
-            return false
-        }
-        return true
+        try beginContainer(closedBy: UInt8(ascii: "}"))
     }
 
     /// After a member's value: consumes `,` and tells that a member follows, or `}` and tells
     /// that the object ended.
     @inlinable
     mutating func nextMember() throws -> Bool {
-        skipWhitespace()
-        guard position < bytes.count else { throw error("unterminated object: expected ',' or '}'") }
-        if bytes[position] == UInt8(ascii: ",") { position += 1; return true }
-        if bytes[position] == UInt8(ascii: "}") { position += 1; depth -= 1; return false }
-        throw error("expected ',' or '}' in an object, found \(describeNext())")
+        try nextInContainer(closedBy: UInt8(ascii: "}"), named: "object")
     }
 
     /// A member name and its colon. Names without escapes (nearly all) come back as the
@@ -168,17 +156,31 @@ struct JSONScanner {
     func string(of name: (range: Range<Int>, escaped: String?)) -> String {
         if let escaped = name.escaped { return escaped }
         // ASCII without escapes or control characters, checked by `memberName()`.
-        return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[name.range]), as: UTF8.self) }
+        return text(name.range)
     }
 
     /// Consumes `[` (the caller has checked it is next) and tells whether the array is
     /// empty, consuming its `]` if so.
     @inlinable
     mutating func beginArray() throws -> Bool {
+        try beginContainer(closedBy: UInt8(ascii: "]"))
+    }
+
+    /// After an element: consumes `,` and tells that an element follows, or `]` and tells
+    /// that the array ended.
+    @inlinable
+    mutating func nextElement() throws -> Bool {
+        try nextInContainer(closedBy: UInt8(ascii: "]"), named: "array")
+    }
+
+    /// Consumes the opening bracket (the caller has checked it is next), counting a level of
+    /// nesting, and tells whether the container is empty, consuming `close` if so.
+    @inlinable
+    mutating func beginContainer(closedBy close: UInt8) throws -> Bool {
         try enter()
         position += 1
         skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
+        if position < bytes.count, bytes[position] == close {
             position += 1
             depth -= 1
             return false
@@ -186,15 +188,18 @@ struct JSONScanner {
         return true
     }
 
-    /// After an element: consumes `,` and tells that an element follows, or `]` and tells
-    /// that the array ended.
+    /// After a member or an element: consumes `,` and tells that another follows, or `close`
+    /// and tells that the container ended.
     @inlinable
-    mutating func nextElement() throws -> Bool {
+    mutating func nextInContainer(closedBy close: UInt8, named container: StaticString) throws -> Bool {
         skipWhitespace()
-        guard position < bytes.count else { throw error("unterminated array: expected ',' or ']'") }
-        if bytes[position] == UInt8(ascii: ",") { position += 1; return true }
-        if bytes[position] == UInt8(ascii: "]") { position += 1; depth -= 1; return false }
-        throw error("expected ',' or ']' in an array, found \(describeNext())")
+        if position < bytes.count {
+            if bytes[position] == UInt8(ascii: ",") { position += 1; return true }
+            if bytes[position] == close { position += 1; depth -= 1; return false }
+        }
+        let closing = Character(Unicode.Scalar(close))
+        guard position < bytes.count else { throw error("unterminated \(container): expected ',' or '\(closing)'") }
+        throw error("expected ',' or '\(closing)' in an \(container), found \(describeNext())")
     }
 
     // MARK: Scalars
@@ -251,10 +256,10 @@ struct JSONScanner {
     @inlinable
     func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
-    /// The text of `range`, which holds ASCII (a number's bytes).
+    /// The text of `range`, which holds checked UTF-8 (a number, a name, a string's run).
     @usableFromInline
     func text(_ range: Range<Int>) -> String {
-        bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+        String(decoding: bytes[range], as: UTF8.self)
     }
 
     /// A string's contents when they hold no escape: the range of their bytes, checked as

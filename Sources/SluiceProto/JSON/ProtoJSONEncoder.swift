@@ -163,7 +163,7 @@ public struct ProtoJSONEncoder {
     @inlinable
     public mutating func writeInteger<T: FixedWidthInteger>(_ value: T, quoted: Bool) {
         // The magnitude, as UInt64: T.min's magnitude fits there for every width up to 64.
-        var rest = UInt64(truncatingIfNeeded: value.magnitude)
+        let magnitude = UInt64(truncatingIfNeeded: value.magnitude)
         // Quotes, sign and digits are made from the last on the stack and appended at once.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { out in
             var index = out.count
@@ -171,11 +171,7 @@ public struct ProtoJSONEncoder {
                 index -= 1
                 out[index] = UInt8(ascii: "\"")
             }
-            repeat {
-                index -= 1
-                out[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while rest > 0
+            index = Self.fillDigits(of: magnitude, into: out, endingAt: index)
             if value < 0 {
                 index -= 1
                 out[index] = UInt8(ascii: "-")
@@ -193,16 +189,24 @@ public struct ProtoJSONEncoder {
     /// are made from the last in a buffer on the stack and appended at once: no `String`.
     @usableFromInline
     mutating func appendDigits(of magnitude: UInt64, width: Int = 1) {
-        var rest = magnitude
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var index = digits.count
-            repeat {
-                index -= 1
-                digits[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while rest > 0 || digits.count - index < width
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[index...]))
+            let start = Self.fillDigits(of: magnitude, into: digits, endingAt: digits.count, width: width)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
         }
+    }
+
+    /// Writes `magnitude`'s decimal digits, zero-padded to at least `width`, into `out`
+    /// just before `end`, and returns where they start.
+    @inlinable
+    static func fillDigits(of magnitude: UInt64, into out: UnsafeMutableBufferPointer<UInt8>, endingAt end: Int, width: Int = 1) -> Int {
+        var rest = magnitude
+        var index = end
+        repeat {
+            index -= 1
+            out[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        } while rest > 0 || end - index < width
+        return index
     }
 
     /// Writes a string, escaped as RFC 8259 requires (quotes, backslashes, control characters).

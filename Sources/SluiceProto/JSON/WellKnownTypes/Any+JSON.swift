@@ -56,7 +56,7 @@ extension Google_Protobuf_Any: JSONMessage {
         }
         let start = (position: decoder.scanner.position, depth: decoder.scanner.depth)
         guard try decoder.scanner.beginObject() else { return }
-        var urls: [String] = []
+        var url: String?
         var valuePosition: Int?
         var otherMembers = 0
         repeat {
@@ -65,7 +65,8 @@ extension Google_Protobuf_Any: JSONMessage {
                 guard decoder.scanner.peekKind() == .string else {
                     throw JSONDecodingError(.invalidValue("Any needs one \"@type\" string naming the held message"))
                 }
-                urls.append(try decoder.readString())
+                guard url == nil else { throw JSONDecodingError(.invalidValue("Any has \"@type\" more than once")) }
+                url = try decoder.readString()
                 continue
             }
             if name == "value" {
@@ -77,11 +78,9 @@ extension Google_Protobuf_Any: JSONMessage {
             try decoder.scanner.skipValue()
         } while try decoder.scanner.nextMember()
         let end = decoder.scanner.position
-        guard urls.count == 1 else {
-            throw JSONDecodingError(.invalidValue(urls.count > 1
-                ? "Any has \"@type\" more than once" : "Any needs one \"@type\" string naming the held message"))
+        guard let url else {
+            throw JSONDecodingError(.invalidValue("Any needs one \"@type\" string naming the held message"))
         }
-        let url = urls[0]
         guard let type = decoder.options.typeRegistry.type(forTypeURL: url) else {
             throw JSONDecodingError(.unknownType(typeURL: url), path: "$.@type")
         }
